@@ -1,0 +1,356 @@
+//! The audit trail and state in one DynamoDB table (single-table design, string keys `pk`/`sk`):
+//!
+//! | item                 | pk                  | sk                              |
+//! |----------------------|---------------------|---------------------------------|
+//! | remediation record   | `REM#<id>`          | `META`                          |
+//! | remediation step     | `REM#<id>`          | `STEP#<00000>`                  |
+//! | undo step            | `REM#<id>`          | `UNDO#<00000>`                  |
+//! | exemption            | `EXEMPTION`         | `<group-id>#GROUP` / `<group-id>#RULE#<rule-id>` |
+//!
+//! Every write that guards against duplicates or races is conditional.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use aws_sdk_dynamodb::Client;
+use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::port_error;
+use crate::plan::{Exemption, ExemptionTarget, RemediationRecord, RemediationStatus, StepRecord};
+use crate::ports::{AuditStore, ErrorKind, PortError, PortResult};
+
+type Item = HashMap<String, AttributeValue>;
+
+/// TransactWriteItems takes at most 100 items.
+const MAX_TRANSACT_ITEMS: usize = 100;
+/// Expired exemptions stay visible this long before DynamoDB TTL removes them.
+const EXEMPTION_RETENTION_DAYS: i64 = 30;
+
+#[derive(Clone)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+fn n(v: i64) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+fn rem_pk(id: &str) -> String {
+    format!("REM#{id}")
+}
+fn step_sk(undo: bool, index: usize) -> String {
+    format!("{}#{index:05}", if undo { "UNDO" } else { "STEP" })
+}
+
+fn json<T: Serialize>(value: &T) -> AttributeValue {
+    s(serde_json::to_string(value).expect("plain data serializes"))
+}
+
+fn decode<T: DeserializeOwned>(item: &Item, attr: &str, operation: &'static str) -> PortResult<T> {
+    let raw = item
+        .get(attr)
+        .and_then(|v| v.as_s().ok())
+        .ok_or_else(|| PortError::new(operation, ErrorKind::Other, format!("stored item has no `{attr}`")))?;
+    serde_json::from_str(raw).map_err(|e| PortError::new(operation, ErrorKind::Other, format!("stored `{attr}` is unreadable: {e}")))
+}
+
+fn get_s<'a>(item: &'a Item, attr: &str) -> Option<&'a str> {
+    item.get(attr).and_then(|v| v.as_s().ok()).map(String::as_str)
+}
+
+fn get_n(item: &Item, attr: &str) -> Option<i64> {
+    item.get(attr).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok())
+}
+
+fn time_attr(item: &Item, attr: &str, operation: &'static str) -> PortResult<DateTime<Utc>> {
+    get_s(item, attr)
+        .and_then(|t| t.parse().ok())
+        .ok_or_else(|| PortError::new(operation, ErrorKind::Other, format!("stored item has no valid `{attr}`")))
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self { client, table: table.into() }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    fn record_item(r: &RemediationRecord) -> Item {
+        let mut item = Item::new();
+        item.insert("pk".into(), s(rem_pk(&r.id)));
+        item.insert("sk".into(), s("META"));
+        item.insert("kind".into(), s("remediation"));
+        item.insert("id".into(), s(&r.id));
+        item.insert("status".into(), s(r.status.as_str()));
+        item.insert("event_id".into(), s(&r.plan.trigger.event_id));
+        item.insert("trigger".into(), s(r.plan.trigger.describe()));
+        item.insert("plan".into(), json(&r.plan));
+        item.insert("event".into(), s(&r.event));
+        item.insert("dry_run".into(), AttributeValue::Bool(r.dry_run));
+        item.insert("notified".into(), AttributeValue::Bool(r.notified));
+        item.insert("created_at".into(), s(r.created_at.to_rfc3339()));
+        item.insert("updated_at".into(), s(r.updated_at.to_rfc3339()));
+        if let Some(l) = r.lease_until {
+            item.insert("lease_until".into(), n(l.timestamp_millis()));
+        }
+        if let Some(by) = &r.undo_requested_by {
+            item.insert("undo_requested_by".into(), s(by));
+        }
+        item
+    }
+
+    fn record_from(item: &Item) -> PortResult<RemediationRecord> {
+        const OP: &str = "read remediation";
+        let status = get_s(item, "status")
+            .and_then(RemediationStatus::parse)
+            .ok_or_else(|| PortError::new(OP, ErrorKind::Other, "stored record has an unknown status"))?;
+        Ok(RemediationRecord {
+            id: get_s(item, "id").unwrap_or_default().to_string(),
+            status,
+            plan: decode(item, "plan", OP)?,
+            event: get_s(item, "event").unwrap_or_default().to_string(),
+            dry_run: item.get("dry_run").and_then(|v| v.as_bool().ok()).copied().unwrap_or(false),
+            created_at: time_attr(item, "created_at", OP)?,
+            updated_at: time_attr(item, "updated_at", OP)?,
+            lease_until: get_n(item, "lease_until").and_then(DateTime::from_timestamp_millis),
+            notified: item.get("notified").and_then(|v| v.as_bool().ok()).copied().unwrap_or(false),
+            undo_requested_by: get_s(item, "undo_requested_by").map(str::to_string),
+        })
+    }
+
+    fn exemption_sk(e: &Exemption) -> String {
+        match &e.target {
+            ExemptionTarget::Group => format!("{}#GROUP", e.group_id),
+            ExemptionTarget::Rule(r) => format!("{}#RULE#{r}", e.group_id),
+        }
+    }
+
+    async fn query_all(&self, pk: String, sk_prefix: Option<&str>, operation: &'static str) -> PortResult<Vec<Item>> {
+        let mut items = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let mut q = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .consistent_read(true)
+                .expression_attribute_values(":pk", s(pk.clone()))
+                .set_exclusive_start_key(start.take());
+            q = match sk_prefix {
+                Some(prefix) => q
+                    .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                    .expression_attribute_values(":prefix", s(prefix)),
+                None => q.key_condition_expression("pk = :pk"),
+            };
+            let out = q.send().await.map_err(|e| port_error(operation, e))?;
+            items.extend(out.items().iter().cloned());
+            match out.last_evaluated_key() {
+                Some(k) if !k.is_empty() => start = Some(k.clone()),
+                _ => break,
+            }
+        }
+        Ok(items)
+    }
+}
+
+impl AuditStore for DynamoStore {
+    async fn create_remediation(&self, record: &RemediationRecord) -> PortResult<Option<RemediationRecord>> {
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(Self::record_item(record)))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(None),
+            Err(e) => {
+                let err = port_error("PutItem remediation", e);
+                if err.kind != ErrorKind::Conflict {
+                    return Err(err);
+                }
+                self.remediation(&record.id).await?.map(Some).ok_or(err)
+            }
+        }
+    }
+
+    async fn remediation(&self, id: &str) -> PortResult<Option<RemediationRecord>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(rem_pk(id)))
+            .key("sk", s("META"))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| port_error("GetItem remediation", e))?;
+        out.item().map(Self::record_from).transpose()
+    }
+
+    async fn claim(
+        &self,
+        id: &str,
+        from: &[RemediationStatus],
+        to: RemediationStatus,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        requested_by: Option<&str>,
+    ) -> PortResult<bool> {
+        let placeholders: Vec<String> = (0..from.len()).map(|i| format!(":from{i}")).collect();
+        let mut update = "SET #status = :to, lease_until = :lease, updated_at = :now".to_string();
+        if requested_by.is_some() {
+            update.push_str(", undo_requested_by = :by");
+        }
+        let mut req = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(rem_pk(id)))
+            .key("sk", s("META"))
+            .update_expression(update)
+            .condition_expression(format!(
+                "#status IN ({}) AND (attribute_not_exists(lease_until) OR lease_until <= :now_ms)",
+                placeholders.join(", ")
+            ))
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":to", s(to.as_str()))
+            .expression_attribute_values(":lease", n(lease_until.timestamp_millis()))
+            .expression_attribute_values(":now", s(now.to_rfc3339()))
+            .expression_attribute_values(":now_ms", n(now.timestamp_millis()));
+        for (p, status) in placeholders.iter().zip(from) {
+            req = req.expression_attribute_values(p, s(status.as_str()));
+        }
+        if let Some(by) = requested_by {
+            req = req.expression_attribute_values(":by", s(by));
+        }
+        match req.send().await {
+            Ok(_) => Ok(true),
+            Err(e) => match port_error("UpdateItem claim", e) {
+                err if err.kind == ErrorKind::Conflict => Ok(false),
+                err => Err(err),
+            },
+        }
+    }
+
+    async fn finish(&self, id: &str, status: RemediationStatus, now: DateTime<Utc>) -> PortResult<()> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(rem_pk(id)))
+            .key("sk", s("META"))
+            .update_expression("SET #status = :status, updated_at = :now REMOVE lease_until")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":status", s(status.as_str()))
+            .expression_attribute_values(":now", s(now.to_rfc3339()))
+            .send()
+            .await
+            .map_err(|e| port_error("UpdateItem finish", e))?;
+        Ok(())
+    }
+
+    async fn mark_notified(&self, id: &str) -> PortResult<()> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(rem_pk(id)))
+            .key("sk", s("META"))
+            .update_expression("SET notified = :t")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":t", AttributeValue::Bool(true))
+            .send()
+            .await
+            .map_err(|e| port_error("UpdateItem notified", e))?;
+        Ok(())
+    }
+
+    async fn put_steps(&self, id: &str, undo: bool, steps: &[StepRecord]) -> PortResult<()> {
+        for chunk in steps.chunks(MAX_TRANSACT_ITEMS) {
+            let items: Vec<TransactWriteItem> = chunk
+                .iter()
+                .map(|step| {
+                    let mut item = Item::new();
+                    item.insert("pk".into(), s(rem_pk(id)));
+                    item.insert("sk".into(), s(step_sk(undo, step.index)));
+                    item.insert("kind".into(), s(if undo { "undo_step" } else { "step" }));
+                    item.insert("status".into(), json(&step.status));
+                    item.insert("step".into(), json(step));
+                    item.insert("at".into(), s(step.at.to_rfc3339()));
+                    let put = Put::builder().table_name(&self.table).set_item(Some(item)).build().expect("table and item are set");
+                    TransactWriteItem::builder().put(put).build()
+                })
+                .collect();
+            if items.len() == 1 {
+                let put = items.into_iter().next().and_then(|i| i.put).expect("one put");
+                self.client
+                    .put_item()
+                    .table_name(&self.table)
+                    .set_item(Some(put.item))
+                    .send()
+                    .await
+                    .map_err(|e| port_error("PutItem step", e))?;
+            } else {
+                self.client
+                    .transact_write_items()
+                    .set_transact_items(Some(items))
+                    .send()
+                    .await
+                    .map_err(|e| port_error("TransactWriteItems steps", e))?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn steps(&self, id: &str, undo: bool) -> PortResult<Vec<StepRecord>> {
+        let prefix = if undo { "UNDO#" } else { "STEP#" };
+        let items = self.query_all(rem_pk(id), Some(prefix), "Query steps").await?;
+        items.iter().map(|i| decode(i, "step", "Query steps")).collect()
+    }
+
+    async fn exemptions(&self) -> PortResult<Vec<Exemption>> {
+        let items = self.query_all("EXEMPTION".into(), None, "Query exemptions").await?;
+        items.iter().map(|i| decode(i, "exemption", "Query exemptions")).collect()
+    }
+
+    async fn put_exemption(&self, e: &Exemption) -> PortResult<()> {
+        let mut item = Item::new();
+        item.insert("pk".into(), s("EXEMPTION"));
+        item.insert("sk".into(), s(Self::exemption_sk(e)));
+        item.insert("kind".into(), s("exemption"));
+        item.insert("exemption".into(), json(e));
+        item.insert("group_id".into(), s(&e.group_id));
+        item.insert("granted_by".into(), s(&e.granted_by));
+        item.insert("expires_at".into(), s(e.expires_at.to_rfc3339()));
+        item.insert("ttl".into(), n(e.expires_at.timestamp() + EXEMPTION_RETENTION_DAYS * 86_400));
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| port_error("PutItem exemption", e))?;
+        Ok(())
+    }
+
+    async fn delete_exemption(&self, e: &Exemption) -> PortResult<()> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s("EXEMPTION"))
+            .key("sk", s(Self::exemption_sk(e)))
+            .send()
+            .await
+            .map_err(|e| port_error("DeleteItem exemption", e))?;
+        Ok(())
+    }
+}

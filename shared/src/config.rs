@@ -1,0 +1,150 @@
+//! Typed configuration read once from the environment at start. Anything missing or invalid
+//! fails the start with a message naming the variable (fail fast, fail closed).
+
+use chrono::Duration;
+
+use crate::exposure::SensitivePort;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("{var} is not set: {what}")]
+    Missing { var: &'static str, what: &'static str },
+    #[error("{var}={value:?} is invalid: {why}")]
+    Invalid { var: &'static str, value: String, why: String },
+}
+
+/// Environment of the remediator (and of the `warden` command, which shares the table).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemediatorConfig {
+    /// `WARDEN_TABLE_NAME`: the DynamoDB table for audit, state and exemptions (required).
+    pub table_name: String,
+    /// `WARDEN_TOPIC_ARN`: the SNS topic remediations are announced on (required).
+    pub topic_arn: String,
+    /// `WARDEN_SENSITIVE_PORTS`: TCP ports never to be open to the world (default `11434,22`).
+    pub sensitive_ports: Vec<SensitivePort>,
+    /// `WARDEN_DRY_RUN`: plan and record, change nothing (default `false`).
+    pub dry_run: bool,
+    /// `WARDEN_LEASE_SECONDS`: how long a remediation in progress is protected from being taken
+    /// over by a redelivery (default 90, above the function timeout).
+    pub lease_seconds: i64,
+    /// `WARDEN_METRICS_NAMESPACE`: CloudWatch namespace of the EMF metrics (default `Warden`).
+    pub metrics_namespace: String,
+}
+
+pub const DEFAULT_SENSITIVE_PORTS: &str = "11434,22";
+
+impl RemediatorConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let required = |var: &'static str, what: &'static str| {
+            get(var).filter(|v| !v.trim().is_empty()).map(|v| v.trim().to_string()).ok_or(ConfigError::Missing { var, what })
+        };
+        let table_name = required("WARDEN_TABLE_NAME", "the DynamoDB table Warden records to (e.g. warden)")?;
+        let topic_arn = required("WARDEN_TOPIC_ARN", "the SNS topic ARN for notifications")?;
+        if !topic_arn.starts_with("arn:") {
+            return Err(ConfigError::Invalid { var: "WARDEN_TOPIC_ARN", value: topic_arn, why: "must be an SNS topic ARN".into() });
+        }
+        let sensitive_ports = parse_ports(&get("WARDEN_SENSITIVE_PORTS").unwrap_or_else(|| DEFAULT_SENSITIVE_PORTS.into()))?;
+        let dry_run = parse_bool("WARDEN_DRY_RUN", get("WARDEN_DRY_RUN"), false)?;
+        let lease_seconds = match get("WARDEN_LEASE_SECONDS") {
+            None => 90,
+            Some(v) => v.trim().parse::<i64>().ok().filter(|s| (10..=3600).contains(s)).ok_or_else(|| ConfigError::Invalid {
+                var: "WARDEN_LEASE_SECONDS",
+                value: v,
+                why: "must be a whole number of seconds between 10 and 3600".into(),
+            })?,
+        };
+        let metrics_namespace = get("WARDEN_METRICS_NAMESPACE").filter(|v| !v.trim().is_empty()).unwrap_or_else(|| "Warden".into());
+        Ok(Self { table_name, topic_arn, sensitive_ports, dry_run, lease_seconds, metrics_namespace })
+    }
+
+    pub fn lease(&self) -> Duration {
+        Duration::seconds(self.lease_seconds)
+    }
+}
+
+fn parse_ports(raw: &str) -> Result<Vec<SensitivePort>, ConfigError> {
+    let invalid = |why: String| ConfigError::Invalid { var: "WARDEN_SENSITIVE_PORTS", value: raw.to_string(), why };
+    let mut ports: Vec<SensitivePort> = Vec::new();
+    for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let port: u16 = part.parse().ok().filter(|p| *p > 0).ok_or_else(|| invalid(format!("{part:?} is not a TCP port (1-65535)")))?;
+        if !ports.iter().any(|p| p.port == port) {
+            ports.push(SensitivePort::new(port));
+        }
+    }
+    if ports.is_empty() {
+        return Err(invalid("name at least one port, e.g. 11434,22".into()));
+    }
+    Ok(ports)
+}
+
+fn parse_bool(var: &'static str, value: Option<String>, default: bool) -> Result<bool, ConfigError> {
+    match value.as_deref().map(|v| v.trim().to_ascii_lowercase()) {
+        None => Ok(default),
+        Some(v) if v.is_empty() => Ok(default),
+        Some(v) if ["true", "1", "yes"].contains(&v.as_str()) => Ok(true),
+        Some(v) if ["false", "0", "no"].contains(&v.as_str()) => Ok(false),
+        Some(v) => Err(ConfigError::Invalid { var, value: v, why: "must be true or false".into() }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn cfg(pairs: &[(&str, &str)]) -> Result<RemediatorConfig, ConfigError> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        RemediatorConfig::from_lookup(|k| map.get(k).cloned())
+    }
+
+    const BASE: [(&str, &str); 2] =
+        [("WARDEN_TABLE_NAME", "warden"), ("WARDEN_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:warden")];
+
+    #[test]
+    fn defaults_are_safe() {
+        let c = cfg(&BASE).unwrap();
+        assert_eq!(c.sensitive_ports.iter().map(|p| p.port).collect::<Vec<_>>(), [11434, 22]);
+        assert!(!c.dry_run);
+        assert_eq!(c.lease_seconds, 90);
+        assert_eq!(c.metrics_namespace, "Warden");
+    }
+
+    #[test]
+    fn missing_required_variables_are_named() {
+        let err = cfg(&[]).unwrap_err();
+        assert!(err.to_string().starts_with("WARDEN_TABLE_NAME is not set"), "{err}");
+        let err = cfg(&BASE[..1]).unwrap_err();
+        assert!(err.to_string().starts_with("WARDEN_TOPIC_ARN is not set"), "{err}");
+    }
+
+    #[test]
+    fn invalid_values_are_named_with_the_value() {
+        for (var, value) in [
+            ("WARDEN_SENSITIVE_PORTS", "11434,ssh"),
+            ("WARDEN_SENSITIVE_PORTS", "70000"),
+            ("WARDEN_SENSITIVE_PORTS", " , "),
+            ("WARDEN_DRY_RUN", "maybe"),
+            ("WARDEN_LEASE_SECONDS", "5"),
+            ("WARDEN_TOPIC_ARN", "warden-topic"),
+        ] {
+            let mut pairs = BASE.to_vec();
+            pairs.retain(|(k, _)| *k != var);
+            pairs.push((var, value));
+            let err = cfg(&pairs).unwrap_err().to_string();
+            assert!(err.starts_with(var), "{err}");
+        }
+    }
+
+    #[test]
+    fn ports_and_dry_run_are_configurable() {
+        let mut pairs = BASE.to_vec();
+        pairs.extend([("WARDEN_SENSITIVE_PORTS", "3389, 22,22"), ("WARDEN_DRY_RUN", "TRUE")]);
+        let c = cfg(&pairs).unwrap();
+        assert_eq!(c.sensitive_ports.iter().map(|p| p.port).collect::<Vec<_>>(), [3389, 22]);
+        assert!(c.dry_run);
+    }
+}

@@ -1,0 +1,279 @@
+//! The edge: raw events (EventBridge envelopes) become typed requests, or a clear error.
+//!
+//! Parsing never trusts an event for *what* to revoke, only for *where to look*: the planner
+//! always works from the groups' current rules, so a stale or forged event cannot make Warden
+//! revoke a rule that is not world-open right now.
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::plan::{Trigger, TriggerKind};
+
+/// CloudTrail calls that can open ingress and that the remediator reacts to.
+pub const CLOUDTRAIL_EVENT_NAMES: [&str; 2] = ["AuthorizeSecurityGroupIngress", "ModifySecurityGroupRules"];
+/// EventBridge detail-type of Warden's own undo request.
+pub const UNDO_DETAIL_TYPE: &str = "Warden Undo Request";
+/// EventBridge source of events Warden itself emits.
+pub const WARDEN_SOURCE: &str = "warden";
+
+/// What the remediator was asked to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Request {
+    Remediate(Trigger),
+    Undo { remediation_id: String, requested_by: String },
+    /// A well-formed event that needs nothing: a failed API call, a COMPLIANT verdict, …
+    Ignore { event_id: String, reason: String },
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum EventError {
+    #[error("the event is not an EventBridge event: missing or non-string `{0}`")]
+    MissingField(&'static str),
+    #[error("`{field}` is invalid: {why}")]
+    Invalid { field: &'static str, why: String },
+    #[error(
+        "unsupported event: source `{event_source}`, detail-type `{detail_type}`. The remediator handles \
+         \"AWS API Call via CloudTrail\" (AuthorizeSecurityGroupIngress, ModifySecurityGroupRules), \
+         \"Config Rules Compliance Change\", \"Scheduled Event\" and \"Warden Undo Request\""
+    )]
+    Unsupported { event_source: String, detail_type: String },
+}
+
+/// The common EventBridge envelope.
+#[derive(Debug, Deserialize)]
+struct Envelope {
+    id: Option<String>,
+    #[serde(rename = "detail-type")]
+    detail_type: Option<String>,
+    source: Option<String>,
+    account: Option<String>,
+    time: Option<String>,
+    region: Option<String>,
+    #[serde(default)]
+    resources: Vec<String>,
+    #[serde(default)]
+    detail: Value,
+}
+
+pub fn parse_event(raw: &Value) -> Result<Request, EventError> {
+    let env: Envelope = serde_json::from_value(raw.clone())
+        .map_err(|e| EventError::Invalid { field: "event", why: e.to_string() })?;
+    let id = env.id.clone().filter(|s| !s.is_empty()).ok_or(EventError::MissingField("id"))?;
+    let detail_type = env.detail_type.clone().ok_or(EventError::MissingField("detail-type"))?;
+    let source = env.source.clone().ok_or(EventError::MissingField("source"))?;
+    let time_raw = env.time.clone().ok_or(EventError::MissingField("time"))?;
+    let time: DateTime<Utc> = time_raw
+        .parse()
+        .map_err(|e| EventError::Invalid { field: "time", why: format!("{time_raw:?} is not RFC 3339: {e}") })?;
+    if !env.detail.is_object() {
+        return Err(EventError::Invalid { field: "detail", why: "must be a JSON object".into() });
+    }
+
+    let kind = match (source.as_str(), detail_type.as_str()) {
+        ("aws.ec2", "AWS API Call via CloudTrail") => match cloudtrail(&env.detail)? {
+            Ok(kind) => kind,
+            Err(reason) => return Ok(Request::Ignore { event_id: id, reason }),
+        },
+        ("aws.config", "Config Rules Compliance Change") => match config_compliance(&env.detail)? {
+            Ok(kind) => kind,
+            Err(reason) => return Ok(Request::Ignore { event_id: id, reason }),
+        },
+        ("aws.events", "Scheduled Event") => {
+            let rule = env
+                .resources
+                .first()
+                .map(|arn| arn.rsplit('/').next().unwrap_or(arn).to_string())
+                .unwrap_or_else(|| "schedule".to_string());
+            TriggerKind::ScheduledSweep { rule }
+        }
+        (WARDEN_SOURCE, UNDO_DETAIL_TYPE) => return undo(&env.detail),
+        _ => return Err(EventError::Unsupported { event_source: source, detail_type }),
+    };
+    Ok(Request::Remediate(Trigger { event_id: id, event_time: time, kind, account: env.account, region: env.region }))
+}
+
+fn str_at<'a>(v: &'a Value, pointer: &str) -> Option<&'a str> {
+    v.pointer(pointer).and_then(Value::as_str)
+}
+
+/// `sg-` followed by 8 or 17 hex digits, as EC2 issues them.
+pub fn is_security_group_id(s: &str) -> bool {
+    s.strip_prefix("sg-")
+        .is_some_and(|hex| (8..=17).contains(&hex.len()) && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+fn push_group(groups: &mut Vec<String>, id: &str) -> Result<(), EventError> {
+    if !is_security_group_id(id) {
+        return Err(EventError::Invalid { field: "groupId", why: format!("{id:?} is not a security group id") });
+    }
+    if !groups.iter().any(|g| g == id) {
+        groups.push(id.to_string());
+    }
+    Ok(())
+}
+
+/// The inner `Result` is `Err(reason)` for a well-formed event that needs no action.
+fn cloudtrail(detail: &Value) -> Result<Result<TriggerKind, String>, EventError> {
+    let name = str_at(detail, "/eventName").ok_or(EventError::MissingField("detail.eventName"))?;
+    if !CLOUDTRAIL_EVENT_NAMES.contains(&name) {
+        return Ok(Err(format!("CloudTrail {name} cannot open ingress; nothing to check")));
+    }
+    if let Some(code) = str_at(detail, "/errorCode") {
+        return Ok(Err(format!("CloudTrail {name} failed with {code}; nothing changed")));
+    }
+    let mut groups = Vec::new();
+    for pointer in ["/requestParameters/groupId", "/requestParameters/ModifySecurityGroupRulesRequest/GroupId"] {
+        if let Some(id) = str_at(detail, pointer) {
+            push_group(&mut groups, id)?;
+        }
+    }
+    // A call by group name (default VPC) names the group id only in the response.
+    if let Some(items) = detail.pointer("/responseElements/securityGroupRuleSet/items").and_then(Value::as_array) {
+        for id in items.iter().filter_map(|i| i.get("groupId").and_then(Value::as_str)) {
+            push_group(&mut groups, id)?;
+        }
+    }
+    if groups.is_empty() {
+        return Err(EventError::MissingField("detail.requestParameters.groupId"));
+    }
+    Ok(Ok(TriggerKind::CloudTrail {
+        event_name: name.to_string(),
+        group_ids: groups,
+        actor: str_at(detail, "/userIdentity/arn").map(str::to_string),
+        source_ip: str_at(detail, "/sourceIPAddress").map(str::to_string),
+    }))
+}
+
+fn config_compliance(detail: &Value) -> Result<Result<TriggerKind, String>, EventError> {
+    let resource_type = str_at(detail, "/resourceType").ok_or(EventError::MissingField("detail.resourceType"))?;
+    let resource_id = str_at(detail, "/resourceId").ok_or(EventError::MissingField("detail.resourceId"))?;
+    let rule_name = str_at(detail, "/configRuleName").ok_or(EventError::MissingField("detail.configRuleName"))?;
+    let compliance = str_at(detail, "/newEvaluationResult/complianceType")
+        .ok_or(EventError::MissingField("detail.newEvaluationResult.complianceType"))?;
+    if resource_type != "AWS::EC2::SecurityGroup" {
+        return Ok(Err(format!("Config rule {rule_name} is about {resource_type}, not a security group")));
+    }
+    if compliance != "NON_COMPLIANT" {
+        return Ok(Err(format!("Config rule {rule_name} reports {resource_id} as {compliance}")));
+    }
+    let mut groups = Vec::new();
+    push_group(&mut groups, resource_id)?;
+    Ok(Ok(TriggerKind::ConfigCompliance { rule_name: rule_name.to_string(), group_ids: groups }))
+}
+
+fn undo(detail: &Value) -> Result<Request, EventError> {
+    let id = str_at(detail, "/remediation_id").ok_or(EventError::MissingField("detail.remediation_id"))?;
+    if !id.starts_with("rem-") || id.len() > 64 || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        return Err(EventError::Invalid { field: "detail.remediation_id", why: format!("{id:?} is not a remediation id") });
+    }
+    let by = str_at(detail, "/requested_by").ok_or(EventError::MissingField("detail.requested_by"))?;
+    if by.trim().is_empty() {
+        return Err(EventError::Invalid { field: "detail.requested_by", why: "must name who asks".into() });
+    }
+    Ok(Request::Undo { remediation_id: id.to_string(), requested_by: by.to_string() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn sample(name: &str) -> Value {
+        let path = format!("{}/../events/remediator/{name}", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        serde_json::from_str(&text).unwrap()
+    }
+
+    fn groups_of(req: Request) -> Vec<String> {
+        match req {
+            Request::Remediate(t) => t.scope().expect("scoped trigger").to_vec(),
+            other => panic!("expected a remediation, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn cloudtrail_authorize_sample_names_its_group_and_actor() {
+        let req = parse_event(&sample("cloudtrail-authorize-sg-ingress-11434.json")).unwrap();
+        let Request::Remediate(t) = req else { panic!("{req:?}") };
+        assert_eq!(t.scope().unwrap(), ["sg-0a1b2c3d4e5f60718"]);
+        let TriggerKind::CloudTrail { event_name, actor, source_ip, .. } = &t.kind else { panic!() };
+        assert_eq!(event_name, "AuthorizeSecurityGroupIngress");
+        assert!(actor.as_deref().unwrap().starts_with("arn:aws:sts::"));
+        assert!(source_ip.is_some());
+    }
+
+    #[test]
+    fn every_remediating_sample_parses() {
+        for name in [
+            "cloudtrail-authorize-sg-ingress-11434.json",
+            "cloudtrail-authorize-sg-ingress-ssh-ipv6.json",
+            "cloudtrail-modify-sg-rules-all-traffic.json",
+            "config-compliance-change-sg-noncompliant.json",
+        ] {
+            assert_eq!(groups_of(parse_event(&sample(name)).unwrap()), ["sg-0a1b2c3d4e5f60718"], "{name}");
+        }
+        let sweep = parse_event(&sample("scheduled-sweep.json")).unwrap();
+        let Request::Remediate(t) = sweep else { panic!() };
+        assert_eq!(t.scope(), None);
+        assert_eq!(t.kind, TriggerKind::ScheduledSweep { rule: "warden-exposure-sweep".into() });
+    }
+
+    #[test]
+    fn undo_sample_parses() {
+        let req = parse_event(&sample("warden-undo-request.json")).unwrap();
+        assert!(matches!(req, Request::Undo { ref remediation_id, .. } if remediation_id.starts_with("rem-")));
+    }
+
+    #[test]
+    fn compliant_config_change_is_ignored_not_an_error() {
+        let mut ev = sample("config-compliance-change-sg-noncompliant.json");
+        ev["detail"]["newEvaluationResult"]["complianceType"] = json!("COMPLIANT");
+        assert!(matches!(parse_event(&ev).unwrap(), Request::Ignore { .. }));
+    }
+
+    #[test]
+    fn failed_api_call_is_ignored() {
+        let mut ev = sample("cloudtrail-authorize-sg-ingress-11434.json");
+        ev["detail"]["errorCode"] = json!("Client.UnauthorizedOperation");
+        let Request::Ignore { reason, .. } = parse_event(&ev).unwrap() else { panic!() };
+        assert!(reason.contains("UnauthorizedOperation"));
+    }
+
+    #[test]
+    fn unknown_event_is_a_clear_error() {
+        let mut ev = sample("scheduled-sweep.json");
+        ev["source"] = json!("aws.s3");
+        ev["detail-type"] = json!("Object Created");
+        let err = parse_event(&ev).unwrap_err();
+        assert!(matches!(err, EventError::Unsupported { .. }));
+        assert!(err.to_string().contains("aws.s3"));
+    }
+
+    #[test]
+    fn malformed_events_are_clear_errors_never_panics() {
+        for (ev, needle) in [
+            (json!(null), "event"),
+            (json!("text"), "event"),
+            (json!({}), "id"),
+            (json!({"id": "x", "detail-type": "Scheduled Event", "source": "aws.events"}), "time"),
+            (json!({"id": "x", "detail-type": "Scheduled Event", "source": "aws.events", "time": "yesterday", "detail": {}}), "time"),
+            (json!({"id": "x", "detail-type": "Scheduled Event", "source": "aws.events", "time": "2026-11-26T12:00:00Z", "detail": []}), "detail"),
+            (json!({"id": "x", "detail-type": "AWS API Call via CloudTrail", "source": "aws.ec2", "time": "2026-11-26T12:00:00Z", "detail": {"eventName": "AuthorizeSecurityGroupIngress"}}), "groupId"),
+            (json!({"id": "x", "detail-type": "AWS API Call via CloudTrail", "source": "aws.ec2", "time": "2026-11-26T12:00:00Z", "detail": {"eventName": "AuthorizeSecurityGroupIngress", "requestParameters": {"groupId": "sg-'; drop"}}}), "not a security group id"),
+            (json!({"id": "x", "detail-type": "Warden Undo Request", "source": "warden", "time": "2026-11-26T12:00:00Z", "detail": {"remediation_id": "rem-1"}}), "requested_by"),
+        ] {
+            let err = parse_event(&ev).unwrap_err().to_string();
+            assert!(err.contains(needle), "{ev}: {err}");
+        }
+    }
+
+    #[test]
+    fn group_ids_are_validated() {
+        assert!(is_security_group_id("sg-0a1b2c3d4e5f60718"));
+        assert!(is_security_group_id("sg-4e386e22"));
+        assert!(!is_security_group_id("sg-"));
+        assert!(!is_security_group_id("sg-xyz12345"));
+        assert!(!is_security_group_id("i-0a1b2c3d4e5f60718"));
+    }
+}

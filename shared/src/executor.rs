@@ -1,0 +1,739 @@
+//! The executor: the one place that changes AWS. It records the plan before acting, applies it
+//! through the ports step by step (recording each step), resumes a half-done remediation on
+//! redelivery, undoes a remediation exactly, and notifies.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+
+use crate::exposure::{exposure_reason, plan_exposure_remediation, IngressRule, SensitivePort};
+use crate::notify::remediation_notification;
+use crate::plan::{Action, Plan, RemediationRecord, RemediationStatus, StepRecord, StepStatus, Trigger};
+use crate::ports::{AuditStore, ErrorKind, Notifier, PortError, RevokeResult, SecurityGroups};
+
+/// The raw event is kept for audit, up to this size (DynamoDB items are ≤ 400 KB).
+const MAX_STORED_EVENT_BYTES: usize = 64 * 1024;
+
+/// Policy and mode for exposure remediation, from the typed config.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub sensitive_ports: Vec<SensitivePort>,
+    pub dry_run: bool,
+    /// How long a claimed remediation is protected from being taken over by a redelivery.
+    pub lease: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExecutorError {
+    #[error("no remediation {0} is on record")]
+    UnknownRemediation(String),
+    #[error("remediation {id} is {status} and cannot be undone{hint}")]
+    NotUndoable { id: String, status: &'static str, hint: &'static str },
+    #[error("remediation {0} is being worked on by another invocation; try again in a minute")]
+    Busy(String),
+    #[error(transparent)]
+    Port(#[from] PortError),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FailedStep {
+    pub group_id: String,
+    pub rule_id: String,
+    pub error: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RestoredRule {
+    pub rule: IngressRule,
+    pub new_rule_id: String,
+}
+
+/// What one invocation did: returned to the caller, notified, and turned into metrics.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    /// `remediation` or `undo`.
+    pub kind: &'static str,
+    pub remediation_id: Option<String>,
+    /// A `RemediationStatus` name, or `ignored`.
+    pub status: String,
+    /// This delivery found an earlier record of the same event (or undo) and changed nothing.
+    pub duplicate: bool,
+    pub summary: String,
+    pub trigger: Option<String>,
+    pub event_id: Option<String>,
+    pub groups: Vec<String>,
+    pub revoked: Vec<IngressRule>,
+    pub already_absent: Vec<String>,
+    pub would_revoke: Vec<IngressRule>,
+    pub restored: Vec<RestoredRule>,
+    pub failed: Vec<FailedStep>,
+    pub exempted: Vec<String>,
+    pub expired_exemptions: Vec<String>,
+    pub rules_checked: usize,
+    pub notified: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notify_error: Option<String>,
+    pub duration_ms: u64,
+}
+
+impl Report {
+    fn new(kind: &'static str, status: impl Into<String>) -> Self {
+        Self {
+            kind,
+            remediation_id: None,
+            status: status.into(),
+            duplicate: false,
+            summary: String::new(),
+            trigger: None,
+            event_id: None,
+            groups: Vec::new(),
+            revoked: Vec::new(),
+            already_absent: Vec::new(),
+            would_revoke: Vec::new(),
+            restored: Vec::new(),
+            failed: Vec::new(),
+            exempted: Vec::new(),
+            expired_exemptions: Vec::new(),
+            rules_checked: 0,
+            notified: false,
+            notify_error: None,
+            duration_ms: 0,
+        }
+    }
+
+    pub fn ignored(event_id: &str, reason: &str) -> Self {
+        let mut r = Self::new("remediation", "ignored");
+        r.event_id = Some(event_id.to_string());
+        r.summary = format!("Nothing to do: {reason}.");
+        r
+    }
+
+    /// Work is left that a redelivery of the same event would finish: the caller should fail
+    /// the invocation so Lambda (or EventBridge) delivers it again.
+    pub fn needs_retry(&self) -> bool {
+        !self.failed.is_empty() || self.notify_error.is_some()
+    }
+
+    fn from_plan(record: &RemediationRecord) -> Self {
+        let plan = &record.plan;
+        let mut r = Self::new("remediation", record.status.as_str());
+        r.remediation_id = Some(record.id.clone());
+        r.trigger = Some(plan.trigger.describe());
+        r.event_id = Some(plan.trigger.event_id.clone());
+        r.rules_checked = plan.rules_checked;
+        let mut groups: Vec<String> = plan.revocations().map(|x| x.group_id.clone()).collect();
+        groups.extend(plan.exempted.iter().map(|e| e.rule.group_id.clone()));
+        if groups.is_empty() {
+            groups = plan.trigger.scope().map(<[String]>::to_vec).unwrap_or_default();
+        }
+        groups.sort();
+        groups.dedup();
+        r.groups = groups;
+        r.exempted = plan
+            .exempted
+            .iter()
+            .map(|e| {
+                format!(
+                    "{}: {} — exempt until {} (granted by {}: {})",
+                    e.rule,
+                    e.reason,
+                    e.exemption.expires_at.to_rfc3339(),
+                    e.exemption.granted_by,
+                    e.exemption.reason
+                )
+            })
+            .collect();
+        r.expired_exemptions = plan
+            .expired_exemptions_ignored
+            .iter()
+            .map(|e| format!("{} expired {} (granted by {})", e.target_label(), e.expires_at.to_rfc3339(), e.granted_by))
+            .collect();
+        r
+    }
+}
+
+pub struct Executor<G, S, N> {
+    pub groups: G,
+    pub store: S,
+    pub notifier: N,
+    pub settings: Settings,
+}
+
+impl<G: SecurityGroups, S: AuditStore, N: Notifier> Executor<G, S, N> {
+    pub fn new(groups: G, store: S, notifier: N, settings: Settings) -> Self {
+        Self { groups, store, notifier, settings }
+    }
+
+    /// Plan, record, apply and notify the remediation for one trigger. A redelivered event finds
+    /// its earlier record: finished work is not repeated, unfinished work is resumed.
+    pub async fn remediate(&self, trigger: Trigger, raw_event: &str, now: DateTime<Utc>) -> Result<Report, ExecutorError> {
+        let started = Instant::now();
+        let id = trigger.remediation_id();
+
+        // A redelivery of an event already on record never re-plans: it reports or resumes.
+        if let Some(existing) = self.store.remediation(&id).await? {
+            return self.redelivered(existing, now, started).await;
+        }
+
+        let rules = self.groups.ingress_rules(trigger.scope()).await?;
+        let any_exposure = rules.iter().any(|r| exposure_reason(r, &self.settings.sensitive_ports).is_some());
+        let exemptions = if any_exposure { self.store.exemptions().await? } else { Vec::new() };
+        let plan = plan_exposure_remediation(trigger, &rules, &exemptions, &self.settings.sensitive_ports, now);
+
+        let status = if plan.is_empty() {
+            RemediationStatus::NoOp
+        } else if self.settings.dry_run {
+            RemediationStatus::DryRun
+        } else {
+            RemediationStatus::Executing
+        };
+        let record = RemediationRecord {
+            id: id.clone(),
+            status,
+            plan,
+            event: truncate_event(raw_event),
+            dry_run: self.settings.dry_run,
+            created_at: now,
+            updated_at: now,
+            lease_until: (status == RemediationStatus::Executing).then(|| now + self.settings.lease),
+            notified: false,
+            undo_requested_by: None,
+        };
+        if let Some(existing) = self.store.create_remediation(&record).await? {
+            // Lost a race with a concurrent delivery of the same event.
+            return self.redelivered(existing, now, started).await;
+        }
+        tracing::info!(remediation_id = %id, status = status.as_str(), actions = record.plan.actions.len(), "plan recorded");
+
+        let mut report = Report::from_plan(&record);
+        match status {
+            RemediationStatus::NoOp => {
+                report.summary = no_op_summary(&record.plan);
+            }
+            RemediationStatus::DryRun => {
+                report.would_revoke = record.plan.revocations().cloned().collect();
+                report.summary = format!(
+                    "DRY RUN: {} world-open rule(s) would be revoked; nothing was changed.",
+                    report.would_revoke.len()
+                );
+                self.notify(&mut report, &id).await;
+            }
+            _ => {
+                self.apply(&record, &[], &mut report, now).await?;
+                self.notify(&mut report, &id).await;
+            }
+        }
+        report.duration_ms = started.elapsed().as_millis() as u64;
+        Ok(report)
+    }
+
+    async fn redelivered(&self, existing: RemediationRecord, now: DateTime<Utc>, started: Instant) -> Result<Report, ExecutorError> {
+        let id = existing.id.clone();
+        let resumable = existing.status == RemediationStatus::Partial
+            || (existing.status == RemediationStatus::Executing && existing.lease_until.is_none_or(|l| l <= now));
+        let mut report = Report::from_plan(&existing);
+        if resumable
+            && self
+                .store
+                .claim(&id, &[RemediationStatus::Executing, RemediationStatus::Partial], RemediationStatus::Executing, now, now + self.settings.lease, None)
+                .await?
+        {
+            tracing::warn!(remediation_id = %id, was = existing.status.as_str(), "resuming a remediation left unfinished");
+            let done = self.store.steps(&id, false).await?;
+            self.apply(&existing, &done, &mut report, now).await?;
+            report.summary = format!("Resumed: {}", report.summary);
+            self.notify(&mut report, &id).await;
+        } else {
+            report.duplicate = true;
+            report.summary = format!(
+                "Duplicate delivery of event {}: remediation {id} is already on record as {}; nothing changed.",
+                existing.plan.trigger.event_id,
+                existing.status.as_str()
+            );
+            // The earlier delivery may have finished its work but failed to notify.
+            let finished_with_news = matches!(existing.status, RemediationStatus::Completed | RemediationStatus::DryRun);
+            if finished_with_news && !existing.notified {
+                let mut full = Report::from_plan(&existing);
+                for step in self.store.steps(&id, false).await? {
+                    let Action::RevokeIngressRule { rule, .. } = step.action;
+                    if step.status == StepStatus::Done {
+                        full.revoked.push(rule);
+                    }
+                }
+                if existing.status == RemediationStatus::DryRun {
+                    full.would_revoke = existing.plan.revocations().cloned().collect();
+                }
+                full.summary = format!("(Re-sent: the first notification failed.) {}", summary_of(&full));
+                self.notify(&mut full, &id).await;
+                report.notified = full.notified;
+                report.notify_error = full.notify_error;
+            }
+        }
+        report.duration_ms = started.elapsed().as_millis() as u64;
+        Ok(report)
+    }
+
+    /// Apply the plan's revocations that are not done yet, recording a `Started` step before
+    /// each AWS call and the outcome after it. Groups are revoked in one call each.
+    async fn apply(&self, record: &RemediationRecord, earlier: &[StepRecord], report: &mut Report, now: DateTime<Utc>) -> Result<(), ExecutorError> {
+        let earlier: BTreeMap<usize, &StepRecord> = earlier.iter().map(|s| (s.index, s)).collect();
+        let mut by_group: BTreeMap<&str, Vec<(usize, &IngressRule)>> = BTreeMap::new();
+        for (index, action) in record.plan.actions.iter().enumerate() {
+            let Action::RevokeIngressRule { rule, .. } = action;
+            match earlier.get(&index).map(|s| s.status) {
+                Some(StepStatus::Done) => report.revoked.push(rule.clone()),
+                Some(StepStatus::AlreadyAbsent) => report.already_absent.push(rule.rule_id.clone()),
+                _ => by_group.entry(rule.group_id.as_str()).or_default().push((index, rule)),
+            }
+        }
+
+        for (group_id, pending) in by_group {
+            let started: Vec<StepRecord> = pending
+                .iter()
+                .map(|(index, _)| step(*index, &record.plan.actions[*index], StepStatus::Started, None, now))
+                .collect();
+            self.store.put_steps(&record.id, false, &started).await?;
+
+            let rule_ids: Vec<String> = pending.iter().map(|(_, r)| r.rule_id.clone()).collect();
+            let results = self.groups.revoke_ingress(group_id, &rule_ids).await;
+
+            let mut outcomes = Vec::with_capacity(pending.len());
+            for ((index, rule), result) in pending.iter().zip(results) {
+                // A rule we had started on and now find absent was revoked by our own earlier call.
+                let was_started = earlier.get(index).is_some_and(|s| s.status == StepStatus::Started);
+                let (status, error) = match result {
+                    RevokeResult::Revoked => (StepStatus::Done, None),
+                    RevokeResult::AlreadyAbsent if was_started => (StepStatus::Done, None),
+                    RevokeResult::AlreadyAbsent => (StepStatus::AlreadyAbsent, None),
+                    RevokeResult::Failed(e) => (StepStatus::Failed, Some(e.to_string())),
+                };
+                match status {
+                    StepStatus::Done => report.revoked.push((*rule).clone()),
+                    StepStatus::AlreadyAbsent => report.already_absent.push(rule.rule_id.clone()),
+                    _ => report.failed.push(FailedStep {
+                        group_id: group_id.to_string(),
+                        rule_id: rule.rule_id.clone(),
+                        error: error.clone().unwrap_or_default(),
+                    }),
+                }
+                outcomes.push(step(*index, &record.plan.actions[*index], status, error, now));
+            }
+            self.store.put_steps(&record.id, false, &outcomes).await?;
+            for o in &outcomes {
+                tracing::info!(remediation_id = %record.id, group_id, step = o.index, status = ?o.status, "revoke step");
+            }
+        }
+
+        let status = if report.failed.is_empty() { RemediationStatus::Completed } else { RemediationStatus::Partial };
+        self.store.finish(&record.id, status, now).await?;
+        report.status = status.as_str().to_string();
+        report.summary = summary_of(report);
+        Ok(())
+    }
+
+    /// Restore exactly the rules a remediation revoked. Idempotent: an undo already done is
+    /// reported, a partial undo is retried for what is left.
+    pub async fn undo(&self, id: &str, requested_by: &str, now: DateTime<Utc>) -> Result<Report, ExecutorError> {
+        let started = Instant::now();
+        let record = self.store.remediation(id).await?.ok_or_else(|| ExecutorError::UnknownRemediation(id.to_string()))?;
+        let mut report = Report::from_plan(&record);
+        report.kind = "undo";
+
+        match record.status {
+            RemediationStatus::Undone => {
+                report.duplicate = true;
+                report.summary = format!(
+                    "Remediation {id} was already undone (by {}); nothing changed.",
+                    record.undo_requested_by.as_deref().unwrap_or("unknown")
+                );
+                report.duration_ms = started.elapsed().as_millis() as u64;
+                return Ok(report);
+            }
+            RemediationStatus::NoOp | RemediationStatus::DryRun => {
+                return Err(ExecutorError::NotUndoable {
+                    id: id.to_string(),
+                    status: record.status.as_str(),
+                    hint: ": it changed nothing",
+                })
+            }
+            RemediationStatus::Executing => {
+                if record.lease_until.is_some_and(|l| l > now) {
+                    return Err(ExecutorError::Busy(id.to_string()));
+                }
+                return Err(ExecutorError::NotUndoable {
+                    id: id.to_string(),
+                    status: record.status.as_str(),
+                    hint: ": it did not finish; redeliver its event to resume it first",
+                });
+            }
+            RemediationStatus::Undoing if record.lease_until.is_some_and(|l| l > now) => {
+                return Err(ExecutorError::Busy(id.to_string()))
+            }
+            _ => {}
+        }
+        let claimable = [
+            RemediationStatus::Completed,
+            RemediationStatus::Partial,
+            RemediationStatus::UndoPartial,
+            RemediationStatus::Undoing,
+        ];
+        if !self.store.claim(id, &claimable, RemediationStatus::Undoing, now, now + self.settings.lease, Some(requested_by)).await? {
+            return Err(ExecutorError::Busy(id.to_string()));
+        }
+
+        let revoked = self.store.steps(id, false).await?;
+        let undone: BTreeMap<usize, StepRecord> = self.store.steps(id, true).await?.into_iter().map(|s| (s.index, s)).collect();
+        let mut outcomes = Vec::new();
+        for s in revoked.iter().filter(|s| matches!(s.status, StepStatus::Done | StepStatus::Started)) {
+            let Action::RevokeIngressRule { rule, .. } = &s.action;
+            if let Some(prev) = undone.get(&s.index).filter(|u| matches!(u.status, StepStatus::Restored | StepStatus::AlreadyPresent)) {
+                report.restored.push(RestoredRule {
+                    rule: rule.clone(),
+                    new_rule_id: prev.restored_rule_id.clone().unwrap_or_else(|| "already present".into()),
+                });
+                continue;
+            }
+            let mut out = step(s.index, &s.action, StepStatus::Restored, None, now);
+            match self.groups.restore_ingress(rule).await {
+                Ok(new_id) => {
+                    out.restored_rule_id = Some(new_id.clone());
+                    report.restored.push(RestoredRule { rule: rule.clone(), new_rule_id: new_id });
+                }
+                Err(e) if e.kind == ErrorKind::AlreadyExists => {
+                    out.status = StepStatus::AlreadyPresent;
+                    report.restored.push(RestoredRule { rule: rule.clone(), new_rule_id: "already present".into() });
+                }
+                Err(e) => {
+                    out.status = StepStatus::RestoreFailed;
+                    out.error = Some(e.to_string());
+                    report.failed.push(FailedStep { group_id: rule.group_id.clone(), rule_id: rule.rule_id.clone(), error: e.to_string() });
+                }
+            }
+            tracing::info!(remediation_id = id, rule_id = %rule.rule_id, status = ?out.status, "undo step");
+            outcomes.push(out);
+        }
+        self.store.put_steps(id, true, &outcomes).await?;
+        let status = if report.failed.is_empty() { RemediationStatus::Undone } else { RemediationStatus::UndoPartial };
+        self.store.finish(id, status, now).await?;
+        report.status = status.as_str().to_string();
+        report.summary = format!(
+            "Undo of {id} requested by {requested_by}: {} rule(s) restored{}.",
+            report.restored.len(),
+            if report.failed.is_empty() { String::new() } else { format!(", {} failed (run the undo again to retry)", report.failed.len()) }
+        );
+        self.notify(&mut report, id).await;
+        report.duration_ms = started.elapsed().as_millis() as u64;
+        Ok(report)
+    }
+
+    /// Notification failures never undo the work: they are recorded and retried on redelivery.
+    async fn notify(&self, report: &mut Report, id: &str) {
+        let notification = remediation_notification(report);
+        match self.notifier.notify(&notification).await {
+            Ok(()) => {
+                report.notified = true;
+                if let Err(e) = self.store.mark_notified(id).await {
+                    tracing::warn!(remediation_id = id, error = %e, "notified, but could not record it");
+                }
+            }
+            Err(e) => {
+                tracing::error!(remediation_id = id, error = %e, "notification failed");
+                report.notify_error = Some(e.to_string());
+            }
+        }
+    }
+}
+
+fn step(index: usize, action: &Action, status: StepStatus, error: Option<String>, now: DateTime<Utc>) -> StepRecord {
+    StepRecord { index, action: action.clone(), status, error, restored_rule_id: None, at: now }
+}
+
+fn summary_of(report: &Report) -> String {
+    let mut s = format!("Revoked {} world-open ingress rule(s)", report.revoked.len());
+    if !report.groups.is_empty() {
+        s.push_str(&format!(" on {}", report.groups.join(", ")));
+    }
+    s.push('.');
+    if !report.already_absent.is_empty() {
+        s.push_str(&format!(" {} were already gone.", report.already_absent.len()));
+    }
+    if !report.failed.is_empty() {
+        s.push_str(&format!(" {} FAILED and will be retried.", report.failed.len()));
+    }
+    if !report.exempted.is_empty() {
+        s.push_str(&format!(" {} left in place under an exemption.", report.exempted.len()));
+    }
+    s
+}
+
+fn no_op_summary(plan: &Plan) -> String {
+    let mut s = format!(
+        "No world-open rule on sensitive ports: checked {} rule(s) in {} group(s).",
+        plan.rules_checked, plan.groups_checked
+    );
+    if plan.groups_checked == 0 {
+        if let Some(scope) = plan.trigger.scope() {
+            s = format!("Nothing to check: {} not found (deleted, or in another account or region).", scope.join(", "));
+        }
+    }
+    if !plan.exempted.is_empty() {
+        s.push_str(&format!(" {} exempt rule(s) left in place.", plan.exempted.len()));
+    }
+    s
+}
+
+fn truncate_event(raw: &str) -> String {
+    if raw.len() <= MAX_STORED_EVENT_BYTES {
+        return raw.to_string();
+    }
+    let mut end = MAX_STORED_EVENT_BYTES;
+    while !raw.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…[truncated from {} bytes]", &raw[..end], raw.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exposure::RuleSource;
+    use crate::fakes::{FakeGroups, FakeNotifier, FakeStore};
+    use crate::plan::{Exemption, ExemptionTarget, TriggerKind};
+    use crate::ports::ErrorKind;
+
+    const SG: &str = "sg-0a1b2c3d4e5f60718";
+
+    fn rule(id: &str, proto: &str, from: i32, to: i32, source: RuleSource) -> IngressRule {
+        IngressRule {
+            group_id: SG.into(),
+            rule_id: id.into(),
+            ip_protocol: proto.into(),
+            from_port: from,
+            to_port: to,
+            source,
+            description: Some(format!("rule {id}")),
+            tags: BTreeMap::new(),
+        }
+    }
+
+    fn account() -> Vec<IngressRule> {
+        vec![
+            rule("sgr-ollama", "tcp", 11434, 11434, RuleSource::CidrIpv4("0.0.0.0/0".into())),
+            rule("sgr-ssh6", "tcp", 22, 22, RuleSource::CidrIpv6("::/0".into())),
+            rule("sgr-https", "tcp", 443, 443, RuleSource::CidrIpv4("0.0.0.0/0".into())),
+            rule("sgr-vpc", "tcp", 11434, 11434, RuleSource::CidrIpv4("10.0.0.0/16".into())),
+        ]
+    }
+
+    fn now() -> DateTime<Utc> {
+        "2026-11-26T12:00:00Z".parse().unwrap()
+    }
+
+    fn trigger(event_id: &str) -> Trigger {
+        Trigger::new(
+            event_id,
+            TriggerKind::CloudTrail {
+                event_name: "AuthorizeSecurityGroupIngress".into(),
+                group_ids: vec![SG.into()],
+                actor: None,
+                source_ip: None,
+            },
+            now(),
+        )
+    }
+
+    fn executor(dry_run: bool) -> Executor<FakeGroups, FakeStore, FakeNotifier> {
+        Executor::new(
+            FakeGroups::with(account()),
+            FakeStore::default(),
+            FakeNotifier::default(),
+            Settings { sensitive_ports: vec![SensitivePort::new(11434), SensitivePort::new(22)], dry_run, lease: Duration::seconds(60) },
+        )
+    }
+
+    fn ids(rules: &[IngressRule]) -> Vec<&str> {
+        rules.iter().map(|r| r.rule_id.as_str()).collect()
+    }
+
+    #[tokio::test]
+    async fn revokes_exactly_the_offenders_records_and_notifies() {
+        let ex = executor(false);
+        let report = ex.remediate(trigger("e1"), "{}", now()).await.unwrap();
+        assert_eq!(report.status, "completed");
+        assert_eq!(ids(&report.revoked), ["sgr-ollama", "sgr-ssh6"]);
+        assert_eq!(ex.groups.ids(), ["sgr-https", "sgr-vpc"]);
+        assert_eq!(*ex.groups.revoke_calls.lock().unwrap(), 1, "one call per group");
+
+        let id = trigger("e1").remediation_id();
+        let record = ex.store.records.lock().unwrap()[&id].clone();
+        assert_eq!(record.status, RemediationStatus::Completed);
+        assert!(record.notified);
+        let steps = ex.store.steps(&id, false).await.unwrap();
+        assert!(steps.iter().all(|s| s.status == StepStatus::Done));
+        assert_eq!(steps.len(), 2);
+
+        let sent = ex.notifier.sent.lock().unwrap();
+        assert_eq!(sent.len(), 1);
+        assert!(sent[0].subject.contains("Revoked 2"), "{}", sent[0].subject);
+        assert!(sent[0].text.contains(&format!("warden undo {id}")));
+        assert_eq!(sent[0].facts["remediation_id"], id);
+    }
+
+    #[tokio::test]
+    async fn the_same_event_twice_is_one_remediation() {
+        let ex = executor(false);
+        ex.remediate(trigger("e1"), "{}", now()).await.unwrap();
+        // Someone re-opens the port; a redelivery of the *old* event must not act again.
+        ex.groups.rules.lock().unwrap().push(rule("sgr-again", "tcp", 22, 22, RuleSource::CidrIpv4("0.0.0.0/0".into())));
+        let again = ex.remediate(trigger("e1"), "{}", now()).await.unwrap();
+        assert!(again.duplicate);
+        assert!(again.revoked.is_empty());
+        assert_eq!(*ex.groups.revoke_calls.lock().unwrap(), 1);
+        assert_eq!(ex.notifier.sent.lock().unwrap().len(), 1);
+        assert!(ex.groups.ids().contains(&"sgr-again".to_string()));
+    }
+
+    #[tokio::test]
+    async fn a_later_event_for_a_fixed_group_is_a_recorded_no_op() {
+        let ex = executor(false);
+        ex.remediate(trigger("e1"), "{}", now()).await.unwrap();
+        let later = ex.remediate(trigger("e2"), "{}", now()).await.unwrap();
+        assert_eq!(later.status, "no_op");
+        assert!(!later.duplicate);
+        let id = trigger("e2").remediation_id();
+        assert_eq!(ex.store.records.lock().unwrap()[&id].status, RemediationStatus::NoOp);
+        assert_eq!(ex.notifier.sent.lock().unwrap().len(), 1, "no-ops are not emailed");
+    }
+
+    #[tokio::test]
+    async fn dry_run_records_the_plan_and_changes_nothing() {
+        let ex = executor(true);
+        let report = ex.remediate(trigger("e1"), "{}", now()).await.unwrap();
+        assert_eq!(report.status, "dry_run");
+        assert_eq!(ids(&report.would_revoke), ["sgr-ollama", "sgr-ssh6"]);
+        assert!(report.revoked.is_empty());
+        assert_eq!(ex.groups.ids().len(), 4);
+        assert_eq!(*ex.groups.revoke_calls.lock().unwrap(), 0);
+        assert!(ex.notifier.sent.lock().unwrap()[0].subject.contains("DRY RUN"));
+    }
+
+    #[tokio::test]
+    async fn exempt_rules_stay_and_expired_exemptions_do_not_protect() {
+        let ex = executor(false);
+        let exemption = |rule: &str, expires_in: i64| Exemption {
+            group_id: SG.into(),
+            target: ExemptionTarget::Rule(rule.into()),
+            granted_by: "alice".into(),
+            reason: "demo".into(),
+            created_at: now(),
+            expires_at: now() + Duration::seconds(expires_in),
+        };
+        ex.store.exemptions.lock().unwrap().extend([exemption("sgr-ollama", 3600), exemption("sgr-ssh6", -1)]);
+        let report = ex.remediate(trigger("e1"), "{}", now()).await.unwrap();
+        assert_eq!(ids(&report.revoked), ["sgr-ssh6"]);
+        assert_eq!(report.exempted.len(), 1);
+        assert_eq!(report.expired_exemptions.len(), 1);
+        assert!(ex.groups.ids().contains(&"sgr-ollama".to_string()));
+    }
+
+    #[tokio::test]
+    async fn a_failed_step_is_recorded_as_partial_and_a_redelivery_finishes_it() {
+        let ex = executor(false);
+        ex.groups.fail_revoke.lock().unwrap().insert("sgr-ssh6".into(), ErrorKind::Throttled);
+        let first = ex.remediate(trigger("e1"), "{}", now()).await.unwrap();
+        assert_eq!(first.status, "partial");
+        assert!(first.needs_retry());
+        assert_eq!(ids(&first.revoked), ["sgr-ollama"]);
+        assert_eq!(first.failed[0].rule_id, "sgr-ssh6");
+
+        let second = ex.remediate(trigger("e1"), "{}", now()).await.unwrap();
+        assert_eq!(second.status, "completed");
+        assert!(!second.needs_retry());
+        assert_eq!(ids(&second.revoked), ["sgr-ollama", "sgr-ssh6"]);
+        assert_eq!(ex.groups.ids(), ["sgr-https", "sgr-vpc"]);
+    }
+
+    #[tokio::test]
+    async fn a_crash_after_the_revoke_call_is_resumed_and_still_undoable() {
+        let ex = executor(false);
+        // put_steps #1 = Started, #2 = outcomes: crash before the outcomes are written.
+        *ex.store.fail_put_steps_at.lock().unwrap() = Some(2);
+        assert!(ex.remediate(trigger("e1"), "{}", now()).await.is_err());
+        assert_eq!(ex.groups.ids(), ["sgr-https", "sgr-vpc"], "the AWS call happened");
+
+        // Redelivered before the lease ends: reported as in progress, nothing done.
+        let early = ex.remediate(trigger("e1"), "{}", now() + Duration::seconds(10)).await.unwrap();
+        assert!(early.duplicate);
+
+        let later = now() + Duration::seconds(61);
+        let resumed = ex.remediate(trigger("e1"), "{}", later).await.unwrap();
+        assert_eq!(resumed.status, "completed");
+        assert_eq!(ids(&resumed.revoked), ["sgr-ollama", "sgr-ssh6"], "started steps found absent count as ours");
+
+        let undo = ex.undo(&trigger("e1").remediation_id(), "bob", later).await.unwrap();
+        assert_eq!(undo.restored.len(), 2);
+    }
+
+    #[tokio::test]
+    async fn undo_restores_exactly_the_revoked_rules_once() {
+        let ex = executor(false);
+        let id = trigger("e1").remediation_id();
+        ex.remediate(trigger("e1"), "{}", now()).await.unwrap();
+        let undo = ex.undo(&id, "bob", now()).await.unwrap();
+        assert_eq!(undo.status, "undone");
+        assert_eq!(undo.restored.len(), 2);
+        let rules = ex.groups.rules.lock().unwrap().clone();
+        assert_eq!(rules.len(), 4);
+        for original in account() {
+            assert!(
+                rules.iter().any(|r| r.source == original.source
+                    && r.from_port == original.from_port
+                    && r.ip_protocol == original.ip_protocol
+                    && r.description == original.description),
+                "{original} not back"
+            );
+        }
+        let again = ex.undo(&id, "bob", now()).await.unwrap();
+        assert!(again.duplicate);
+        assert_eq!(ex.groups.rules.lock().unwrap().len(), 4);
+        assert_eq!(ex.store.records.lock().unwrap()[&id].undo_requested_by.as_deref(), Some("bob"));
+    }
+
+    #[tokio::test]
+    async fn undo_of_unknown_or_no_op_remediations_is_a_clear_error() {
+        let ex = executor(false);
+        assert!(matches!(ex.undo("rem-nope", "bob", now()).await, Err(ExecutorError::UnknownRemediation(_))));
+        ex.groups.rules.lock().unwrap().clear();
+        ex.remediate(trigger("e1"), "{}", now()).await.unwrap();
+        let err = ex.undo(&trigger("e1").remediation_id(), "bob", now()).await.unwrap_err();
+        assert!(err.to_string().contains("changed nothing"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_failed_notification_is_sent_on_redelivery_without_acting_again() {
+        let ex = executor(false);
+        ex.notifier.failures.lock().unwrap().push_back(true);
+        let first = ex.remediate(trigger("e1"), "{}", now()).await.unwrap();
+        assert_eq!(first.status, "completed");
+        assert!(first.needs_retry());
+        assert!(ex.notifier.sent.lock().unwrap().is_empty());
+
+        let second = ex.remediate(trigger("e1"), "{}", now()).await.unwrap();
+        assert!(second.duplicate && second.notified && !second.needs_retry());
+        let sent = ex.notifier.sent.lock().unwrap();
+        assert_eq!(sent.len(), 1);
+        assert!(sent[0].text.contains("sgr-ollama"), "the re-sent message names what was revoked");
+        assert_eq!(*ex.groups.revoke_calls.lock().unwrap(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_missing_group_is_a_recorded_no_op_that_says_so() {
+        let ex = executor(false);
+        ex.groups.rules.lock().unwrap().clear();
+        let report = ex.remediate(trigger("e1"), "{}", now()).await.unwrap();
+        assert_eq!(report.status, "no_op");
+        assert!(report.summary.contains("not found"), "{}", report.summary);
+    }
+}

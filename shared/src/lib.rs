@@ -1,0 +1,19 @@
+//! Warden's shared library: domain types, the pure planners, the executor that applies a plan,
+//! the port traits it applies it through, and the AWS adapters of those ports.
+//!
+//! Functions (`functions/*`) are thin binaries: they parse an event at the edge, hand it to
+//! this crate, and turn the outcome into a response.
+
+pub mod aws;
+pub mod config;
+pub mod event;
+pub mod executor;
+pub mod exposure;
+pub mod metrics;
+pub mod notify;
+pub mod plan;
+pub mod ports;
+pub mod telemetry;
+
+#[cfg(test)]
+pub mod fakes;

@@ -1,0 +1,61 @@
+//! Metrics as CloudWatch Embedded Metric Format: one JSON log line that CloudWatch Logs turns
+//! into metrics, with no API call and no extra latency.
+
+use serde_json::{json, Map, Value};
+
+use crate::executor::Report;
+
+/// The EMF line for one remediation or undo. Dimensions stay low-cardinality (function,
+/// outcome); ids go in as plain properties, searchable in Logs Insights.
+pub fn remediation_emf(namespace: &str, function: &str, report: &Report, timestamp_ms: i64) -> String {
+    let mut line = Map::new();
+    line.insert(
+        "_aws".into(),
+        json!({
+            "Timestamp": timestamp_ms,
+            "CloudWatchMetrics": [{
+                "Namespace": namespace,
+                "Dimensions": [["Function", "Outcome"]],
+                "Metrics": [
+                    {"Name": "RulesRevoked", "Unit": "Count"},
+                    {"Name": "RulesRestored", "Unit": "Count"},
+                    {"Name": "StepsFailed", "Unit": "Count"},
+                    {"Name": "RemediationDuration", "Unit": "Milliseconds"}
+                ]
+            }]
+        }),
+    );
+    line.insert("Function".into(), json!(function));
+    line.insert("Outcome".into(), json!(report.status));
+    line.insert("RulesRevoked".into(), json!(report.revoked.len()));
+    line.insert("RulesRestored".into(), json!(report.restored.len()));
+    line.insert("StepsFailed".into(), json!(report.failed.len()));
+    line.insert("RemediationDuration".into(), json!(report.duration_ms));
+    line.insert("Kind".into(), json!(report.kind));
+    line.insert("RemediationId".into(), json!(report.remediation_id));
+    line.insert("EventId".into(), json!(report.event_id));
+    line.insert("Duplicate".into(), json!(report.duplicate));
+    Value::Object(line).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emf_line_declares_its_metrics_and_carries_their_values() {
+        let report = Report::ignored("e-1", "test");
+        let line: Value = serde_json::from_str(&remediation_emf("Warden", "remediator", &report, 1_764_000_000_000)).unwrap();
+        let declared = &line["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(declared["Namespace"], "Warden");
+        for metric in declared["Metrics"].as_array().unwrap() {
+            let name = metric["Name"].as_str().unwrap();
+            assert!(line[name].is_number(), "{name} has no value");
+        }
+        for dims in declared["Dimensions"][0].as_array().unwrap() {
+            assert!(line[dims.as_str().unwrap()].is_string());
+        }
+        assert_eq!(line["Outcome"], "ignored");
+        assert_eq!(line["_aws"]["Timestamp"], 1_764_000_000_000_i64);
+    }
+}

@@ -1,0 +1,314 @@
+//! The data every part of Warden shares: what triggered a remediation, the plan made for it,
+//! and the records kept of it. All of it is serde so it can be stored, shown, and replayed.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::exposure::IngressRule;
+
+/// What caused a remediation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Trigger {
+    /// The EventBridge event id: the idempotency key.
+    pub event_id: String,
+    pub event_time: DateTime<Utc>,
+    pub kind: TriggerKind,
+    #[serde(default)]
+    pub account: Option<String>,
+    #[serde(default)]
+    pub region: Option<String>,
+}
+
+impl Trigger {
+    pub fn new(event_id: impl Into<String>, kind: TriggerKind, event_time: DateTime<Utc>) -> Self {
+        Self { event_id: event_id.into(), event_time, kind, account: None, region: None }
+    }
+
+    /// The security groups this trigger asks about (`None`: every group).
+    pub fn scope(&self) -> Option<&[String]> {
+        match &self.kind {
+            TriggerKind::CloudTrail { group_ids, .. } | TriggerKind::ConfigCompliance { group_ids, .. } => {
+                Some(group_ids)
+            }
+            TriggerKind::ScheduledSweep { .. } => None,
+        }
+    }
+
+    /// A remediation id derived from the event, so a redelivered event maps to the same record.
+    pub fn remediation_id(&self) -> String {
+        let digest = Sha256::digest(self.event_id.as_bytes());
+        let hex: String = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
+        format!("rem-{}-{hex}", self.event_time.format("%Y%m%dT%H%M%SZ"))
+    }
+
+    /// One line for humans: "CloudTrail AuthorizeSecurityGroupIngress by arn:… from 203.0.113.7".
+    pub fn describe(&self) -> String {
+        match &self.kind {
+            TriggerKind::CloudTrail { event_name, actor, source_ip, .. } => {
+                let mut s = format!("CloudTrail {event_name}");
+                if let Some(a) = actor {
+                    s.push_str(&format!(" by {a}"));
+                }
+                if let Some(ip) = source_ip {
+                    s.push_str(&format!(" from {ip}"));
+                }
+                s
+            }
+            TriggerKind::ConfigCompliance { rule_name, .. } => {
+                format!("AWS Config rule {rule_name} reported NON_COMPLIANT")
+            }
+            TriggerKind::ScheduledSweep { rule } => format!("scheduled sweep ({rule})"),
+        }
+    }
+
+    pub fn kind_name(&self) -> &'static str {
+        match self.kind {
+            TriggerKind::CloudTrail { .. } => "cloudtrail",
+            TriggerKind::ConfigCompliance { .. } => "config",
+            TriggerKind::ScheduledSweep { .. } => "sweep",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum TriggerKind {
+    /// "AWS API Call via CloudTrail" for a call that changed ingress rules.
+    CloudTrail { event_name: String, group_ids: Vec<String>, actor: Option<String>, source_ip: Option<String> },
+    /// "Config Rules Compliance Change" to NON_COMPLIANT for a security group.
+    ConfigCompliance { rule_name: String, group_ids: Vec<String> },
+    /// "Scheduled Event": the backstop sweep over every group.
+    ScheduledSweep { rule: String },
+}
+
+/// One step of a plan. New capabilities add variants; the executor is the only place that
+/// turns them into AWS calls.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Action {
+    RevokeIngressRule { rule: IngressRule, reason: String },
+}
+
+impl Action {
+    pub fn describe(&self) -> String {
+        match self {
+            Action::RevokeIngressRule { rule, reason } => {
+                format!("revoke {} on {}: {reason}", rule.rule_id, rule.group_id)
+            }
+        }
+    }
+}
+
+/// A rule that would have been revoked but is protected by a live exemption.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExemptionMatch {
+    pub rule: IngressRule,
+    pub reason: String,
+    pub exemption: Exemption,
+}
+
+/// The plan for one trigger: pure data, stored before anything is changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    pub trigger: Trigger,
+    pub actions: Vec<Action>,
+    pub exempted: Vec<ExemptionMatch>,
+    pub expired_exemptions_ignored: Vec<Exemption>,
+    pub groups_checked: usize,
+    pub rules_checked: usize,
+}
+
+impl Plan {
+    pub fn new(trigger: Trigger) -> Self {
+        Self {
+            trigger,
+            actions: Vec::new(),
+            exempted: Vec::new(),
+            expired_exemptions_ignored: Vec::new(),
+            groups_checked: 0,
+            rules_checked: 0,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.actions.is_empty()
+    }
+
+    pub fn revocations(&self) -> impl Iterator<Item = &IngressRule> {
+        self.actions.iter().map(|a| match a {
+            Action::RevokeIngressRule { rule, .. } => rule,
+        })
+    }
+}
+
+/// What an exemption covers within its group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "rule_id", rename_all = "snake_case")]
+pub enum ExemptionTarget {
+    Group,
+    Rule(String),
+}
+
+/// A time-boxed, attributed permission to keep a world-open rule. Data in DynamoDB, never a tag.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Exemption {
+    pub group_id: String,
+    pub target: ExemptionTarget,
+    pub granted_by: String,
+    pub reason: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl Exemption {
+    pub fn applies_to(&self, rule: &IngressRule) -> bool {
+        self.group_id == rule.group_id
+            && match &self.target {
+                ExemptionTarget::Group => true,
+                ExemptionTarget::Rule(id) => *id == rule.rule_id,
+            }
+    }
+
+    pub fn is_live(&self, now: DateTime<Utc>) -> bool {
+        now < self.expires_at
+    }
+
+    pub fn target_label(&self) -> String {
+        match &self.target {
+            ExemptionTarget::Group => format!("{} (whole group)", self.group_id),
+            ExemptionTarget::Rule(id) => format!("{} rule {id}", self.group_id),
+        }
+    }
+}
+
+/// Lifecycle of a remediation record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RemediationStatus {
+    /// Claimed and being applied (with a lease, so a crash can be resumed).
+    Executing,
+    /// Every action applied.
+    Completed,
+    /// Some actions failed; the record says which. A redelivery resumes it.
+    Partial,
+    /// Nothing to do: the groups were already safe (or every offender is exempt).
+    NoOp,
+    /// Planned and recorded, nothing changed (dry-run mode).
+    DryRun,
+    /// An undo is running.
+    Undoing,
+    /// Every revoked rule was restored.
+    Undone,
+    /// The undo restored some rules but not all; running it again retries the rest.
+    UndoPartial,
+}
+
+impl RemediationStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Executing => "executing",
+            Self::Completed => "completed",
+            Self::Partial => "partial",
+            Self::NoOp => "no_op",
+            Self::DryRun => "dry_run",
+            Self::Undoing => "undoing",
+            Self::Undone => "undone",
+            Self::UndoPartial => "undo_partial",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "executing" => Self::Executing,
+            "completed" => Self::Completed,
+            "partial" => Self::Partial,
+            "no_op" => Self::NoOp,
+            "dry_run" => Self::DryRun,
+            "undoing" => Self::Undoing,
+            "undone" => Self::Undone,
+            "undo_partial" => Self::UndoPartial,
+            _ => return None,
+        })
+    }
+}
+
+/// The audit record of one remediation: the plan, the raw event, and where it stands.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RemediationRecord {
+    pub id: String,
+    pub status: RemediationStatus,
+    pub plan: Plan,
+    /// The triggering event exactly as delivered (truncated if huge).
+    pub event: String,
+    pub dry_run: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// While `Executing`/`Undoing`: nobody else may take it over before this instant.
+    pub lease_until: Option<DateTime<Utc>>,
+    pub notified: bool,
+    pub undo_requested_by: Option<String>,
+}
+
+/// What happened to one action (or one undo of it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepStatus {
+    /// Written before the AWS call: if we crash, resume knows the call may have happened.
+    Started,
+    /// Revoked by this remediation.
+    Done,
+    /// The rule was already gone when we tried (revoked by someone else in between).
+    AlreadyAbsent,
+    Failed,
+    /// Undo: the rule is back.
+    Restored,
+    /// Undo: the same rule was already present.
+    AlreadyPresent,
+    RestoreFailed,
+}
+
+/// One recorded step of a remediation, in plan order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepRecord {
+    pub index: usize,
+    pub action: Action,
+    pub status: StepStatus,
+    #[serde(default)]
+    pub error: Option<String>,
+    /// Undo: the id EC2 gave the restored rule.
+    #[serde(default)]
+    pub restored_rule_id: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remediation_id_is_stable_per_event_and_distinct_across_events() {
+        let t = "2026-11-26T12:00:01Z".parse().unwrap();
+        let a = Trigger::new("e-1", TriggerKind::ScheduledSweep { rule: "r".into() }, t);
+        let b = Trigger::new("e-2", TriggerKind::ScheduledSweep { rule: "r".into() }, t);
+        assert_eq!(a.remediation_id(), a.clone().remediation_id());
+        assert_ne!(a.remediation_id(), b.remediation_id());
+        assert!(a.remediation_id().starts_with("rem-20261126T120001Z-"));
+    }
+
+    #[test]
+    fn status_names_round_trip() {
+        for s in [
+            RemediationStatus::Executing,
+            RemediationStatus::Completed,
+            RemediationStatus::Partial,
+            RemediationStatus::NoOp,
+            RemediationStatus::DryRun,
+            RemediationStatus::Undoing,
+            RemediationStatus::Undone,
+            RemediationStatus::UndoPartial,
+        ] {
+            assert_eq!(RemediationStatus::parse(s.as_str()), Some(s));
+        }
+    }
+}
