@@ -1,1 +1,180 @@
-fn main() {}
+//! `warden`: the operator's command line. It talks to the same table and runs the same executor
+//! as the functions, so an undo from here is exactly an undo from an event.
+
+use std::process::ExitCode;
+
+use chrono::{Duration, Utc};
+
+use warden::aws::{load_sdk_config, remediation_executor};
+use warden::config::RemediatorConfig;
+use warden::event::is_security_group_id;
+use warden::executor::Report;
+use warden::plan::{Action, Exemption, ExemptionTarget};
+use warden::ports::AuditStore;
+
+const USAGE: &str = "\
+warden — operate Warden's remediations
+
+USAGE:
+  warden show <remediation-id> [--json]
+      The audit record: trigger, plan, every step, undo steps.
+  warden undo <remediation-id> --by <who> [--json]
+      Restore exactly the rules that remediation revoked.
+  warden exempt add --group <sg-id> [--rule <sgr-id>] --by <who> --reason <why> --for <30m|12h|7d>
+      Let a world-open rule (or a whole group) stay, until the exemption expires.
+  warden exempt list
+  warden exempt remove --group <sg-id> [--rule <sgr-id>]
+
+ENVIRONMENT:
+  WARDEN_TABLE_NAME, WARDEN_TOPIC_ARN (as for the remediator), the usual AWS_* variables
+  (AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL for a local AWS).";
+
+struct Args(Vec<String>);
+
+impl Args {
+    fn flag(&self, name: &str) -> bool {
+        self.0.iter().any(|a| a == name)
+    }
+    fn value(&self, name: &str) -> Result<Option<String>, String> {
+        match self.0.iter().position(|a| a == name) {
+            None => Ok(None),
+            Some(i) => self.0.get(i + 1).filter(|v| !v.starts_with("--")).cloned().map(Some).ok_or(format!("{name} needs a value")),
+        }
+    }
+    fn required(&self, name: &str) -> Result<String, String> {
+        self.value(name)?.filter(|v| !v.trim().is_empty()).ok_or(format!("{name} is required"))
+    }
+    fn positional(&self, i: usize) -> Option<&str> {
+        self.0.get(i).map(String::as_str).filter(|a| !a.starts_with("--"))
+    }
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let (num, unit) = s.split_at(s.len().saturating_sub(1));
+    let n: i64 = num.parse().map_err(|_| format!("--for {s:?}: use a number and a unit, e.g. 30m, 12h, 7d"))?;
+    let d = match unit {
+        "m" => Duration::minutes(n),
+        "h" => Duration::hours(n),
+        "d" => Duration::days(n),
+        _ => return Err(format!("--for {s:?}: the unit must be m, h or d")),
+    };
+    if n <= 0 || d > Duration::days(365) {
+        return Err(format!("--for {s:?}: must be positive and at most 365d"));
+    }
+    Ok(d)
+}
+
+fn print_report(report: &Report, json: bool) {
+    if json {
+        println!("{}", serde_json::to_string_pretty(report).expect("report serializes"));
+        return;
+    }
+    println!("{}", report.summary);
+    for r in &report.restored {
+        println!("  restored  {} {} from {} (was {}, now {})", r.rule.group_id, r.rule.ports_label(), r.rule.source, r.rule.rule_id, r.new_rule_id);
+    }
+    for f in &report.failed {
+        println!("  FAILED    {} {}: {}", f.group_id, f.rule_id, f.error);
+    }
+}
+
+async fn run(args: Args) -> Result<(), String> {
+    let command = args.positional(0).ok_or_else(|| USAGE.to_string())?;
+    if command == "help" || args.flag("--help") || args.flag("-h") {
+        println!("{USAGE}");
+        return Ok(());
+    }
+    let config = RemediatorConfig::from_env().map_err(|e| format!("{e}\n(set it as for the remediator; see README.md, Configuration)"))?;
+    let sdk = load_sdk_config().await;
+    let executor = remediation_executor(&config, &sdk);
+    let now = Utc::now();
+    match command {
+        "undo" => {
+            let id = args.positional(1).ok_or("usage: warden undo <remediation-id> --by <who>")?;
+            let by = args.required("--by")?;
+            let report = executor.undo(id, &by, now).await.map_err(|e| e.to_string())?;
+            print_report(&report, args.flag("--json"));
+            if !report.failed.is_empty() {
+                return Err("some rules were not restored; run the same command again to retry them".into());
+            }
+        }
+        "show" => {
+            let id = args.positional(1).ok_or("usage: warden show <remediation-id>")?;
+            let record = executor.store.remediation(id).await.map_err(|e| e.to_string())?.ok_or(format!("no remediation {id} is on record"))?;
+            let steps = executor.store.steps(id, false).await.map_err(|e| e.to_string())?;
+            let undo = executor.store.steps(id, true).await.map_err(|e| e.to_string())?;
+            if args.flag("--json") {
+                let v = serde_json::json!({"record": record, "steps": steps, "undo_steps": undo});
+                println!("{}", serde_json::to_string_pretty(&v).expect("serializes"));
+                return Ok(());
+            }
+            println!("{}  {}", record.id, record.status.as_str());
+            println!("  trigger   {}", record.plan.trigger.describe());
+            println!("  event     {} at {}", record.plan.trigger.event_id, record.plan.trigger.event_time.to_rfc3339());
+            println!("  recorded  {} (updated {})", record.created_at.to_rfc3339(), record.updated_at.to_rfc3339());
+            println!("  checked   {} rule(s) in {} group(s); notified: {}", record.plan.rules_checked, record.plan.groups_checked, record.notified);
+            for s in &steps {
+                let Action::RevokeIngressRule { rule, reason } = &s.action;
+                println!("  step {:>3}  {:?}  {} on {}: {reason}", s.index, s.status, rule.rule_id, rule.group_id);
+            }
+            for s in &undo {
+                let Action::RevokeIngressRule { rule, .. } = &s.action;
+                println!("  undo {:>3}  {:?}  {} -> {}", s.index, s.status, rule.rule_id, s.restored_rule_id.as_deref().unwrap_or("-"));
+            }
+            for e in &record.plan.exempted {
+                println!("  exempt    {} until {} ({})", e.rule, e.exemption.expires_at.to_rfc3339(), e.exemption.reason);
+            }
+        }
+        "exempt" => match args.positional(1) {
+            Some("add") => {
+                let group_id = args.required("--group")?;
+                if !is_security_group_id(&group_id) {
+                    return Err(format!("--group {group_id:?} is not a security group id"));
+                }
+                let target = args.value("--rule")?.map(ExemptionTarget::Rule).unwrap_or(ExemptionTarget::Group);
+                let exemption = Exemption {
+                    group_id,
+                    target,
+                    granted_by: args.required("--by")?,
+                    reason: args.required("--reason")?,
+                    created_at: now,
+                    expires_at: now + parse_duration(&args.required("--for")?)?,
+                };
+                executor.store.put_exemption(&exemption).await.map_err(|e| e.to_string())?;
+                println!("exempted {} until {}", exemption.target_label(), exemption.expires_at.to_rfc3339());
+            }
+            Some("list") => {
+                let list = executor.store.exemptions().await.map_err(|e| e.to_string())?;
+                if list.is_empty() {
+                    println!("no exemptions on record");
+                }
+                for e in list {
+                    let state = if e.is_live(now) { "live   " } else { "EXPIRED" };
+                    println!("{state} {} until {} — {} (by {})", e.target_label(), e.expires_at.to_rfc3339(), e.reason, e.granted_by);
+                }
+            }
+            Some("remove") => {
+                let group_id = args.required("--group")?;
+                let target = args.value("--rule")?.map(ExemptionTarget::Rule).unwrap_or(ExemptionTarget::Group);
+                let list = executor.store.exemptions().await.map_err(|e| e.to_string())?;
+                let found = list.into_iter().find(|e| e.group_id == group_id && e.target == target).ok_or("no such exemption")?;
+                executor.store.delete_exemption(&found).await.map_err(|e| e.to_string())?;
+                println!("removed exemption {}", found.target_label());
+            }
+            _ => return Err("usage: warden exempt add|list|remove …".into()),
+        },
+        other => return Err(format!("unknown command {other:?}\n\n{USAGE}")),
+    }
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run(Args(std::env::args().skip(1).collect())).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("warden: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,1 +1,80 @@
-fn main() {}
+//! The remediator Lambda: closes security-group exposure of Ollama (11434) and SSH (22) to the
+//! whole internet, from CloudTrail, AWS Config, scheduled sweeps, and undoes on request.
+//!
+//! A thin binary: parse the event, hand it to the shared executor, report. Everything it
+//! needs is built once, before the first event.
+
+use chrono::Utc;
+use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use serde_json::Value;
+
+use warden::aws::{load_sdk_config, remediation_executor, DynamoStore, Ec2SecurityGroups, SnsNotifier};
+use warden::config::RemediatorConfig;
+use warden::event::{parse_event, Request};
+use warden::executor::{Executor, Report};
+use warden::metrics::remediation_emf;
+
+const FUNCTION: &str = "remediator";
+
+struct Remediator {
+    executor: Executor<Ec2SecurityGroups, DynamoStore, SnsNotifier>,
+    metrics_namespace: String,
+}
+
+impl Remediator {
+    async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, Error> {
+        let raw = event.payload;
+        let request = parse_event(&raw).inspect_err(|e| tracing::warn!(error = %e, "event rejected; nothing changed"))?;
+        let now = Utc::now();
+        let report = match request {
+            Request::Remediate(trigger) => {
+                tracing::info!(event_id = %trigger.event_id, trigger = %trigger.describe(), "remediating");
+                self.executor.remediate(trigger, &raw.to_string(), now).await
+            }
+            Request::Undo { remediation_id, requested_by } => {
+                tracing::info!(%remediation_id, %requested_by, "undo requested");
+                self.executor.undo(&remediation_id, &requested_by, now).await
+            }
+            Request::Ignore { event_id, reason } => Ok(Report::ignored(&event_id, &reason)),
+        }
+        .inspect_err(|e| tracing::error!(error = %e, "remediation did not complete; a redelivery resumes it"))?;
+
+        // EMF goes to stdout as its own line; logs go to stderr.
+        println!("{}", remediation_emf(&self.metrics_namespace, FUNCTION, &report, now.timestamp_millis()));
+        tracing::info!(
+            remediation_id = report.remediation_id.as_deref().unwrap_or("-"),
+            status = %report.status,
+            revoked = report.revoked.len(),
+            restored = report.restored.len(),
+            failed = report.failed.len(),
+            duplicate = report.duplicate,
+            summary = %report.summary,
+            "done"
+        );
+        if report.needs_retry() {
+            // Failing the invocation makes Lambda/EventBridge redeliver; the record resumes.
+            let why = report.notify_error.clone().unwrap_or_else(|| format!("{} step(s) failed", report.failed.len()));
+            return Err(format!("{} ({why}); recorded as {}, will resume on redelivery", report.summary, report.status).into());
+        }
+        Ok(serde_json::to_value(&report)?)
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    warden::telemetry::init();
+    let config = RemediatorConfig::from_env().inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?;
+    let sdk = load_sdk_config().await;
+    let remediator = Remediator {
+        executor: remediation_executor(&config, &sdk),
+        metrics_namespace: config.metrics_namespace.clone(),
+    };
+    tracing::info!(
+        table = %config.table_name,
+        dry_run = config.dry_run,
+        sensitive_ports = ?config.sensitive_ports.iter().map(|p| p.port).collect::<Vec<_>>(),
+        "remediator ready"
+    );
+    let remediator = &remediator;
+    run(service_fn(move |event| remediator.handle(event))).await
+}

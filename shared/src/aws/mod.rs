@@ -41,3 +41,21 @@ where
     let message = err.message().map(str::to_string).unwrap_or_else(|| DisplayErrorContext(&err).to_string());
     PortError { operation, kind, code, message }
 }
+
+/// The remediation executor wired to AWS: used by the remediator function and the `warden`
+/// command alike, so an undo from either runs the same code.
+pub fn remediation_executor(
+    config: &crate::config::RemediatorConfig,
+    sdk: &aws_config::SdkConfig,
+) -> crate::executor::Executor<Ec2SecurityGroups, DynamoStore, SnsNotifier> {
+    crate::executor::Executor::new(
+        Ec2SecurityGroups::new(aws_sdk_ec2::Client::new(sdk)),
+        DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), &config.table_name),
+        SnsNotifier::new(aws_sdk_sns::Client::new(sdk), &config.topic_arn),
+        crate::executor::Settings {
+            sensitive_ports: config.sensitive_ports.clone(),
+            dry_run: config.dry_run,
+            lease: config.lease(),
+        },
+    )
+}

@@ -1,0 +1,279 @@
+//! World-open security-group exposure, remediated end to end against the local AWS.
+
+use chrono::{Duration, Utc};
+use serde_json::Value;
+
+use warden::event::{parse_event, Request};
+use warden::executor::Report;
+use warden::exposure::{IngressRule, RuleSource};
+use warden::plan::{Exemption, ExemptionTarget, RemediationStatus, StepStatus};
+use warden::ports::AuditStore;
+use warden_integration_tests::{tcp, AwsExecutor, Fixture, Rule, Source};
+
+async fn run(executor: &AwsExecutor, event: &Value) -> Report {
+    match parse_event(event).expect("sample parses") {
+        Request::Remediate(trigger) => executor.remediate(trigger, &event.to_string(), Utc::now()).await.expect("remediation"),
+        Request::Undo { remediation_id, requested_by } => executor.undo(&remediation_id, &requested_by, Utc::now()).await.expect("undo"),
+        Request::Ignore { event_id, reason } => Report::ignored(&event_id, &reason),
+    }
+}
+
+/// The account of the demo: an Ollama group open to the world beside legitimate rules.
+struct Seeded {
+    offending: Vec<String>,
+    legitimate: Vec<String>,
+}
+
+async fn seed(f: &Fixture) -> Seeded {
+    let peer = f.new_group("alb").await;
+    let offending = vec![
+        f.allow(&f.group_id, tcp(11434, 11434, Source::V4("0.0.0.0/0"), "quick test from home")).await,
+        f.allow(&f.group_id, tcp(22, 22, Source::V6("::/0"), "ssh for debugging")).await,
+        f.allow(&f.group_id, tcp(11000, 12000, Source::V4("0.0.0.0/0"), "range covering ollama")).await,
+        f.allow(&f.group_id, Rule { protocol: "-1", from: -1, to: -1, source: Source::V6("::/0"), description: "all traffic", tag: Some(("ticket", "OPS-7")) }).await,
+    ];
+    let legitimate = vec![
+        f.allow(&f.group_id, tcp(443, 443, Source::V4("0.0.0.0/0"), "public HTTPS")).await,
+        f.allow(&f.group_id, tcp(11434, 11434, Source::V4("10.40.0.0/16"), "ollama from the VPC")).await,
+        f.allow(&f.group_id, tcp(22, 22, Source::V6("2001:db8::/32"), "ssh from the office")).await,
+        f.allow(&f.group_id, tcp(11434, 11434, Source::Group(&peer), "ollama from the ALB")).await,
+        f.allow(&f.group_id, Rule { protocol: "udp", from: 22, to: 22, source: Source::V4("0.0.0.0/0"), description: "udp is not ssh", tag: None }).await,
+    ];
+    Seeded { offending, legitimate }
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
+fn spec(r: &IngressRule) -> (String, i32, i32, RuleSource, Option<String>, Vec<(String, String)>) {
+    (r.ip_protocol.clone(), r.from_port, r.to_port, r.source.clone(), r.description.clone(), r.tags.clone().into_iter().collect())
+}
+
+#[tokio::test]
+async fn cloudtrail_event_revokes_exactly_the_offending_rules_records_and_notifies() {
+    let f = Fixture::new().await;
+    let seeded = seed(&f).await;
+    let before = f.rules(&f.group_id).await;
+    let executor = f.executor(false);
+
+    let report = run(&executor, &f.sample("cloudtrail-authorize-sg-ingress-11434.json")).await;
+
+    assert_eq!(report.status, "completed", "{report:#?}");
+    assert_eq!(sorted(report.revoked.iter().map(|r| r.rule_id.clone()).collect()), sorted(seeded.offending.clone()));
+    assert_eq!(f.rule_ids(&f.group_id).await, sorted(seeded.legitimate.clone()), "legitimate rules stay");
+
+    // Audit: the record with the raw event and the plan's full rule specs, and a step per rule.
+    let id = report.remediation_id.clone().unwrap();
+    let record = executor.store.remediation(&id).await.unwrap().expect("record");
+    assert_eq!(record.status, RemediationStatus::Completed);
+    assert!(record.notified);
+    assert!(record.event.contains("AuthorizeSecurityGroupIngress"));
+    for planned in record.plan.revocations() {
+        let original = before.iter().find(|r| r.rule_id == planned.rule_id).unwrap();
+        assert_eq!(planned, original, "the plan records the full spec");
+    }
+    let steps = executor.store.steps(&id, false).await.unwrap();
+    assert_eq!(steps.len(), seeded.offending.len());
+    assert!(steps.iter().all(|s| s.status == StepStatus::Done));
+
+    // Notified: one message, readable, naming the group, the rules and the undo.
+    let published = f.published();
+    assert_eq!(published.len(), 1, "{published:?}");
+    let (subject, message) = &published[0];
+    assert!(subject.contains("Revoked 4") && subject.contains(&f.group_id), "{subject}");
+    let body: Value = serde_json::from_str(message).expect("MessageStructure=json body");
+    let text = body["default"].as_str().unwrap();
+    assert!(text.contains(&format!("warden undo {id}")), "{text}");
+    assert!(text.contains("11434") && text.contains("::/0"), "{text}");
+    let facts: Value = serde_json::from_str(body["sqs"].as_str().unwrap()).unwrap();
+    assert_eq!(facts["remediation_id"], id.as_str());
+    assert_eq!(facts["revoked"].as_array().unwrap().len(), 4);
+}
+
+#[tokio::test]
+async fn a_replayed_event_changes_nothing() {
+    let f = Fixture::in_region("eu-west-3").await;
+    seed(&f).await;
+    let executor = f.executor(false);
+    let event = f.sample("cloudtrail-authorize-sg-ingress-ssh-ipv6.json");
+    let first = run(&executor, &event).await;
+    assert_eq!(first.status, "completed");
+
+    // Someone opens SSH again; the replay of the *old* event must not act on it.
+    let reopened = f.allow(&f.group_id, tcp(22, 22, Source::V4("0.0.0.0/0"), "again")).await;
+    let replay = run(&executor, &event).await;
+    assert!(replay.duplicate, "{replay:#?}");
+    assert!(replay.revoked.is_empty());
+    assert_eq!(replay.remediation_id, first.remediation_id);
+    assert!(f.rule_ids(&f.group_id).await.contains(&reopened));
+    assert_eq!(f.published().len(), 1, "one notification for one remediation");
+
+    // A new event for the now-fixed group (the sweep) revokes the new rule; one more after it
+    // is a recorded no-op.
+    let sweep = run(&executor, &f.sample("scheduled-sweep.json")).await;
+    assert_eq!(sweep.revoked.iter().map(|r| r.rule_id.clone()).collect::<Vec<_>>(), vec![reopened]);
+    let mut later = f.sample("config-compliance-change-sg-noncompliant.json");
+    later["id"] = "a-later-event".into();
+    let no_op = run(&executor, &later).await;
+    assert_eq!(no_op.status, "no_op");
+    let record = executor.store.remediation(no_op.remediation_id.as_deref().unwrap()).await.unwrap().unwrap();
+    assert_eq!(record.status, RemediationStatus::NoOp);
+}
+
+#[tokio::test]
+async fn exempt_rule_stays_and_an_expired_exemption_does_not_protect() {
+    let f = Fixture::new().await;
+    let ollama = f.allow(&f.group_id, tcp(11434, 11434, Source::V4("0.0.0.0/0"), "public demo")).await;
+    let ssh = f.allow(&f.group_id, tcp(22, 22, Source::V4("0.0.0.0/0"), "old exemption")).await;
+    let executor = f.executor(false);
+    let now = Utc::now();
+    let exemption = |rule: &str, expires_at| Exemption {
+        group_id: f.group_id.clone(),
+        target: ExemptionTarget::Rule(rule.to_string()),
+        granted_by: "alice@example.com".into(),
+        reason: "SEC-482 public demo".into(),
+        created_at: now - Duration::days(2),
+        expires_at,
+    };
+    executor.store.put_exemption(&exemption(&ollama, now + Duration::hours(4))).await.unwrap();
+    executor.store.put_exemption(&exemption(&ssh, now - Duration::minutes(1))).await.unwrap();
+
+    let report = run(&executor, &f.sample("cloudtrail-authorize-sg-ingress-11434.json")).await;
+
+    assert_eq!(report.revoked.iter().map(|r| r.rule_id.clone()).collect::<Vec<_>>(), vec![ssh]);
+    assert_eq!(f.rule_ids(&f.group_id).await, vec![ollama]);
+    assert_eq!(report.exempted.len(), 1);
+    assert_eq!(report.expired_exemptions.len(), 1);
+}
+
+#[tokio::test]
+async fn a_group_wide_exemption_protects_every_rule_of_that_group_only() {
+    let f = Fixture::in_region("ap-southeast-2").await;
+    let other = f.new_group("other").await;
+    let kept = f.allow(&f.group_id, tcp(22, 22, Source::V4("0.0.0.0/0"), "bastion")).await;
+    let revoked = f.allow(&other, tcp(22, 22, Source::V4("0.0.0.0/0"), "not exempt")).await;
+    let executor = f.executor(false);
+    let now = Utc::now();
+    executor
+        .store
+        .put_exemption(&Exemption {
+            group_id: f.group_id.clone(),
+            target: ExemptionTarget::Group,
+            granted_by: "alice".into(),
+            reason: "bastion host".into(),
+            created_at: now,
+            expires_at: now + Duration::days(1),
+        })
+        .await
+        .unwrap();
+    let report = run(&executor, &f.sample("scheduled-sweep.json")).await;
+    assert!(report.revoked.iter().any(|r| r.rule_id == revoked));
+    assert!(f.rule_ids(&f.group_id).await.contains(&kept));
+    assert!(f.rule_ids(&other).await.is_empty());
+}
+
+#[tokio::test]
+async fn dry_run_records_the_plan_and_changes_nothing() {
+    let f = Fixture::new().await;
+    let seeded = seed(&f).await;
+    let before = f.rule_ids(&f.group_id).await;
+    let executor = f.executor(true);
+
+    let report = run(&executor, &f.sample("config-compliance-change-sg-noncompliant.json")).await;
+
+    assert_eq!(report.status, "dry_run");
+    assert_eq!(report.would_revoke.len(), seeded.offending.len());
+    assert!(report.revoked.is_empty());
+    assert_eq!(f.rule_ids(&f.group_id).await, before, "nothing changed");
+    let record = executor.store.remediation(report.remediation_id.as_deref().unwrap()).await.unwrap().unwrap();
+    assert_eq!(record.status, RemediationStatus::DryRun);
+    assert_eq!(record.plan.actions.len(), seeded.offending.len());
+    assert!(executor.store.steps(&record.id, false).await.unwrap().is_empty());
+    assert!(f.published()[0].0.contains("DRY RUN"));
+}
+
+#[tokio::test]
+async fn undo_restores_exactly_the_revoked_rules_once() {
+    let f = Fixture::new().await;
+    seed(&f).await;
+    let before = f.rules(&f.group_id).await;
+    let executor = f.executor(false);
+    let report = run(&executor, &f.sample("cloudtrail-authorize-sg-ingress-11434.json")).await;
+    let id = report.remediation_id.clone().unwrap();
+
+    // The undo arrives as an event, like an operator's `Warden Undo Request`.
+    let mut undo_event = f.sample("warden-undo-request.json");
+    undo_event["detail"]["remediation_id"] = id.clone().into();
+    let undo = run(&executor, &undo_event).await;
+    assert_eq!(undo.status, "undone", "{undo:#?}");
+    assert_eq!(undo.restored.len(), 4);
+
+    let mut want: Vec<_> = before.iter().map(spec).collect();
+    let mut got: Vec<_> = f.rules(&f.group_id).await.iter().map(spec).collect();
+    want.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
+    got.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
+    assert_eq!(got, want, "protocol, ports, source, description and tags all back");
+
+    let again = run(&executor, &undo_event).await;
+    assert!(again.duplicate);
+    assert_eq!(f.rules(&f.group_id).await.len(), before.len(), "a second undo restores nothing twice");
+    let record = executor.store.remediation(&id).await.unwrap().unwrap();
+    assert_eq!(record.status, RemediationStatus::Undone);
+    assert_eq!(record.undo_requested_by.as_deref(), Some("alice@example.com"));
+    let undo_steps = executor.store.steps(&id, true).await.unwrap();
+    assert!(undo_steps.iter().all(|s| s.status == StepStatus::Restored && s.restored_rule_id.is_some()));
+    assert_eq!(f.published().len(), 2, "the remediation and its undo");
+}
+
+#[tokio::test]
+async fn modify_security_group_rules_event_is_remediated() {
+    let f = Fixture::new().await;
+    let rule = f.allow(&f.group_id, tcp(443, 443, Source::V4("0.0.0.0/0"), "https")).await;
+    f.ec2
+        .modify_security_group_rules()
+        .group_id(&f.group_id)
+        .security_group_rules(
+            aws_sdk_ec2::types::SecurityGroupRuleUpdate::builder()
+                .security_group_rule_id(&rule)
+                .security_group_rule(
+                    aws_sdk_ec2::types::SecurityGroupRuleRequest::builder()
+                        .ip_protocol("tcp")
+                        .from_port(0)
+                        .to_port(65535)
+                        .cidr_ipv4("0.0.0.0/0")
+                        .description("temporary: everything")
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .expect("ModifySecurityGroupRules");
+    let report = run(&f.executor(false), &f.sample("cloudtrail-modify-sg-rules-all-traffic.json")).await;
+    assert_eq!(report.revoked.iter().map(|r| r.rule_id.clone()).collect::<Vec<_>>(), vec![rule]);
+    assert!(f.rule_ids(&f.group_id).await.is_empty());
+}
+
+#[tokio::test]
+async fn an_event_for_a_group_that_no_longer_exists_is_a_recorded_no_op() {
+    let f = Fixture::new().await;
+    let executor = f.executor(false);
+    let event: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../events/remediator/cloudtrail-authorize-sg-ingress-11434.json")).unwrap(),
+    )
+    .unwrap();
+    let report = run(&executor, &event).await;
+    assert_eq!(report.status, "no_op");
+    assert!(report.summary.contains("not found"), "{}", report.summary);
+    assert!(executor.store.remediation(report.remediation_id.as_deref().unwrap()).await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn undo_of_an_unknown_remediation_is_a_clear_error_and_changes_nothing() {
+    let f = Fixture::new().await;
+    let err = f.executor(false).undo("rem-20260101T000000Z-000000000000", "bob", Utc::now()).await.unwrap_err();
+    assert_eq!(err.to_string(), "no remediation rem-20260101T000000Z-000000000000 is on record");
+    assert!(f.published().is_empty());
+}
