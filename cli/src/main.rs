@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use chrono::{Duration, Utc};
+use chrono::{Duration, SecondsFormat, Utc};
 
 use warden::aws::{load_sdk_config, remediation_executor};
 use warden::config::RemediatorConfig;
@@ -38,7 +38,13 @@ impl Args {
     fn value(&self, name: &str) -> Result<Option<String>, String> {
         match self.0.iter().position(|a| a == name) {
             None => Ok(None),
-            Some(i) => self.0.get(i + 1).filter(|v| !v.starts_with("--")).cloned().map(Some).ok_or(format!("{name} needs a value")),
+            Some(i) => self
+                .0
+                .get(i + 1)
+                .filter(|v| !v.starts_with("--"))
+                .cloned()
+                .map(Some)
+                .ok_or(format!("{name} needs a value")),
         }
     }
     fn required(&self, name: &str) -> Result<String, String> {
@@ -71,7 +77,14 @@ fn print_report(report: &Report, json: bool) {
     }
     println!("{}", report.summary);
     for r in &report.restored {
-        println!("  restored  {} {} from {} (was {}, now {})", r.rule.group_id, r.rule.ports_label(), r.rule.source, r.rule.rule_id, r.new_rule_id);
+        println!(
+            "  restored  {} {} from {} (was {}, now {})",
+            r.rule.group_id,
+            r.rule.ports_label(),
+            r.rule.source,
+            r.rule.rule_id,
+            r.new_rule_id
+        );
     }
     for f in &report.failed {
         println!("  FAILED    {} {}: {}", f.group_id, f.rule_id, f.error);
@@ -84,7 +97,8 @@ async fn run(args: Args) -> Result<(), String> {
         println!("{USAGE}");
         return Ok(());
     }
-    let config = RemediatorConfig::from_env().map_err(|e| format!("{e}\n(set it as for the remediator; see README.md, Configuration)"))?;
+    let config = RemediatorConfig::from_env()
+        .map_err(|e| format!("{e}\n(set it as for the remediator; see README.md, Configuration)"))?;
     let sdk = load_sdk_config().await;
     let executor = remediation_executor(&config, &sdk);
     let now = Utc::now();
@@ -100,7 +114,12 @@ async fn run(args: Args) -> Result<(), String> {
         }
         "show" => {
             let id = args.positional(1).ok_or("usage: warden show <remediation-id>")?;
-            let record = executor.store.remediation(id).await.map_err(|e| e.to_string())?.ok_or(format!("no remediation {id} is on record"))?;
+            let record = executor
+                .store
+                .remediation(id)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or(format!("no remediation {id} is on record"))?;
             let steps = executor.store.steps(id, false).await.map_err(|e| e.to_string())?;
             let undo = executor.store.steps(id, true).await.map_err(|e| e.to_string())?;
             if args.flag("--json") {
@@ -110,19 +129,41 @@ async fn run(args: Args) -> Result<(), String> {
             }
             println!("{}  {}", record.id, record.status.as_str());
             println!("  trigger   {}", record.plan.trigger.describe());
-            println!("  event     {} at {}", record.plan.trigger.event_id, record.plan.trigger.event_time.to_rfc3339());
-            println!("  recorded  {} (updated {})", record.created_at.to_rfc3339(), record.updated_at.to_rfc3339());
-            println!("  checked   {} rule(s) in {} group(s); notified: {}", record.plan.rules_checked, record.plan.groups_checked, record.notified);
+            println!(
+                "  event     {} at {}",
+                record.plan.trigger.event_id,
+                record.plan.trigger.event_time.to_rfc3339_opts(SecondsFormat::Secs, true)
+            );
+            println!(
+                "  recorded  {} (updated {})",
+                record.created_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+                record.updated_at.to_rfc3339_opts(SecondsFormat::Secs, true)
+            );
+            println!(
+                "  checked   {} rule(s) in {} group(s); notified: {}",
+                record.plan.rules_checked, record.plan.groups_checked, record.notified
+            );
             for s in &steps {
                 let Action::RevokeIngressRule { rule, reason } = &s.action;
                 println!("  step {:>3}  {:?}  {} on {}: {reason}", s.index, s.status, rule.rule_id, rule.group_id);
             }
             for s in &undo {
                 let Action::RevokeIngressRule { rule, .. } = &s.action;
-                println!("  undo {:>3}  {:?}  {} -> {}", s.index, s.status, rule.rule_id, s.restored_rule_id.as_deref().unwrap_or("-"));
+                println!(
+                    "  undo {:>3}  {:?}  {} -> {}",
+                    s.index,
+                    s.status,
+                    rule.rule_id,
+                    s.restored_rule_id.as_deref().unwrap_or("-")
+                );
             }
             for e in &record.plan.exempted {
-                println!("  exempt    {} until {} ({})", e.rule, e.exemption.expires_at.to_rfc3339(), e.exemption.reason);
+                println!(
+                    "  exempt    {} until {} ({})",
+                    e.rule,
+                    e.exemption.expires_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+                    e.exemption.reason
+                );
             }
         }
         "exempt" => match args.positional(1) {
@@ -141,7 +182,11 @@ async fn run(args: Args) -> Result<(), String> {
                     expires_at: now + parse_duration(&args.required("--for")?)?,
                 };
                 executor.store.put_exemption(&exemption).await.map_err(|e| e.to_string())?;
-                println!("exempted {} until {}", exemption.target_label(), exemption.expires_at.to_rfc3339());
+                println!(
+                    "exempted {} until {}",
+                    exemption.target_label(),
+                    exemption.expires_at.to_rfc3339_opts(SecondsFormat::Secs, true)
+                );
             }
             Some("list") => {
                 let list = executor.store.exemptions().await.map_err(|e| e.to_string())?;
@@ -150,14 +195,23 @@ async fn run(args: Args) -> Result<(), String> {
                 }
                 for e in list {
                     let state = if e.is_live(now) { "live   " } else { "EXPIRED" };
-                    println!("{state} {} until {} — {} (by {})", e.target_label(), e.expires_at.to_rfc3339(), e.reason, e.granted_by);
+                    println!(
+                        "{state} {} until {} — {} (by {})",
+                        e.target_label(),
+                        e.expires_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+                        e.reason,
+                        e.granted_by
+                    );
                 }
             }
             Some("remove") => {
                 let group_id = args.required("--group")?;
                 let target = args.value("--rule")?.map(ExemptionTarget::Rule).unwrap_or(ExemptionTarget::Group);
                 let list = executor.store.exemptions().await.map_err(|e| e.to_string())?;
-                let found = list.into_iter().find(|e| e.group_id == group_id && e.target == target).ok_or("no such exemption")?;
+                let found = list
+                    .into_iter()
+                    .find(|e| e.group_id == group_id && e.target == target)
+                    .ok_or("no such exemption")?;
                 executor.store.delete_exemption(&found).await.map_err(|e| e.to_string())?;
                 println!("removed exemption {}", found.target_label());
             }

@@ -40,24 +40,35 @@ impl RemediatorConfig {
 
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let required = |var: &'static str, what: &'static str| {
-            get(var).filter(|v| !v.trim().is_empty()).map(|v| v.trim().to_string()).ok_or(ConfigError::Missing { var, what })
+            get(var)
+                .filter(|v| !v.trim().is_empty())
+                .map(|v| v.trim().to_string())
+                .ok_or(ConfigError::Missing { var, what })
         };
         let table_name = required("WARDEN_TABLE_NAME", "the DynamoDB table Warden records to (e.g. warden)")?;
         let topic_arn = required("WARDEN_TOPIC_ARN", "the SNS topic ARN for notifications")?;
         if !topic_arn.starts_with("arn:") {
-            return Err(ConfigError::Invalid { var: "WARDEN_TOPIC_ARN", value: topic_arn, why: "must be an SNS topic ARN".into() });
+            return Err(ConfigError::Invalid {
+                var: "WARDEN_TOPIC_ARN",
+                value: topic_arn,
+                why: "must be an SNS topic ARN".into(),
+            });
         }
-        let sensitive_ports = parse_ports(&get("WARDEN_SENSITIVE_PORTS").unwrap_or_else(|| DEFAULT_SENSITIVE_PORTS.into()))?;
+        let sensitive_ports =
+            parse_ports(&get("WARDEN_SENSITIVE_PORTS").unwrap_or_else(|| DEFAULT_SENSITIVE_PORTS.into()))?;
         let dry_run = parse_bool("WARDEN_DRY_RUN", get("WARDEN_DRY_RUN"), false)?;
         let lease_seconds = match get("WARDEN_LEASE_SECONDS") {
             None => 90,
-            Some(v) => v.trim().parse::<i64>().ok().filter(|s| (10..=3600).contains(s)).ok_or_else(|| ConfigError::Invalid {
-                var: "WARDEN_LEASE_SECONDS",
-                value: v,
-                why: "must be a whole number of seconds between 10 and 3600".into(),
+            Some(v) => v.trim().parse::<i64>().ok().filter(|s| (10..=3600).contains(s)).ok_or_else(|| {
+                ConfigError::Invalid {
+                    var: "WARDEN_LEASE_SECONDS",
+                    value: v,
+                    why: "must be a whole number of seconds between 10 and 3600".into(),
+                }
             })?,
         };
-        let metrics_namespace = get("WARDEN_METRICS_NAMESPACE").filter(|v| !v.trim().is_empty()).unwrap_or_else(|| "Warden".into());
+        let metrics_namespace =
+            get("WARDEN_METRICS_NAMESPACE").filter(|v| !v.trim().is_empty()).unwrap_or_else(|| "Warden".into());
         Ok(Self { table_name, topic_arn, sensitive_ports, dry_run, lease_seconds, metrics_namespace })
     }
 
@@ -70,7 +81,11 @@ fn parse_ports(raw: &str) -> Result<Vec<SensitivePort>, ConfigError> {
     let invalid = |why: String| ConfigError::Invalid { var: "WARDEN_SENSITIVE_PORTS", value: raw.to_string(), why };
     let mut ports: Vec<SensitivePort> = Vec::new();
     for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let port: u16 = part.parse().ok().filter(|p| *p > 0).ok_or_else(|| invalid(format!("{part:?} is not a TCP port (1-65535)")))?;
+        let port: u16 = part
+            .parse()
+            .ok()
+            .filter(|p| *p > 0)
+            .ok_or_else(|| invalid(format!("{part:?} is not a TCP port (1-65535)")))?;
         if !ports.iter().any(|p| p.port == port) {
             ports.push(SensitivePort::new(port));
         }

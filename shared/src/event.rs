@@ -21,9 +21,15 @@ pub const WARDEN_SOURCE: &str = "warden";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Request {
     Remediate(Trigger),
-    Undo { remediation_id: String, requested_by: String },
+    Undo {
+        remediation_id: String,
+        requested_by: String,
+    },
     /// A well-formed event that needs nothing: a failed API call, a COMPLIANT verdict, …
-    Ignore { event_id: String, reason: String },
+    Ignore {
+        event_id: String,
+        reason: String,
+    },
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -57,8 +63,8 @@ struct Envelope {
 }
 
 pub fn parse_event(raw: &Value) -> Result<Request, EventError> {
-    let env: Envelope = serde_json::from_value(raw.clone())
-        .map_err(|e| EventError::Invalid { field: "event", why: e.to_string() })?;
+    let env: Envelope =
+        serde_json::from_value(raw.clone()).map_err(|e| EventError::Invalid { field: "event", why: e.to_string() })?;
     let id = env.id.clone().filter(|s| !s.is_empty()).ok_or(EventError::MissingField("id"))?;
     let detail_type = env.detail_type.clone().ok_or(EventError::MissingField("detail-type"))?;
     let source = env.source.clone().ok_or(EventError::MissingField("source"))?;
@@ -99,8 +105,7 @@ fn str_at<'a>(v: &'a Value, pointer: &str) -> Option<&'a str> {
 
 /// `sg-` followed by 8 or 17 hex digits, as EC2 issues them.
 pub fn is_security_group_id(s: &str) -> bool {
-    s.strip_prefix("sg-")
-        .is_some_and(|hex| (8..=17).contains(&hex.len()) && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+    s.strip_prefix("sg-").is_some_and(|hex| (8..=17).contains(&hex.len()) && hex.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 fn push_group(groups: &mut Vec<String>, id: &str) -> Result<(), EventError> {
@@ -165,7 +170,10 @@ fn config_compliance(detail: &Value) -> Result<Result<TriggerKind, String>, Even
 fn undo(detail: &Value) -> Result<Request, EventError> {
     let id = str_at(detail, "/remediation_id").ok_or(EventError::MissingField("detail.remediation_id"))?;
     if !id.starts_with("rem-") || id.len() > 64 || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
-        return Err(EventError::Invalid { field: "detail.remediation_id", why: format!("{id:?} is not a remediation id") });
+        return Err(EventError::Invalid {
+            field: "detail.remediation_id",
+            why: format!("{id:?} is not a remediation id"),
+        });
     }
     let by = str_at(detail, "/requested_by").ok_or(EventError::MissingField("detail.requested_by"))?;
     if by.trim().is_empty() {
@@ -257,11 +265,26 @@ mod tests {
             (json!("text"), "event"),
             (json!({}), "id"),
             (json!({"id": "x", "detail-type": "Scheduled Event", "source": "aws.events"}), "time"),
-            (json!({"id": "x", "detail-type": "Scheduled Event", "source": "aws.events", "time": "yesterday", "detail": {}}), "time"),
-            (json!({"id": "x", "detail-type": "Scheduled Event", "source": "aws.events", "time": "2026-11-26T12:00:00Z", "detail": []}), "detail"),
-            (json!({"id": "x", "detail-type": "AWS API Call via CloudTrail", "source": "aws.ec2", "time": "2026-11-26T12:00:00Z", "detail": {"eventName": "AuthorizeSecurityGroupIngress"}}), "groupId"),
-            (json!({"id": "x", "detail-type": "AWS API Call via CloudTrail", "source": "aws.ec2", "time": "2026-11-26T12:00:00Z", "detail": {"eventName": "AuthorizeSecurityGroupIngress", "requestParameters": {"groupId": "sg-'; drop"}}}), "not a security group id"),
-            (json!({"id": "x", "detail-type": "Warden Undo Request", "source": "warden", "time": "2026-11-26T12:00:00Z", "detail": {"remediation_id": "rem-1"}}), "requested_by"),
+            (
+                json!({"id": "x", "detail-type": "Scheduled Event", "source": "aws.events", "time": "yesterday", "detail": {}}),
+                "time",
+            ),
+            (
+                json!({"id": "x", "detail-type": "Scheduled Event", "source": "aws.events", "time": "2026-11-26T12:00:00Z", "detail": []}),
+                "detail",
+            ),
+            (
+                json!({"id": "x", "detail-type": "AWS API Call via CloudTrail", "source": "aws.ec2", "time": "2026-11-26T12:00:00Z", "detail": {"eventName": "AuthorizeSecurityGroupIngress"}}),
+                "groupId",
+            ),
+            (
+                json!({"id": "x", "detail-type": "AWS API Call via CloudTrail", "source": "aws.ec2", "time": "2026-11-26T12:00:00Z", "detail": {"eventName": "AuthorizeSecurityGroupIngress", "requestParameters": {"groupId": "sg-'; drop"}}}),
+                "not a security group id",
+            ),
+            (
+                json!({"id": "x", "detail-type": "Warden Undo Request", "source": "warden", "time": "2026-11-26T12:00:00Z", "detail": {"remediation_id": "rem-1"}}),
+                "requested_by",
+            ),
         ] {
             let err = parse_event(&ev).unwrap_err().to_string();
             assert!(err.contains(needle), "{ev}: {err}");

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::exposure::{exposure_reason, plan_exposure_remediation, IngressRule, SensitivePort};
 use crate::notify::remediation_notification;
-use crate::plan::{Action, Plan, RemediationRecord, RemediationStatus, StepRecord, StepStatus, Trigger};
+use crate::plan::{human_time, Action, Plan, RemediationRecord, RemediationStatus, StepRecord, StepStatus, Trigger};
 use crate::ports::{AuditStore, ErrorKind, Notifier, PortError, RevokeResult, SecurityGroups};
 
 /// The raw event is kept for audit, up to this size (DynamoDB items are ≤ 400 KB).
@@ -136,10 +136,11 @@ impl Report {
             .iter()
             .map(|e| {
                 format!(
-                    "{}: {} — exempt until {} (granted by {}: {})",
-                    e.rule,
+                    "{} {}: {} — exempt until {} (granted by {}: {})",
+                    e.rule.group_id,
+                    e.rule.rule_id,
                     e.reason,
-                    e.exemption.expires_at.to_rfc3339(),
+                    human_time(e.exemption.expires_at),
                     e.exemption.granted_by,
                     e.exemption.reason
                 )
@@ -148,7 +149,7 @@ impl Report {
         r.expired_exemptions = plan
             .expired_exemptions_ignored
             .iter()
-            .map(|e| format!("{} expired {} (granted by {})", e.target_label(), e.expires_at.to_rfc3339(), e.granted_by))
+            .map(|e| format!("{} expired {} (granted by {})", e.target_label(), human_time(e.expires_at), e.granted_by))
             .collect();
         r
     }
@@ -168,7 +169,12 @@ impl<G: SecurityGroups, S: AuditStore, N: Notifier> Executor<G, S, N> {
 
     /// Plan, record, apply and notify the remediation for one trigger. A redelivered event finds
     /// its earlier record: finished work is not repeated, unfinished work is resumed.
-    pub async fn remediate(&self, trigger: Trigger, raw_event: &str, now: DateTime<Utc>) -> Result<Report, ExecutorError> {
+    pub async fn remediate(
+        &self,
+        trigger: Trigger,
+        raw_event: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Report, ExecutorError> {
         let started = Instant::now();
         let id = trigger.remediation_id();
 
@@ -229,7 +235,12 @@ impl<G: SecurityGroups, S: AuditStore, N: Notifier> Executor<G, S, N> {
         Ok(report)
     }
 
-    async fn redelivered(&self, existing: RemediationRecord, now: DateTime<Utc>, started: Instant) -> Result<Report, ExecutorError> {
+    async fn redelivered(
+        &self,
+        existing: RemediationRecord,
+        now: DateTime<Utc>,
+        started: Instant,
+    ) -> Result<Report, ExecutorError> {
         let id = existing.id.clone();
         let resumable = existing.status == RemediationStatus::Partial
             || (existing.status == RemediationStatus::Executing && existing.lease_until.is_none_or(|l| l <= now));
@@ -237,7 +248,14 @@ impl<G: SecurityGroups, S: AuditStore, N: Notifier> Executor<G, S, N> {
         if resumable
             && self
                 .store
-                .claim(&id, &[RemediationStatus::Executing, RemediationStatus::Partial], RemediationStatus::Executing, now, now + self.settings.lease, None)
+                .claim(
+                    &id,
+                    &[RemediationStatus::Executing, RemediationStatus::Partial],
+                    RemediationStatus::Executing,
+                    now,
+                    now + self.settings.lease,
+                    None,
+                )
                 .await?
         {
             tracing::warn!(remediation_id = %id, was = existing.status.as_str(), "resuming a remediation left unfinished");
@@ -253,7 +271,8 @@ impl<G: SecurityGroups, S: AuditStore, N: Notifier> Executor<G, S, N> {
                 existing.status.as_str()
             );
             // The earlier delivery may have finished its work but failed to notify.
-            let finished_with_news = matches!(existing.status, RemediationStatus::Completed | RemediationStatus::DryRun);
+            let finished_with_news =
+                matches!(existing.status, RemediationStatus::Completed | RemediationStatus::DryRun);
             if finished_with_news && !existing.notified {
                 let mut full = Report::from_plan(&existing);
                 for step in self.store.steps(&id, false).await? {
@@ -277,7 +296,13 @@ impl<G: SecurityGroups, S: AuditStore, N: Notifier> Executor<G, S, N> {
 
     /// Apply the plan's revocations that are not done yet, recording a `Started` step before
     /// each AWS call and the outcome after it. Groups are revoked in one call each.
-    async fn apply(&self, record: &RemediationRecord, earlier: &[StepRecord], report: &mut Report, now: DateTime<Utc>) -> Result<(), ExecutorError> {
+    async fn apply(
+        &self,
+        record: &RemediationRecord,
+        earlier: &[StepRecord],
+        report: &mut Report,
+        now: DateTime<Utc>,
+    ) -> Result<(), ExecutorError> {
         let earlier: BTreeMap<usize, &StepRecord> = earlier.iter().map(|s| (s.index, s)).collect();
         let mut by_group: BTreeMap<&str, Vec<(usize, &IngressRule)>> = BTreeMap::new();
         for (index, action) in record.plan.actions.iter().enumerate() {
@@ -337,7 +362,8 @@ impl<G: SecurityGroups, S: AuditStore, N: Notifier> Executor<G, S, N> {
     /// reported, a partial undo is retried for what is left.
     pub async fn undo(&self, id: &str, requested_by: &str, now: DateTime<Utc>) -> Result<Report, ExecutorError> {
         let started = Instant::now();
-        let record = self.store.remediation(id).await?.ok_or_else(|| ExecutorError::UnknownRemediation(id.to_string()))?;
+        let record =
+            self.store.remediation(id).await?.ok_or_else(|| ExecutorError::UnknownRemediation(id.to_string()))?;
         let mut report = Report::from_plan(&record);
         report.kind = "undo";
 
@@ -379,16 +405,23 @@ impl<G: SecurityGroups, S: AuditStore, N: Notifier> Executor<G, S, N> {
             RemediationStatus::UndoPartial,
             RemediationStatus::Undoing,
         ];
-        if !self.store.claim(id, &claimable, RemediationStatus::Undoing, now, now + self.settings.lease, Some(requested_by)).await? {
+        if !self
+            .store
+            .claim(id, &claimable, RemediationStatus::Undoing, now, now + self.settings.lease, Some(requested_by))
+            .await?
+        {
             return Err(ExecutorError::Busy(id.to_string()));
         }
 
         let revoked = self.store.steps(id, false).await?;
-        let undone: BTreeMap<usize, StepRecord> = self.store.steps(id, true).await?.into_iter().map(|s| (s.index, s)).collect();
+        let undone: BTreeMap<usize, StepRecord> =
+            self.store.steps(id, true).await?.into_iter().map(|s| (s.index, s)).collect();
         let mut outcomes = Vec::new();
         for s in revoked.iter().filter(|s| matches!(s.status, StepStatus::Done | StepStatus::Started)) {
             let Action::RevokeIngressRule { rule, .. } = &s.action;
-            if let Some(prev) = undone.get(&s.index).filter(|u| matches!(u.status, StepStatus::Restored | StepStatus::AlreadyPresent)) {
+            if let Some(prev) =
+                undone.get(&s.index).filter(|u| matches!(u.status, StepStatus::Restored | StepStatus::AlreadyPresent))
+            {
                 report.restored.push(RestoredRule {
                     rule: rule.clone(),
                     new_rule_id: prev.restored_rule_id.clone().unwrap_or_else(|| "already present".into()),
@@ -408,7 +441,11 @@ impl<G: SecurityGroups, S: AuditStore, N: Notifier> Executor<G, S, N> {
                 Err(e) => {
                     out.status = StepStatus::RestoreFailed;
                     out.error = Some(e.to_string());
-                    report.failed.push(FailedStep { group_id: rule.group_id.clone(), rule_id: rule.rule_id.clone(), error: e.to_string() });
+                    report.failed.push(FailedStep {
+                        group_id: rule.group_id.clone(),
+                        rule_id: rule.rule_id.clone(),
+                        error: e.to_string(),
+                    });
                 }
             }
             tracing::info!(remediation_id = id, rule_id = %rule.rule_id, status = ?out.status, "undo step");
@@ -421,7 +458,11 @@ impl<G: SecurityGroups, S: AuditStore, N: Notifier> Executor<G, S, N> {
         report.summary = format!(
             "Undo of {id} requested by {requested_by}: {} rule(s) restored{}.",
             report.restored.len(),
-            if report.failed.is_empty() { String::new() } else { format!(", {} failed (run the undo again to retry)", report.failed.len()) }
+            if report.failed.is_empty() {
+                String::new()
+            } else {
+                format!(", {} failed (run the undo again to retry)", report.failed.len())
+            }
         );
         self.notify(&mut report, id).await;
         report.duration_ms = started.elapsed().as_millis() as u64;
@@ -549,7 +590,11 @@ mod tests {
             FakeGroups::with(account()),
             FakeStore::default(),
             FakeNotifier::default(),
-            Settings { sensitive_ports: vec![SensitivePort::new(11434), SensitivePort::new(22)], dry_run, lease: Duration::seconds(60) },
+            Settings {
+                sensitive_ports: vec![SensitivePort::new(11434), SensitivePort::new(22)],
+                dry_run,
+                lease: Duration::seconds(60),
+            },
         )
     }
 
@@ -586,7 +631,13 @@ mod tests {
         let ex = executor(false);
         ex.remediate(trigger("e1"), "{}", now()).await.unwrap();
         // Someone re-opens the port; a redelivery of the *old* event must not act again.
-        ex.groups.rules.lock().unwrap().push(rule("sgr-again", "tcp", 22, 22, RuleSource::CidrIpv4("0.0.0.0/0".into())));
+        ex.groups.rules.lock().unwrap().push(rule(
+            "sgr-again",
+            "tcp",
+            22,
+            22,
+            RuleSource::CidrIpv4("0.0.0.0/0".into()),
+        ));
         let again = ex.remediate(trigger("e1"), "{}", now()).await.unwrap();
         assert!(again.duplicate);
         assert!(again.revoked.is_empty());

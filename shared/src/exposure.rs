@@ -122,11 +122,8 @@ pub fn exposure_reason(rule: &IngressRule, sensitive: &[SensitivePort]) -> Optio
     if rule.allows_all_traffic() {
         return Some(format!("allows all traffic from {}", rule.source));
     }
-    let covered: Vec<String> = sensitive
-        .iter()
-        .filter(|p| rule.covers_tcp_port(p.port))
-        .map(|p| format!("{} ({})", p.port, p.name))
-        .collect();
+    let covered: Vec<String> =
+        sensitive.iter().filter(|p| rule.covers_tcp_port(p.port)).map(|p| format!("{} ({})", p.port, p.name)).collect();
     if covered.is_empty() {
         return None;
     }
@@ -196,7 +193,11 @@ mod tests {
     }
 
     fn trigger() -> Trigger {
-        Trigger::new("evt-1", TriggerKind::ScheduledSweep { rule: "sweep".into() }, "2026-11-26T12:00:00Z".parse().unwrap())
+        Trigger::new(
+            "evt-1",
+            TriggerKind::ScheduledSweep { rule: "sweep".into() },
+            "2026-11-26T12:00:00Z".parse().unwrap(),
+        )
     }
 
     fn now() -> DateTime<Utc> {
@@ -212,7 +213,9 @@ mod tests {
         let p = ports();
         assert!(exposure_reason(&rule("a", "tcp", 11434, 11434, v4("0.0.0.0/0")), &p).is_some());
         assert!(exposure_reason(&rule("b", "tcp", 22, 22, v6("::/0")), &p).is_some());
-        assert!(exposure_reason(&rule("c", "tcp", 0, 65535, v4("0.0.0.0/0")), &p).unwrap().contains("11434 (Ollama API), 22 (SSH)"));
+        assert!(exposure_reason(&rule("c", "tcp", 0, 65535, v4("0.0.0.0/0")), &p)
+            .unwrap()
+            .contains("11434 (Ollama API), 22 (SSH)"));
         assert!(exposure_reason(&rule("d", "tcp", 11000, 12000, v6("::/0")), &p).is_some());
         assert!(exposure_reason(&rule("e", "6", 20, 30, v4("0.0.0.0/0")), &p).is_some());
         assert!(exposure_reason(&rule("f", "tcp", -1, -1, v4("0.0.0.0/0")), &p).is_some());

@@ -45,7 +45,8 @@ mod tests {
     #[test]
     fn emf_line_declares_its_metrics_and_carries_their_values() {
         let report = Report::ignored("e-1", "test");
-        let line: Value = serde_json::from_str(&remediation_emf("Warden", "remediator", &report, 1_764_000_000_000)).unwrap();
+        let line: Value =
+            serde_json::from_str(&remediation_emf("Warden", "remediator", &report, 1_764_000_000_000)).unwrap();
         let declared = &line["_aws"]["CloudWatchMetrics"][0];
         assert_eq!(declared["Namespace"], "Warden");
         for metric in declared["Metrics"].as_array().unwrap() {

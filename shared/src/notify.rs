@@ -23,8 +23,12 @@ pub struct Notification {
 
 /// SNS subjects: ASCII printable, ≤ 100 chars, must not start with a space.
 pub fn clean_subject(s: &str) -> String {
-    let cleaned: String =
-        s.chars().map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { ' ' }).collect::<String>().trim().to_string();
+    let cleaned: String = s
+        .chars()
+        .map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { ' ' })
+        .collect::<String>()
+        .trim()
+        .to_string();
     if cleaned.chars().count() <= 100 {
         cleaned
     } else {
@@ -38,10 +42,16 @@ pub fn remediation_notification(report: &Report) -> Notification {
     let groups = report.groups.join(", ");
     let n = report.revoked.len();
     let subject = match report.status.as_str() {
-        "dry_run" => format!("[Warden] DRY RUN: would revoke {} world-open rule(s) on {groups}", report.would_revoke.len()),
+        "dry_run" => {
+            format!("[Warden] DRY RUN: would revoke {} world-open rule(s) on {groups}", report.would_revoke.len())
+        }
         "partial" => format!("[Warden] ACTION NEEDED: revoked {n}, {} failed on {groups}", report.failed.len()),
         "undone" | "undo_partial" => {
-            format!("[Warden] Undo {}: restored {} rule(s) on {groups}", report.remediation_id.as_deref().unwrap_or("?"), report.restored.len())
+            format!(
+                "[Warden] Undo {}: restored {} rule(s) on {groups}",
+                report.remediation_id.as_deref().unwrap_or("?"),
+                report.restored.len()
+            )
         }
         _ => format!("[Warden] Revoked {n} world-open rule(s) on {groups}"),
     };
@@ -78,8 +88,29 @@ pub fn remediation_notification(report: &Report) -> Notification {
     };
     section(&mut text, "Revoked", &rule_lines(&report.revoked));
     section(&mut text, "Would revoke (dry run, nothing changed)", &rule_lines(&report.would_revoke));
-    section(&mut text, "Restored", &report.restored.iter().map(|r| format!("{} {} from {} (was {}, now {})", r.rule.group_id, r.rule.ports_label(), r.rule.source, r.rule.rule_id, r.new_rule_id)).collect::<Vec<_>>());
-    section(&mut text, "FAILED (will be retried on redelivery; see the audit record)", &report.failed.iter().map(|f| format!("{}: {}", f.rule_id, f.error)).collect::<Vec<_>>());
+    section(
+        &mut text,
+        "Restored",
+        &report
+            .restored
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} {} from {} (was {}, now {})",
+                    r.rule.group_id,
+                    r.rule.ports_label(),
+                    r.rule.source,
+                    r.rule.rule_id,
+                    r.new_rule_id
+                )
+            })
+            .collect::<Vec<_>>(),
+    );
+    section(
+        &mut text,
+        "FAILED (will be retried on redelivery; see the audit record)",
+        &report.failed.iter().map(|f| format!("{}: {}", f.rule_id, f.error)).collect::<Vec<_>>(),
+    );
     section(&mut text, "Left in place: exempt", &report.exempted.clone());
     section(&mut text, "Ignored: expired exemptions", &report.expired_exemptions.clone());
     if !report.revoked.is_empty() {

@@ -7,6 +7,11 @@ use sha2::{Digest, Sha256};
 
 use crate::exposure::IngressRule;
 
+/// Times for people: `2026-11-26T12:00:00Z`.
+pub fn human_time(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
 /// What caused a remediation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Trigger {

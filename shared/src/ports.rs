@@ -88,7 +88,12 @@ pub trait AuditStore: Send + Sync {
     ) -> impl Future<Output = PortResult<bool>> + Send;
 
     /// Set the final status and release the lease.
-    fn finish(&self, id: &str, status: RemediationStatus, now: DateTime<Utc>) -> impl Future<Output = PortResult<()>> + Send;
+    fn finish(
+        &self,
+        id: &str,
+        status: RemediationStatus,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = PortResult<()>> + Send;
 
     fn mark_notified(&self, id: &str) -> impl Future<Output = PortResult<()>> + Send;
 

@@ -61,10 +61,12 @@ impl Fixture {
         let ec2 = aws_sdk_ec2::Client::new(&sdk);
         let ddb = aws_sdk_dynamodb::Client::new(&sdk);
         let sns = aws_sdk_sns::Client::new(&sdk);
-        let vpc_id = ec2.create_vpc().cidr_block("10.40.0.0/16").send().await.expect("CreateVpc").vpc.unwrap().vpc_id.unwrap();
+        let vpc_id =
+            ec2.create_vpc().cidr_block("10.40.0.0/16").send().await.expect("CreateVpc").vpc.unwrap().vpc_id.unwrap();
         let table = unique("warden-test");
         create_table(&ddb, &table).await;
-        let topic_arn = sns.create_topic().name(unique("warden-test")).send().await.expect("CreateTopic").topic_arn.unwrap();
+        let topic_arn =
+            sns.create_topic().name(unique("warden-test")).send().await.expect("CreateTopic").topic_arn.unwrap();
         let mut f = Self { sdk, ec2, ddb, vpc_id, group_id: String::new(), table, topic_arn };
         f.group_id = f.new_group("ollama-gpu").await;
         f
@@ -88,7 +90,8 @@ impl Fixture {
         if dry_run {
             env.push(("WARDEN_DRY_RUN", "true".into()));
         }
-        RemediatorConfig::from_lookup(|k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())).expect("valid config")
+        RemediatorConfig::from_lookup(|k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
+            .expect("valid config")
     }
 
     pub fn executor(&self, dry_run: bool) -> AwsExecutor {
@@ -104,7 +107,9 @@ impl Fixture {
         p = match rule.source {
             Source::V4(c) => p.ip_ranges(IpRange::builder().cidr_ip(c).description(rule.description).build()),
             Source::V6(c) => p.ipv6_ranges(Ipv6Range::builder().cidr_ipv6(c).description(rule.description).build()),
-            Source::Group(g) => p.user_id_group_pairs(UserIdGroupPair::builder().group_id(g).description(rule.description).build()),
+            Source::Group(g) => {
+                p.user_id_group_pairs(UserIdGroupPair::builder().group_id(g).description(rule.description).build())
+            }
         };
         let mut req = self.ec2.authorize_security_group_ingress().group_id(group_id).ip_permissions(p.build());
         if let Some((k, v)) = rule.tag {
@@ -132,7 +137,8 @@ impl Fixture {
 
     /// Messages the local SNS recorded as published to this fixture's topic: (subject, message).
     pub fn published(&self) -> Vec<(String, String)> {
-        let data: Value = serde_json::from_str(&http_get(&format!("{}/moto-api/data.json", endpoint()))).expect("moto data.json");
+        let data: Value =
+            serde_json::from_str(&http_get(&format!("{}/moto-api/data.json", endpoint()))).expect("moto data.json");
         let topics = data["sns"]["Topic"].as_array().cloned().unwrap_or_default();
         topics
             .iter()
@@ -144,7 +150,8 @@ impl Fixture {
 
     /// A sample event from `events/remediator/`, pointed at this fixture's group.
     pub fn sample(&self, name: &str) -> Value {
-        let text = std::fs::read_to_string(format!("{}/../events/remediator/{name}", env!("CARGO_MANIFEST_DIR"))).expect("sample");
+        let text = std::fs::read_to_string(format!("{}/../events/remediator/{name}", env!("CARGO_MANIFEST_DIR")))
+            .expect("sample");
         let text = text.replace(SAMPLE_GROUP_ID, &self.group_id);
         serde_json::from_str(&text).expect("sample JSON")
     }
@@ -175,7 +182,9 @@ pub fn tcp<'a>(from: i32, to: i32, source: Source<'a>, description: &'a str) -> 
 /// The table schema Warden uses (the infra stack creates the same).
 pub async fn create_table(ddb: &aws_sdk_dynamodb::Client, name: &str) {
     let key = |n: &str, t: KeyType| KeySchemaElement::builder().attribute_name(n).key_type(t).build().unwrap();
-    let attr = |n: &str| AttributeDefinition::builder().attribute_name(n).attribute_type(ScalarAttributeType::S).build().unwrap();
+    let attr = |n: &str| {
+        AttributeDefinition::builder().attribute_name(n).attribute_type(ScalarAttributeType::S).build().unwrap()
+    };
     ddb.create_table()
         .table_name(name)
         .key_schema(key("pk", KeyType::Hash))

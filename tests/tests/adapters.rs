@@ -29,7 +29,11 @@ async fn ingress_rules_skip_egress_and_missing_groups() {
     let id = f.allow(&f.group_id, tcp(22, 22, Source::V4("0.0.0.0/0"), "a")).await;
     let groups = Ec2SecurityGroups::new(f.ec2.clone());
     let rules = groups.ingress_rules(Some(&[f.group_id.clone(), "sg-0000000000000dead".into()])).await.unwrap();
-    assert_eq!(rules.iter().map(|r| r.rule_id.clone()).collect::<Vec<_>>(), vec![id], "the default egress rule is not listed");
+    assert_eq!(
+        rules.iter().map(|r| r.rule_id.clone()).collect::<Vec<_>>(),
+        vec![id],
+        "the default egress rule is not listed"
+    );
 }
 
 #[tokio::test]
@@ -55,7 +59,16 @@ async fn store_creates_once_and_claims_respect_leases() {
     assert_eq!(existing.id, record.id);
     assert_eq!(existing.lease_until.map(|l| l.timestamp_millis()), record.lease_until.map(|l| l.timestamp_millis()));
 
-    let claim = |at| store.claim(&record.id, &[RemediationStatus::Executing], RemediationStatus::Executing, at, at + Duration::seconds(60), None);
+    let claim = |at| {
+        store.claim(
+            &record.id,
+            &[RemediationStatus::Executing],
+            RemediationStatus::Executing,
+            at,
+            at + Duration::seconds(60),
+            None,
+        )
+    };
     assert!(!claim(now + Duration::seconds(30)).await.unwrap(), "a live lease is not taken over");
     assert!(claim(now + Duration::seconds(61)).await.unwrap(), "an expired lease is");
 
@@ -63,5 +76,8 @@ async fn store_creates_once_and_claims_respect_leases() {
     let done = store.remediation(&record.id).await.unwrap().unwrap();
     assert_eq!(done.status, RemediationStatus::Completed);
     assert_eq!(done.lease_until, None);
-    assert!(!store.claim(&record.id, &[RemediationStatus::Partial], RemediationStatus::Executing, now, now, None).await.unwrap());
+    assert!(!store
+        .claim(&record.id, &[RemediationStatus::Partial], RemediationStatus::Executing, now, now, None)
+        .await
+        .unwrap());
 }

@@ -5,15 +5,19 @@ use serde_json::Value;
 
 use warden::event::{parse_event, Request};
 use warden::executor::Report;
-use warden::exposure::{IngressRule, RuleSource};
+use warden::exposure::IngressRule;
 use warden::plan::{Exemption, ExemptionTarget, RemediationStatus, StepStatus};
 use warden::ports::AuditStore;
 use warden_integration_tests::{tcp, AwsExecutor, Fixture, Rule, Source};
 
 async fn run(executor: &AwsExecutor, event: &Value) -> Report {
     match parse_event(event).expect("sample parses") {
-        Request::Remediate(trigger) => executor.remediate(trigger, &event.to_string(), Utc::now()).await.expect("remediation"),
-        Request::Undo { remediation_id, requested_by } => executor.undo(&remediation_id, &requested_by, Utc::now()).await.expect("undo"),
+        Request::Remediate(trigger) => {
+            executor.remediate(trigger, &event.to_string(), Utc::now()).await.expect("remediation")
+        }
+        Request::Undo { remediation_id, requested_by } => {
+            executor.undo(&remediation_id, &requested_by, Utc::now()).await.expect("undo")
+        }
         Request::Ignore { event_id, reason } => Report::ignored(&event_id, &reason),
     }
 }
@@ -30,14 +34,36 @@ async fn seed(f: &Fixture) -> Seeded {
         f.allow(&f.group_id, tcp(11434, 11434, Source::V4("0.0.0.0/0"), "quick test from home")).await,
         f.allow(&f.group_id, tcp(22, 22, Source::V6("::/0"), "ssh for debugging")).await,
         f.allow(&f.group_id, tcp(11000, 12000, Source::V4("0.0.0.0/0"), "range covering ollama")).await,
-        f.allow(&f.group_id, Rule { protocol: "-1", from: -1, to: -1, source: Source::V6("::/0"), description: "all traffic", tag: Some(("ticket", "OPS-7")) }).await,
+        f.allow(
+            &f.group_id,
+            Rule {
+                protocol: "-1",
+                from: -1,
+                to: -1,
+                source: Source::V6("::/0"),
+                description: "all traffic",
+                tag: Some(("ticket", "OPS-7")),
+            },
+        )
+        .await,
     ];
     let legitimate = vec![
         f.allow(&f.group_id, tcp(443, 443, Source::V4("0.0.0.0/0"), "public HTTPS")).await,
         f.allow(&f.group_id, tcp(11434, 11434, Source::V4("10.40.0.0/16"), "ollama from the VPC")).await,
         f.allow(&f.group_id, tcp(22, 22, Source::V6("2001:db8::/32"), "ssh from the office")).await,
         f.allow(&f.group_id, tcp(11434, 11434, Source::Group(&peer), "ollama from the ALB")).await,
-        f.allow(&f.group_id, Rule { protocol: "udp", from: 22, to: 22, source: Source::V4("0.0.0.0/0"), description: "udp is not ssh", tag: None }).await,
+        f.allow(
+            &f.group_id,
+            Rule {
+                protocol: "udp",
+                from: 22,
+                to: 22,
+                source: Source::V4("0.0.0.0/0"),
+                description: "udp is not ssh",
+                tag: None,
+            },
+        )
+        .await,
     ];
     Seeded { offending, legitimate }
 }
@@ -47,8 +73,9 @@ fn sorted(mut v: Vec<String>) -> Vec<String> {
     v
 }
 
-fn spec(r: &IngressRule) -> (String, i32, i32, RuleSource, Option<String>, Vec<(String, String)>) {
-    (r.ip_protocol.clone(), r.from_port, r.to_port, r.source.clone(), r.description.clone(), r.tags.clone().into_iter().collect())
+/// A rule without its id: what an exact undo must bring back.
+fn spec(r: &IngressRule) -> IngressRule {
+    IngressRule { rule_id: String::new(), ..r.clone() }
 }
 
 #[tokio::test]
@@ -261,7 +288,11 @@ async fn an_event_for_a_group_that_no_longer_exists_is_a_recorded_no_op() {
     let f = Fixture::new().await;
     let executor = f.executor(false);
     let event: Value = serde_json::from_str(
-        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../events/remediator/cloudtrail-authorize-sg-ingress-11434.json")).unwrap(),
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../events/remediator/cloudtrail-authorize-sg-ingress-11434.json"
+        ))
+        .unwrap(),
     )
     .unwrap();
     let report = run(&executor, &event).await;

@@ -5,13 +5,13 @@
 //! needs is built once, before the first event.
 
 use chrono::Utc;
-use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use lambda_runtime::{run, service_fn, Diagnostic, Error, LambdaEvent};
 use serde_json::Value;
 
 use warden::aws::{load_sdk_config, remediation_executor, DynamoStore, Ec2SecurityGroups, SnsNotifier};
 use warden::config::RemediatorConfig;
 use warden::event::{parse_event, Request};
-use warden::executor::{Executor, Report};
+use warden::executor::{Executor, ExecutorError, Report};
 use warden::metrics::remediation_emf;
 
 const FUNCTION: &str = "remediator";
@@ -22,9 +22,12 @@ struct Remediator {
 }
 
 impl Remediator {
-    async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, Error> {
+    async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
         let raw = event.payload;
-        let request = parse_event(&raw).inspect_err(|e| tracing::warn!(error = %e, "event rejected; nothing changed"))?;
+        let request = parse_event(&raw).map_err(|e| {
+            tracing::warn!(error = %e, "event rejected; nothing changed");
+            failure("EventRejected", e.to_string())
+        })?;
         let now = Utc::now();
         let report = match request {
             Request::Remediate(trigger) => {
@@ -37,7 +40,16 @@ impl Remediator {
             }
             Request::Ignore { event_id, reason } => Ok(Report::ignored(&event_id, &reason)),
         }
-        .inspect_err(|e| tracing::error!(error = %e, "remediation did not complete; a redelivery resumes it"))?;
+        .map_err(|e| match e {
+            ExecutorError::Port(_) | ExecutorError::Busy(_) => {
+                tracing::error!(error = %e, "did not complete; what was done is recorded and a redelivery resumes it");
+                failure("RemediationIncomplete", e.to_string())
+            }
+            ExecutorError::UnknownRemediation(_) | ExecutorError::NotUndoable { .. } => {
+                tracing::warn!(error = %e, "request refused; nothing changed");
+                failure("RequestRefused", e.to_string())
+            }
+        })?;
 
         // EMF goes to stdout as its own line; logs go to stderr.
         println!("{}", remediation_emf(&self.metrics_namespace, FUNCTION, &report, now.timestamp_millis()));
@@ -54,10 +66,18 @@ impl Remediator {
         if report.needs_retry() {
             // Failing the invocation makes Lambda/EventBridge redeliver; the record resumes.
             let why = report.notify_error.clone().unwrap_or_else(|| format!("{} step(s) failed", report.failed.len()));
-            return Err(format!("{} ({why}); recorded as {}, will resume on redelivery", report.summary, report.status).into());
+            return Err(failure(
+                "RemediationIncomplete",
+                format!("{} ({why}); recorded as {}, will resume on redelivery", report.summary, report.status),
+            ));
         }
-        Ok(serde_json::to_value(&report)?)
+        serde_json::to_value(&report).map_err(|e| failure("InternalError", e.to_string()))
     }
+}
+
+/// A Lambda error with a type that says what kind of failure it is.
+fn failure(error_type: &str, message: String) -> Diagnostic {
+    Diagnostic { error_type: format!("Warden.{error_type}"), error_message: message }
 }
 
 #[tokio::main]

@@ -57,7 +57,8 @@ fn decode<T: DeserializeOwned>(item: &Item, attr: &str, operation: &'static str)
         .get(attr)
         .and_then(|v| v.as_s().ok())
         .ok_or_else(|| PortError::new(operation, ErrorKind::Other, format!("stored item has no `{attr}`")))?;
-    serde_json::from_str(raw).map_err(|e| PortError::new(operation, ErrorKind::Other, format!("stored `{attr}` is unreadable: {e}")))
+    serde_json::from_str(raw)
+        .map_err(|e| PortError::new(operation, ErrorKind::Other, format!("stored `{attr}` is unreadable: {e}")))
 }
 
 fn get_s<'a>(item: &'a Item, attr: &str) -> Option<&'a str> {
@@ -286,7 +287,11 @@ impl AuditStore for DynamoStore {
                     item.insert("status".into(), json(&step.status));
                     item.insert("step".into(), json(step));
                     item.insert("at".into(), s(step.at.to_rfc3339()));
-                    let put = Put::builder().table_name(&self.table).set_item(Some(item)).build().expect("table and item are set");
+                    let put = Put::builder()
+                        .table_name(&self.table)
+                        .set_item(Some(item))
+                        .build()
+                        .expect("table and item are set");
                     TransactWriteItem::builder().put(put).build()
                 })
                 .collect();

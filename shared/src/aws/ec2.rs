@@ -4,7 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_ec2::types::{Filter, IpPermission, IpRange, Ipv6Range, ResourceType, SecurityGroupRule, Tag, TagSpecification};
+use aws_sdk_ec2::types::{
+    Filter, IpPermission, IpRange, Ipv6Range, ResourceType, SecurityGroupRule, Tag, TagSpecification,
+};
 use aws_sdk_ec2::Client;
 
 use super::port_error;
@@ -47,7 +49,14 @@ impl Ec2SecurityGroups {
     }
 
     async fn revoke_one(&self, group_id: &str, rule_id: &str) -> RevokeResult {
-        match self.client.revoke_security_group_ingress().group_id(group_id).security_group_rule_ids(rule_id).send().await {
+        match self
+            .client
+            .revoke_security_group_ingress()
+            .group_id(group_id)
+            .security_group_rule_ids(rule_id)
+            .send()
+            .await
+        {
             Ok(_) => RevokeResult::Revoked,
             Err(e) => match port_error("RevokeSecurityGroupIngress", e) {
                 err if err.kind == ErrorKind::NotFound => RevokeResult::AlreadyAbsent,
@@ -117,7 +126,11 @@ impl SecurityGroups for Ec2SecurityGroups {
             Err(e) => {
                 let err = port_error("RevokeSecurityGroupIngress", e);
                 if err.kind != ErrorKind::NotFound || rule_ids.len() == 1 {
-                    let one = if err.kind == ErrorKind::NotFound { RevokeResult::AlreadyAbsent } else { RevokeResult::Failed(err) };
+                    let one = if err.kind == ErrorKind::NotFound {
+                        RevokeResult::AlreadyAbsent
+                    } else {
+                        RevokeResult::Failed(err)
+                    };
                     return rule_ids.iter().map(|_| one.clone()).collect();
                 }
                 let mut results = Vec::with_capacity(rule_ids.len());
@@ -135,23 +148,28 @@ impl SecurityGroups for Ec2SecurityGroups {
             permission = permission.from_port(rule.from_port).to_port(rule.to_port);
         }
         permission = match &rule.source {
-            RuleSource::CidrIpv4(c) => permission.ip_ranges(IpRange::builder().cidr_ip(c).set_description(rule.description.clone()).build()),
-            RuleSource::CidrIpv6(c) => {
-                permission.ipv6_ranges(Ipv6Range::builder().cidr_ipv6(c).set_description(rule.description.clone()).build())
+            RuleSource::CidrIpv4(c) => {
+                permission.ip_ranges(IpRange::builder().cidr_ip(c).set_description(rule.description.clone()).build())
             }
+            RuleSource::CidrIpv6(c) => permission
+                .ipv6_ranges(Ipv6Range::builder().cidr_ipv6(c).set_description(rule.description.clone()).build()),
             other => {
                 return Err(PortError::new(
                     "AuthorizeSecurityGroupIngress",
                     ErrorKind::Other,
-                    format!("restoring a rule from {other} is not supported: Warden only revokes world-open CIDR rules"),
+                    format!(
+                        "restoring a rule from {other} is not supported: Warden only revokes world-open CIDR rules"
+                    ),
                 ))
             }
         };
-        let mut request = self.client.authorize_security_group_ingress().group_id(&rule.group_id).ip_permissions(permission.build());
+        let mut request =
+            self.client.authorize_security_group_ingress().group_id(&rule.group_id).ip_permissions(permission.build());
         if !rule.tags.is_empty() {
             let tags = rule.tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect();
-            request = request
-                .tag_specifications(TagSpecification::builder().resource_type(ResourceType::SecurityGroupRule).set_tags(Some(tags)).build());
+            request = request.tag_specifications(
+                TagSpecification::builder().resource_type(ResourceType::SecurityGroupRule).set_tags(Some(tags)).build(),
+            );
         }
         let out = request.send().await.map_err(|e| port_error("AuthorizeSecurityGroupIngress", e))?;
         if let Some(id) = out.security_group_rules().iter().find_map(|r| r.security_group_rule_id()) {
@@ -161,8 +179,19 @@ impl SecurityGroups for Ec2SecurityGroups {
         let current = self.ingress_rules(Some(std::slice::from_ref(&rule.group_id))).await?;
         current
             .into_iter()
-            .find(|r| r.ip_protocol == rule.ip_protocol && r.from_port == rule.from_port && r.to_port == rule.to_port && r.source == rule.source)
+            .find(|r| {
+                r.ip_protocol == rule.ip_protocol
+                    && r.from_port == rule.from_port
+                    && r.to_port == rule.to_port
+                    && r.source == rule.source
+            })
             .map(|r| r.rule_id)
-            .ok_or_else(|| PortError::new("AuthorizeSecurityGroupIngress", ErrorKind::Other, "rule authorized but not found afterwards"))
+            .ok_or_else(|| {
+                PortError::new(
+                    "AuthorizeSecurityGroupIngress",
+                    ErrorKind::Other,
+                    "rule authorized but not found afterwards",
+                )
+            })
     }
 }

@@ -25,16 +25,28 @@ where
 {
     let code = err.code().map(str::to_string);
     let kind = match code.as_deref() {
-        Some(c) if c.ends_with(".NotFound") || c == "ResourceNotFoundException" || c == "NotFound" => ErrorKind::NotFound,
+        Some(c) if c.ends_with(".NotFound") || c == "ResourceNotFoundException" || c == "NotFound" => {
+            ErrorKind::NotFound
+        }
         Some(c) if c.ends_with(".Duplicate") => ErrorKind::AlreadyExists,
         Some("ConditionalCheckFailedException") => ErrorKind::Conflict,
         Some(
-            "Throttling" | "ThrottlingException" | "ThrottledException" | "RequestLimitExceeded" | "TooManyRequestsException"
-            | "ProvisionedThroughputExceededException" | "RequestThrottled" | "SlowDown",
+            "Throttling"
+            | "ThrottlingException"
+            | "ThrottledException"
+            | "RequestLimitExceeded"
+            | "TooManyRequestsException"
+            | "ProvisionedThroughputExceededException"
+            | "RequestThrottled"
+            | "SlowDown",
         ) => ErrorKind::Throttled,
         Some(
-            "AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation" | "AuthorizationError"
-            | "UnrecognizedClientException" | "InvalidClientTokenId",
+            "AccessDenied"
+            | "AccessDeniedException"
+            | "UnauthorizedOperation"
+            | "AuthorizationError"
+            | "UnrecognizedClientException"
+            | "InvalidClientTokenId",
         ) => ErrorKind::AccessDenied,
         _ => ErrorKind::Other,
     };

@@ -46,7 +46,8 @@ impl Notifier for SnsNotifier {
             .message_structure("json")
             .message(message_body(n));
         for (k, v) in &n.attributes {
-            let attr = MessageAttributeValue::builder().data_type("String").string_value(v).build().expect("data type is set");
+            let attr =
+                MessageAttributeValue::builder().data_type("String").string_value(v).build().expect("data type is set");
             req = req.message_attributes(k, attr);
         }
         req.send().await.map_err(|e| port_error("Publish", e))?;

@@ -1,0 +1,101 @@
+# Warden — entry points. `make help` lists them.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+VENV       ?= .venv
+MOTO_PORT  ?= 5000
+ARCH       ?= arm64
+FUNCTIONS  := remediator
+FN         ?= remediator
+EVENT      ?= events/remediator/scheduled-sweep.json
+
+# The virtualenv's bin first: `cargo lambda`, and the python3 that has ziglang (cargo lambda's linker).
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export CARGO_TARGET_DIR ?= $(CURDIR)/target
+# Every AWS SDK client (Rust and boto3) reaches the local AWS through these.
+export AWS_ENDPOINT_URL ?= http://127.0.0.1:$(MOTO_PORT)
+export AWS_ACCESS_KEY_ID ?= testing
+export AWS_SECRET_ACCESS_KEY ?= testing
+export AWS_REGION ?= us-east-1
+export AWS_EC2_METADATA_DISABLED := true
+export MOTO_PORT
+
+LOCAL_AWS := scripts/local-aws.sh
+
+.PHONY: help
+help: ## Show the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(VENV)/.installed: requirements-dev.txt
+	@echo "==> Python tooling (moto, cargo-lambda, ziglang) into $(VENV)"
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+.PHONY: venv
+venv: $(VENV)/.installed ## Create the Python virtualenv with the local AWS and cargo-lambda
+
+.PHONY: up
+up: venv ## Start the local AWS (moto server on 127.0.0.1:$MOTO_PORT)
+	@$(LOCAL_AWS) up
+
+.PHONY: down
+down: ## Stop the local AWS
+	@$(LOCAL_AWS) down
+
+.PHONY: env
+env: ## Print the environment for running tests or the CLI by hand against the local AWS
+	@echo "export AWS_ENDPOINT_URL=$(AWS_ENDPOINT_URL) AWS_ACCESS_KEY_ID=$(AWS_ACCESS_KEY_ID) AWS_SECRET_ACCESS_KEY=$(AWS_SECRET_ACCESS_KEY) AWS_REGION=$(AWS_REGION) AWS_EC2_METADATA_DISABLED=true"
+
+.PHONY: lint
+lint: ## rustfmt check and clippy with warnings as errors
+	@echo "==> lint: cargo fmt --check, cargo clippy -D warnings"
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets --locked -- -D warnings
+
+.PHONY: unit
+unit: ## Unit tests (pure logic, no AWS)
+	@echo "==> unit tests"
+	cargo test --workspace --locked --lib --bins
+
+.PHONY: integration
+integration: venv ## Integration tests against the local AWS (started if needed)
+	@echo "==> integration tests against the local AWS"
+	@AWS_MAX_ATTEMPTS=1 $(LOCAL_AWS) run -- cargo test --locked -p warden-integration-tests
+
+.PHONY: e2e
+e2e: venv bins ## The demo with assertions, and every sample through `cargo lambda invoke`
+	@echo "==> end to end: cargo lambda watch + invoke against the local AWS"
+	@$(LOCAL_AWS) run -- $(VENV)/bin/python scripts/demo.py --check
+
+.PHONY: test
+test: lint unit integration e2e ## Everything CI runs: lint, unit, integration, end to end
+	@echo "==> all tests passed"
+
+.PHONY: bins
+bins:
+	@echo "==> building the remediator and the warden CLI (the first build compiles the AWS SDK: minutes)"
+	cargo build --locked --bin remediator --bin warden
+
+.PHONY: demo
+demo: venv bins ## The story: a world-open Ollama group found, revoked, recorded, notified, undone
+	@$(LOCAL_AWS) run -- $(VENV)/bin/python scripts/demo.py
+
+.PHONY: build
+build: venv ## Release zips for Lambda (ARCH=arm64 by default; ARCH=x86_64 also works)
+	cargo lambda build --release --$(ARCH) --output-format zip $(addprefix --bin ,$(FUNCTIONS))
+	@ls -l $(CARGO_TARGET_DIR)/lambda/*/bootstrap.zip
+
+.PHONY: watch
+watch: venv ## Run the functions locally (needs `make up`; set WARDEN_TABLE_NAME and WARDEN_TOPIC_ARN)
+	cargo lambda watch -P 9000
+
+.PHONY: invoke
+invoke: venv ## Invoke a function under `make watch`: make invoke FN=remediator EVENT=events/…json
+	cargo lambda invoke $(FN) -P 9000 --data-file $(EVENT)
+
+.PHONY: clean
+clean: down ## Remove build output and local state
+	cargo clean
+	rm -rf .local

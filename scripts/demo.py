@@ -1,0 +1,309 @@
+#!/usr/bin/env python3
+"""Warden's demo, end to end against the local AWS (moto), and its end-to-end check.
+
+  demo.py           tell the story: an Ollama security group open to the world is found,
+                    revoked, recorded, notified, and undone, through `cargo lambda invoke`
+  demo.py --check   the same run with assertions, plus every sample in events/remediator/
+                    invoked as it is (used by `make test`)
+
+Needs the local AWS up (the Makefile does it) and the environment the Makefile exports.
+boto3 here plays the user's own tooling (seeding an account); Warden itself is the Rust code.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import boto3
+
+ROOT = Path(__file__).resolve().parent.parent
+EVENTS = ROOT / "events" / "remediator"
+STATE = ROOT / ".local"
+SAMPLE_GROUP = "sg-0a1b2c3d4e5f60718"
+ENDPOINT = os.environ.get("AWS_ENDPOINT_URL", "http://127.0.0.1:5000")
+REGION = os.environ.get("AWS_REGION", "us-east-1")
+TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+INVOKE_PORT = int(os.environ.get("WARDEN_INVOKE_PORT", "9100"))
+TABLE = "warden"
+TOPIC = "warden-notifications"
+
+BOLD, DIM, RED, GREEN, YELLOW, RESET = ("\033[1m", "\033[2m", "\033[31m", "\033[32m", "\033[33m", "\033[0m") if sys.stdout.isatty() else ("",) * 6
+
+
+class Demo:
+    def __init__(self, check: bool):
+        self.check = check
+        kw = dict(endpoint_url=ENDPOINT, region_name=REGION)
+        self.ec2 = boto3.client("ec2", **kw)
+        self.ddb = boto3.client("dynamodb", **kw)
+        self.sns = boto3.client("sns", **kw)
+        self.watch: subprocess.Popen | None = None
+        self.step_no = 0
+
+    # ---------- output ----------
+    def step(self, title: str, why: str = ""):
+        self.step_no += 1
+        print(f"\n{BOLD}{self.step_no}. {title}{RESET}")
+        if why:
+            print(f"   {DIM}{why}{RESET}")
+
+    def say(self, text: str = ""):
+        for line in text.splitlines() or [""]:
+            print(f"   {line}")
+
+    def expect(self, condition: bool, what: str):
+        if condition:
+            if self.check:
+                self.say(f"{GREEN}✓{RESET} {what}")
+            return
+        raise SystemExit(f"{RED}CHECK FAILED:{RESET} {what}")
+
+    # ---------- the local account ----------
+    def reset(self):
+        urllib.request.urlopen(urllib.request.Request(f"{ENDPOINT}/moto-api/reset", method="POST"))
+
+    def setup_warden_state(self) -> str:
+        self.ddb.create_table(
+            TableName=TABLE,
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        topic = self.sns.create_topic(Name=TOPIC)["TopicArn"]
+        self.sns.subscribe(TopicArn=topic, Protocol="email", Endpoint="secops@example.com")
+        return topic
+
+    def group(self, vpc: str, name: str, description: str) -> str:
+        return self.ec2.create_security_group(GroupName=name, Description=description, VpcId=vpc)["GroupId"]
+
+    def allow(self, group: str, proto: str, ports: tuple[int, int] | None, cidr: str, description: str) -> str:
+        perm: dict = {"IpProtocol": proto}
+        if ports:
+            perm["FromPort"], perm["ToPort"] = ports
+        key = "Ipv6Ranges" if ":" in cidr else "IpRanges"
+        perm[key] = [{("CidrIpv6" if ":" in cidr else "CidrIp"): cidr, "Description": description}]
+        out = self.ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=[perm])
+        return out["SecurityGroupRules"][0]["SecurityGroupRuleId"]
+
+    def rules(self, group: str) -> list[dict]:
+        rules = self.ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [group]}])["SecurityGroupRules"]
+        return sorted((r for r in rules if not r["IsEgress"]), key=lambda r: (r.get("FromPort", -1), r.get("CidrIpv4", r.get("CidrIpv6", ""))))
+
+    def show_rules(self, group: str, name: str):
+        self.say(f"{BOLD}{name}{RESET} {DIM}({group}){RESET}")
+        rules = self.rules(group)
+        if not rules:
+            self.say("   (no ingress rules)")
+        for r in rules:
+            src = r.get("CidrIpv4") or r.get("CidrIpv6") or "?"
+            ports = "all traffic" if r["IpProtocol"] == "-1" else (
+                f"{r['IpProtocol']} {r['FromPort']}" if r["FromPort"] == r["ToPort"] else f"{r['IpProtocol']} {r['FromPort']}-{r['ToPort']}")
+            world = src in ("0.0.0.0/0", "::/0")
+            sensitive = r["IpProtocol"] == "-1" or (r["IpProtocol"] == "tcp" and any(r["FromPort"] <= p <= r["ToPort"] for p in (11434, 22)))
+            mark = (f"{RED}EXPOSED{RESET}" if world and sensitive else f"{YELLOW}public {RESET}" if world else f"{DIM}scoped {RESET}")
+            self.say(f"   {mark}  {ports:<16} from {src:<16} {DIM}{r['SecurityGroupRuleId']}  \"{r.get('Description', '')}\"{RESET}")
+
+    # ---------- the remediator, through cargo lambda ----------
+    def start_remediator(self, topic: str):
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", INVOKE_PORT)) == 0:
+                raise SystemExit(f"port {INVOKE_PORT} is already in use (another `cargo lambda watch`?): "
+                                 "stop it, or pick another port with WARDEN_INVOKE_PORT=…")
+        STATE.mkdir(exist_ok=True)
+        log = open(STATE / "remediator.log", "w")
+        env = dict(os.environ, WARDEN_TABLE_NAME=TABLE, WARDEN_TOPIC_ARN=topic, WARDEN_LOG_FORMAT="text")
+        envs = f"WARDEN_TABLE_NAME={TABLE},WARDEN_TOPIC_ARN={topic},WARDEN_LOG_FORMAT=text"
+        self.watch = subprocess.Popen(
+            ["cargo", "lambda", "watch", "--quiet", "--ignore-changes", "-P", str(INVOKE_PORT), "--env-var", envs],
+            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+        )
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", INVOKE_PORT)) == 0:
+                    return
+            if self.watch.poll() is not None:
+                raise SystemExit(f"cargo lambda watch exited; see {STATE / 'remediator.log'}")
+            time.sleep(0.3)
+        raise SystemExit("cargo lambda watch did not start listening within 120 s")
+
+    def stop_remediator(self):
+        if self.watch and self.watch.poll() is None:
+            os.killpg(self.watch.pid, 15)
+            self.watch.wait(timeout=10)
+
+    def invoke(self, event_file: Path) -> tuple[bool, dict | str]:
+        out = subprocess.run(
+            ["cargo", "lambda", "invoke", "remediator", "-P", str(INVOKE_PORT), "--data-file", str(event_file)],
+            cwd=ROOT, capture_output=True, text=True, timeout=300,
+        )
+        if out.returncode == 0:
+            return True, json.loads(out.stdout)
+        return False, (out.stderr + out.stdout).strip()
+
+    def sample_for(self, name: str, group: str, **overrides) -> Path:
+        """A sample event pointed at the demo account's group (moto assigns its own ids)."""
+        event = json.loads((EVENTS / name).read_text().replace(SAMPLE_GROUP, group))
+        for path, value in overrides.items():
+            node = event
+            *parents, leaf = path.split(".")
+            for p in parents:
+                node = node[p]
+            node[leaf] = value
+        dest = STATE / "events" / name
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_text(json.dumps(event, indent=2))
+        return dest
+
+    def report(self, r: dict):
+        """Print a remediator response readably."""
+        colour = {"completed": GREEN, "undone": GREEN, "no_op": DIM, "dry_run": YELLOW}.get(r["status"], YELLOW)
+        self.say(f"{colour}{r['status']}{RESET}{' (duplicate delivery)' if r.get('duplicate') else ''}  "
+                 f"{DIM}{r.get('remediation_id') or ''}  {r.get('duration_ms', 0)} ms{RESET}")
+        self.say(r["summary"])
+        for rule in r.get("revoked", []):
+            src = rule["source"].get("cidr_ipv4") or rule["source"].get("cidr_ipv6")
+            ports = ("all traffic" if rule["ip_protocol"] == "-1" else f"{rule['ip_protocol']} {rule['from_port']}"
+                     if rule["from_port"] == rule["to_port"] else f"{rule['ip_protocol']} {rule['from_port']}-{rule['to_port']}")
+            self.say(f"   {RED}revoked{RESET}  {rule['group_id']} {rule['rule_id']}: {ports} from {src}")
+        for line in r.get("exempted", []):
+            self.say(f"   {YELLOW}exempt{RESET}   {line}")
+
+    def warden(self, *args: str) -> str:
+        out = subprocess.run([str(TARGET / "debug" / "warden"), *args], capture_output=True, text=True,
+                             env=dict(os.environ, WARDEN_TABLE_NAME=TABLE, WARDEN_TOPIC_ARN=self.topic))
+        if out.returncode != 0:
+            raise SystemExit(f"warden {' '.join(args)} failed: {out.stderr}")
+        return out.stdout.rstrip()
+
+    def published(self) -> list[tuple[str, str]]:
+        for _ in range(8):
+            try:
+                data = json.load(urllib.request.urlopen(f"{ENDPOINT}/moto-api/data.json"))
+                break
+            except Exception:  # moto's state dump can race with writes; try again
+                time.sleep(0.2)
+        else:
+            raise SystemExit("could not read the local SNS state")
+        return [(n[2], n[1]) for t in data["sns"]["Topic"] if t["arn"] == self.topic for n in t["sent_notifications"]]
+
+    # ---------- the story ----------
+    def run(self):
+        self.step("Local AWS", f"A moto server at {ENDPOINT} plays the AWS account; its state is wiped for a clean demo.")
+        self.reset()
+        self.topic = self.setup_warden_state()
+        self.say(f"DynamoDB table '{TABLE}' (audit, state, exemptions), SNS topic '{TOPIC}' with secops@example.com subscribed.")
+
+        self.step("An account with a problem", "GPU nodes running Ollama; someone opened the API and SSH to the whole internet.")
+        vpc = self.ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+        ollama = self.group(vpc, "ollama-gpu-nodes", "Ollama inference fleet")
+        batch = self.group(vpc, "gpu-batch", "Batch fine-tuning nodes")
+        bastion = self.group(vpc, "bastion", "SSH bastion")
+        bad = [
+            self.allow(ollama, "tcp", (11434, 11434), "0.0.0.0/0", "quick test from home"),
+            self.allow(ollama, "tcp", (22, 22), "::/0", "ssh for debugging"),
+        ]
+        good = [
+            self.allow(ollama, "tcp", (443, 443), "0.0.0.0/0", "HTTPS via the load balancer"),
+            self.allow(ollama, "tcp", (11434, 11434), "10.0.0.0/16", "Ollama from inside the VPC"),
+            self.allow(ollama, "tcp", (22, 22), "2001:db8:1234::/48", "SSH from the office"),
+        ]
+        batch_bad = self.allow(batch, "tcp", (0, 65535), "0.0.0.0/0", "temporary: open everything")
+        self.allow(bastion, "tcp", (22, 22), "0.0.0.0/0", "bastion SSH")
+        self.say(self.warden("exempt", "add", "--group", bastion, "--by", "alice@example.com",
+                             "--reason", "SEC-482 bastion, MFA-only SSH", "--for", "30d"))
+        for g, n in ((ollama, "ollama-gpu-nodes"), (batch, "gpu-batch"), (bastion, "bastion")):
+            self.show_rules(g, n)
+
+        self.step("Start the remediator", "`cargo lambda watch` runs the Lambda function locally (log: .local/remediator.log).")
+        self.start_remediator(self.topic)
+        self.say(f"listening on 127.0.0.1:{INVOKE_PORT}; the first invoke starts the binary")
+
+        self.step("CloudTrail: AuthorizeSecurityGroupIngress opened 11434 to 0.0.0.0/0",
+                  "events/remediator/cloudtrail-authorize-sg-ingress-11434.json, delivered by EventBridge")
+        ok, first = self.invoke(self.sample_for("cloudtrail-authorize-sg-ingress-11434.json", ollama))
+        self.expect(ok, f"the remediator answered: {first if not ok else 'ok'}")
+        self.report(first)
+        self.expect(first["status"] == "completed", "remediation completed")
+        self.expect(sorted(r["rule_id"] for r in first["revoked"]) == sorted(bad), "exactly the two world-open rules were revoked")
+        self.expect(sorted(r["SecurityGroupRuleId"] for r in self.rules(ollama)) == sorted(good), "the legitimate rules are untouched")
+        rem_id = first["remediation_id"]
+
+        self.step("The same event again", "EventBridge delivers at least once; a replay must change nothing.")
+        ok, replay = self.invoke(self.sample_for("cloudtrail-authorize-sg-ingress-11434.json", ollama))
+        self.report(replay)
+        self.expect(ok and replay["duplicate"] and not replay["revoked"], "the replay is a recorded duplicate")
+
+        self.step("Scheduled sweep", "The backstop: CloudTrail delivery is best-effort, so every group is checked on a schedule.")
+        ok, sweep = self.invoke(EVENTS / "scheduled-sweep.json")
+        self.report(sweep)
+        self.expect(ok and [r["rule_id"] for r in sweep["revoked"]] == [batch_bad], "the sweep revoked the gpu-batch rule")
+        self.expect(any(bastion in line for line in sweep["exempted"]), "the exempt bastion rule stayed")
+
+        self.step("The audit trail", f"warden show {rem_id}")
+        self.say(self.warden("show", rem_id))
+
+        self.step("What the security team received", "One SNS message per remediation: plain text for email, JSON facts for machines.")
+        messages = self.published()
+        self.expect(len(messages) == 2, "two notifications: the CloudTrail remediation and the sweep")
+        subject, body = messages[0]
+        self.say(f"{BOLD}Subject: {subject}{RESET}")
+        self.say(json.loads(body)["default"])
+
+        self.step("Metrics", "One CloudWatch Embedded Metric Format line per remediation, from the function's stdout:")
+        emf = [l for l in (STATE / "remediator.log").read_text().splitlines() if l.startswith('{"') and '"_aws"' in l]
+        self.expect(len(emf) >= 3, "EMF lines were written")
+        line = json.loads(emf[0])
+        self.say(f"RulesRevoked={line['RulesRevoked']} RemediationDuration={line['RemediationDuration']}ms Outcome={line['Outcome']} "
+                 f"{DIM}(namespace {line['_aws']['CloudWatchMetrics'][0]['Namespace']}){RESET}")
+
+        self.step("Undo", f"warden undo {rem_id} --by you@example.com: exactly the revoked rules come back.")
+        self.say(self.warden("undo", rem_id, "--by", "you@example.com"))
+        self.show_rules(ollama, "ollama-gpu-nodes")
+        restored = {(r["FromPort"], r.get("CidrIpv4") or r.get("CidrIpv6"), r.get("Description")) for r in self.rules(ollama)}
+        self.expect({(11434, "0.0.0.0/0", "quick test from home"), (22, "::/0", "ssh for debugging")} <= restored,
+                    "the revoked rules are back with their descriptions")
+        self.expect(len(self.rules(ollama)) == 5, "and nothing else was added")
+
+        if self.check:
+            self.check_samples_as_is()
+
+        print(f"\n{BOLD}Done.{RESET} The undo re-opened the exposure on purpose: the next sweep would close it again "
+              "unless someone grants an exemption (warden exempt add …).")
+
+    def check_samples_as_is(self):
+        self.step("Every sample in events/remediator/, invoked as it is",
+                  f"They name {SAMPLE_GROUP}, which this account does not have: the group-scoped ones are recorded no-ops.")
+        self.reset()
+        self.setup_warden_state()
+        self.say("(local AWS wiped again: a fresh account with only the default VPC)")
+        for path in sorted(EVENTS.glob("*.json")):
+            ok, out = self.invoke(path)
+            if path.name == "warden-undo-request.json":
+                self.expect(not ok and "no remediation rem-" in out, f"{path.name}: refused clearly (no such remediation)")
+            elif path.name == "scheduled-sweep.json":
+                self.expect(ok and out["status"] == "no_op", f"{path.name}: swept every group, nothing exposed")
+            else:
+                self.expect(ok and out["status"] == "no_op" and "not found" in out["summary"], f"{path.name}: {out['status'] if ok else out}")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--check", action="store_true", help="assert every step (end-to-end test)")
+    args = ap.parse_args()
+    demo = Demo(args.check)
+    try:
+        demo.run()
+    finally:
+        demo.stop_remediator()
+
+
+if __name__ == "__main__":
+    main()
