@@ -13,6 +13,8 @@ EVENT      ?= events/remediator/scheduled-sweep.json
 # The virtualenv's bin first: `cargo lambda`, and the python3 that has ziglang (cargo lambda's linker).
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export CARGO_TARGET_DIR ?= $(CURDIR)/target
+# Every cargo command selects the whole workspace (--workspace, or a --bin at the root), so
+# features unify the same way each time and the AWS SDK crates are compiled once, not per command.
 # Every AWS SDK client (Rust and boto3) reaches the local AWS through these.
 export AWS_ENDPOINT_URL ?= http://127.0.0.1:$(MOTO_PORT)
 export AWS_ACCESS_KEY_ID ?= testing
@@ -62,7 +64,7 @@ unit: ## Unit tests (pure logic, no AWS)
 .PHONY: integration
 integration: venv ## Integration tests against the local AWS (started if needed)
 	@echo "==> integration tests against the local AWS"
-	@AWS_MAX_ATTEMPTS=1 $(LOCAL_AWS) run -- cargo test --locked -p warden-integration-tests
+	@AWS_MAX_ATTEMPTS=1 $(LOCAL_AWS) run -- cargo test --workspace --locked --test '*'
 
 .PHONY: e2e
 e2e: venv bins ## The demo with assertions, and every sample through `cargo lambda invoke`
@@ -72,6 +74,13 @@ e2e: venv bins ## The demo with assertions, and every sample through `cargo lamb
 .PHONY: test
 test: lint unit integration e2e ## Everything CI runs: lint, unit, integration, end to end
 	@echo "==> all tests passed"
+
+.PHONY: bench
+bench: venv ## Benchmarks: planner throughput, and remediation latency against the local AWS
+	@echo "==> planner and parser (pure)"
+	cargo bench --workspace --locked --bench planner
+	@echo "==> remediation latency against the local AWS"
+	@AWS_MAX_ATTEMPTS=1 $(LOCAL_AWS) run -- cargo bench --workspace --locked --bench remediation_latency
 
 .PHONY: bins
 bins:

@@ -134,6 +134,16 @@ impl DynamoStore {
         }
     }
 
+    /// An update of an existing remediation record (never creates one).
+    fn update_meta(&self, id: &str) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(rem_pk(id)))
+            .key("sk", s("META"))
+            .condition_expression("attribute_exists(pk)")
+    }
+
     async fn query_all(&self, pk: String, sk_prefix: Option<&str>, operation: &'static str) -> PortResult<Vec<Item>> {
         let mut items = Vec::new();
         let mut start: Option<Item> = None;
@@ -244,13 +254,8 @@ impl AuditStore for DynamoStore {
     }
 
     async fn finish(&self, id: &str, status: RemediationStatus, now: DateTime<Utc>) -> PortResult<()> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(rem_pk(id)))
-            .key("sk", s("META"))
+        self.update_meta(id)
             .update_expression("SET #status = :status, updated_at = :now REMOVE lease_until")
-            .condition_expression("attribute_exists(pk)")
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":status", s(status.as_str()))
             .expression_attribute_values(":now", s(now.to_rfc3339()))
@@ -261,13 +266,8 @@ impl AuditStore for DynamoStore {
     }
 
     async fn mark_notified(&self, id: &str) -> PortResult<()> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(rem_pk(id)))
-            .key("sk", s("META"))
+        self.update_meta(id)
             .update_expression("SET notified = :t")
-            .condition_expression("attribute_exists(pk)")
             .expression_attribute_values(":t", AttributeValue::Bool(true))
             .send()
             .await
