@@ -5,12 +5,13 @@ use std::process::ExitCode;
 
 use chrono::{Duration, SecondsFormat, Utc};
 
-use warden::aws::{load_sdk_config, remediation_executor};
+use warden::aws::{isolation_executor, load_sdk_config, remediation_executor};
 use warden::config::RemediatorConfig;
 use warden::event::is_security_group_id;
 use warden::executor::Report;
 use warden::plan::{Action, Exemption, ExemptionTarget};
-use warden::ports::AuditStore;
+use warden::isolation_executor::IncidentReport;
+use warden::ports::{AuditStore, IncidentStore};
 
 const USAGE: &str = "\
 warden — operate Warden's remediations
@@ -24,6 +25,10 @@ USAGE:
       Let a world-open rule (or a whole group) stay, until the exemption expires.
   warden exempt list
   warden exempt remove --group <sg-id> [--rule <sgr-id>]
+  warden incident <incident-id> [--json]
+      An isolation incident: trigger, policy decision, recorded state, every step with its timing.
+  warden release <incident-id> --by <who> [--json]
+      Give an isolated instance back its groups, profile, addresses and service, as recorded.
 
 ENVIRONMENT:
   WARDEN_TABLE_NAME, WARDEN_TOPIC_ARN (as for the remediator), the usual AWS_* variables
@@ -88,6 +93,18 @@ fn print_report(report: &Report, json: bool) {
     }
     for f in &report.failed {
         println!("  FAILED    {} {}: {}", f.group_id, f.rule_id, f.error);
+    }
+}
+
+fn print_incident(report: &IncidentReport, json: bool) {
+    if json {
+        println!("{}", serde_json::to_string_pretty(report).expect("report serializes"));
+        return;
+    }
+    println!("{}", report.summary);
+    for s in &report.steps {
+        let what = s.error.as_deref().map(|e| format!("FAILED: {e}")).unwrap_or_else(|| s.detail.clone());
+        println!("  {:>5} ms  {:<26} {what}", s.finished_ms, s.step);
     }
 }
 
@@ -217,6 +234,54 @@ async fn run(args: Args) -> Result<(), String> {
             }
             _ => return Err("usage: warden exempt add|list|remove …".into()),
         },
+        "release" => {
+            let id = args.positional(1).ok_or("usage: warden release <incident-id> --by <who>")?;
+            let by = args.required("--by")?;
+            let isolation = isolation_executor(&config, &sdk);
+            let report = isolation.release(id, &by, std::time::Instant::now(), now).await.map_err(|e| e.to_string())?;
+            print_incident(&report, args.flag("--json"));
+            if report.failed_steps() > 0 {
+                return Err("some steps failed; run the same command again to retry them".into());
+            }
+        }
+        "incident" => {
+            let id = args.positional(1).ok_or("usage: warden incident <incident-id>")?;
+            let isolation = isolation_executor(&config, &sdk);
+            let record = isolation.store.incident(id).await.map_err(|e| e.to_string())?.ok_or(format!("no incident {id} is on record"))?;
+            let mut steps = isolation.store.incident_steps(id).await.map_err(|e| e.to_string())?;
+            steps.sort_by_key(|s| (s.phase != "isolate", s.finished_ms));
+            if args.flag("--json") {
+                let v = serde_json::json!({"record": record, "steps": steps});
+                println!("{}", serde_json::to_string_pretty(&v).expect("serializes"));
+                return Ok(());
+            }
+            println!("{}  {}", record.id, record.status.as_str());
+            println!("  instance  {}", record.instance_id.as_deref().unwrap_or("-"));
+            println!("  trigger   {} (event {})", record.trigger.describe(), record.trigger.event_id);
+            println!("  policy    {} (rule {})", record.response.as_str(), record.decided_by_rule);
+            if let Some(ms) = record.time_to_containment_ms {
+                println!("  contained {ms} ms after the event arrived");
+            }
+            if let Some(state) = &record.state {
+                for i in &state.interfaces {
+                    println!("  recorded  {} (device {}) groups {}", i.interface_id, i.device_index, i.groups.join(","));
+                }
+                if let Some(p) = &state.profile {
+                    println!("  recorded  profile {}", p.profile_arn);
+                }
+                if let Some(a) = &state.asg {
+                    println!("  recorded  Auto Scaling group {} ({})", a.name, a.lifecycle_state);
+                }
+                for t in &state.target_groups {
+                    println!("  recorded  target group {} port {}", t.target_group_arn, t.port.map_or("-".into(), |p| p.to_string()));
+                }
+            }
+            for s in &steps {
+                let what = s.error.as_deref().map(|e| format!("FAILED: {e}")).unwrap_or_else(|| s.detail.clone());
+                println!("  {:<7} {:>5} ms  {:<26} {what}", s.phase, s.finished_ms, s.step);
+            }
+            println!("  {}", record.summary);
+        }
         other => return Err(format!("unknown command {other:?}\n\n{USAGE}")),
     }
     Ok(())

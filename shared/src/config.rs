@@ -4,6 +4,7 @@
 use chrono::Duration;
 
 use crate::exposure::SensitivePort;
+use crate::isolation::IsolationPolicy;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
@@ -14,7 +15,7 @@ pub enum ConfigError {
 }
 
 /// Environment of the remediator (and of the `warden` command, which shares the table).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RemediatorConfig {
     /// `WARDEN_TABLE_NAME`: the DynamoDB table for audit, state and exemptions (required).
     pub table_name: String,
@@ -29,6 +30,12 @@ pub struct RemediatorConfig {
     pub lease_seconds: i64,
     /// `WARDEN_METRICS_NAMESPACE`: CloudWatch namespace of the EMF metrics (default `Warden`).
     pub metrics_namespace: String,
+    /// `WARDEN_ISOLATION_POLICY`: the isolation policy as JSON, inline or `@/path/to/file.json`
+    /// (default: `IsolationPolicy::default()`, documented in the README).
+    pub isolation_policy: IsolationPolicy,
+    /// `WARDEN_QUARANTINE_PROFILE_ARN`: an instance profile that grants nothing, put in place of
+    /// an isolated instance's own (default: unset, the profile is removed).
+    pub quarantine_profile_arn: Option<String>,
 }
 
 pub const DEFAULT_SENSITIVE_PORTS: &str = "11434,22";
@@ -69,7 +76,37 @@ impl RemediatorConfig {
         };
         let metrics_namespace =
             get("WARDEN_METRICS_NAMESPACE").filter(|v| !v.trim().is_empty()).unwrap_or_else(|| "Warden".into());
-        Ok(Self { table_name, topic_arn, sensitive_ports, dry_run, lease_seconds, metrics_namespace })
+        let isolation_policy = match get("WARDEN_ISOLATION_POLICY").filter(|v| !v.trim().is_empty()) {
+            None => IsolationPolicy::default(),
+            Some(v) => {
+                let invalid = |why: String| ConfigError::Invalid { var: "WARDEN_ISOLATION_POLICY", value: v.clone(), why };
+                let json = match v.trim().strip_prefix('@') {
+                    Some(path) => std::fs::read_to_string(path).map_err(|e| invalid(format!("cannot read {path}: {e}")))?,
+                    None => v.clone(),
+                };
+                IsolationPolicy::from_json(&json).map_err(invalid)?
+            }
+        };
+        let quarantine_profile_arn = get("WARDEN_QUARANTINE_PROFILE_ARN").filter(|v| !v.trim().is_empty());
+        if let Some(arn) = &quarantine_profile_arn {
+            if !arn.starts_with("arn:") || !arn.contains(":instance-profile/") {
+                return Err(ConfigError::Invalid {
+                    var: "WARDEN_QUARANTINE_PROFILE_ARN",
+                    value: arn.clone(),
+                    why: "must be an instance profile ARN (arn:aws:iam::<account>:instance-profile/<name>)".into(),
+                });
+            }
+        }
+        Ok(Self {
+            table_name,
+            topic_arn,
+            sensitive_ports,
+            dry_run,
+            lease_seconds,
+            metrics_namespace,
+            isolation_policy,
+            quarantine_profile_arn,
+        })
     }
 
     pub fn lease(&self) -> Duration {
@@ -145,6 +182,9 @@ mod tests {
             ("WARDEN_DRY_RUN", "maybe"),
             ("WARDEN_LEASE_SECONDS", "5"),
             ("WARDEN_TOPIC_ARN", "warden-topic"),
+            ("WARDEN_ISOLATION_POLICY", "{\"rules\": []}"),
+            ("WARDEN_ISOLATION_POLICY", "@/nonexistent/policy.json"),
+            ("WARDEN_QUARANTINE_PROFILE_ARN", "quarantine"),
         ] {
             let mut pairs = BASE.to_vec();
             pairs.retain(|(k, _)| *k != var);

@@ -8,21 +8,29 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::isolation::{IsolationTrigger, ThreatSource};
 use crate::plan::{Trigger, TriggerKind};
 
 /// CloudTrail calls that can open ingress and that the remediator reacts to.
 pub const CLOUDTRAIL_EVENT_NAMES: [&str; 2] = ["AuthorizeSecurityGroupIngress", "ModifySecurityGroupRules"];
 /// EventBridge detail-type of Warden's own undo request.
 pub const UNDO_DETAIL_TYPE: &str = "Warden Undo Request";
+/// EventBridge detail-type of Warden's own release request (of an isolated instance).
+pub const RELEASE_DETAIL_TYPE: &str = "Warden Release Request";
 /// EventBridge source of events Warden itself emits.
 pub const WARDEN_SOURCE: &str = "warden";
 
 /// What the remediator was asked to do.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Request {
     Remediate(Trigger),
+    Isolate(IsolationTrigger),
     Undo {
         remediation_id: String,
+        requested_by: String,
+    },
+    Release {
+        incident_id: String,
         requested_by: String,
     },
     /// A well-formed event that needs nothing: a failed API call, a COMPLIANT verdict, …
@@ -41,7 +49,8 @@ pub enum EventError {
     #[error(
         "unsupported event: source `{event_source}`, detail-type `{detail_type}`. The remediator handles \
          \"AWS API Call via CloudTrail\" (AuthorizeSecurityGroupIngress, ModifySecurityGroupRules), \
-         \"Config Rules Compliance Change\", \"Scheduled Event\" and \"Warden Undo Request\""
+         \"Config Rules Compliance Change\", \"Scheduled Event\", \"CloudWatch Alarm State Change\" (and the \
+         alarm-action payload), \"GuardDuty Finding\", \"Warden Undo Request\" and \"Warden Release Request\""
     )]
     Unsupported { event_source: String, detail_type: String },
 }
@@ -63,15 +72,17 @@ struct Envelope {
 }
 
 pub fn parse_event(raw: &Value) -> Result<Request, EventError> {
+    // A CloudWatch alarm's Lambda action sends its own shape, not an EventBridge envelope.
+    if raw.get("alarmData").is_some() && raw.get("detail-type").is_none() {
+        return alarm_action(raw);
+    }
     let env: Envelope =
         serde_json::from_value(raw.clone()).map_err(|e| EventError::Invalid { field: "event", why: e.to_string() })?;
     let id = env.id.clone().filter(|s| !s.is_empty()).ok_or(EventError::MissingField("id"))?;
     let detail_type = env.detail_type.clone().ok_or(EventError::MissingField("detail-type"))?;
     let source = env.source.clone().ok_or(EventError::MissingField("source"))?;
     let time_raw = env.time.clone().ok_or(EventError::MissingField("time"))?;
-    let time: DateTime<Utc> = time_raw
-        .parse()
-        .map_err(|e| EventError::Invalid { field: "time", why: format!("{time_raw:?} is not RFC 3339: {e}") })?;
+    let time = parse_time(&time_raw)?;
     if !env.detail.is_object() {
         return Err(EventError::Invalid { field: "detail", why: "must be a JSON object".into() });
     }
@@ -94,9 +105,25 @@ pub fn parse_event(raw: &Value) -> Result<Request, EventError> {
             TriggerKind::ScheduledSweep { rule }
         }
         (WARDEN_SOURCE, UNDO_DETAIL_TYPE) => return undo(&env.detail),
+        (WARDEN_SOURCE, RELEASE_DETAIL_TYPE) => return release(&env.detail),
+        ("aws.cloudwatch", "CloudWatch Alarm State Change") => {
+            let alarm = alarm(&env.detail)?;
+            return Ok(finish_isolation(alarm, id, time, env.account, env.region));
+        }
+        ("aws.guardduty", "GuardDuty Finding") => {
+            let finding = guardduty(&env.detail)?;
+            return Ok(finish_isolation(finding, id, time, env.account, env.region));
+        }
         _ => return Err(EventError::Unsupported { event_source: source, detail_type }),
     };
     Ok(Request::Remediate(Trigger { event_id: id, event_time: time, kind, account: env.account, region: env.region }))
+}
+
+/// RFC 3339, or the `+0000` offset form CloudWatch alarm actions use.
+fn parse_time(raw: &str) -> Result<DateTime<Utc>, EventError> {
+    raw.parse::<DateTime<Utc>>()
+        .or_else(|_| DateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M:%S%.f%z").map(|t| t.with_timezone(&Utc)))
+        .map_err(|e| EventError::Invalid { field: "time", why: format!("{raw:?} is not RFC 3339: {e}") })
 }
 
 fn str_at<'a>(v: &'a Value, pointer: &str) -> Option<&'a str> {
@@ -165,6 +192,125 @@ fn config_compliance(detail: &Value) -> Result<Result<TriggerKind, String>, Even
     let mut groups = Vec::new();
     push_group(&mut groups, resource_id)?;
     Ok(Ok(TriggerKind::ConfigCompliance { rule_name: rule_name.to_string(), group_ids: groups }))
+}
+
+/// What an isolation event says, before the envelope's id and time are added.
+enum Threat {
+    Act { source: ThreatSource, instance_id: Option<String>, asg_name: Option<String> },
+    Ignore(String),
+}
+
+fn finish_isolation(threat: Threat, event_id: String, time: DateTime<Utc>, account: Option<String>, region: Option<String>) -> Request {
+    match threat {
+        Threat::Ignore(reason) => Request::Ignore { event_id, reason },
+        Threat::Act { source, instance_id, asg_name } => {
+            Request::Isolate(IsolationTrigger { event_id, event_time: time, source, instance_id, asg_name, account, region })
+        }
+    }
+}
+
+/// `i-` followed by 8 or 17 hex digits.
+pub fn is_instance_id(s: &str) -> bool {
+    s.strip_prefix("i-").is_some_and(|hex| (8..=17).contains(&hex.len()) && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// The alarm part shared by the EventBridge event (`detail`) and the alarm action (`alarmData`).
+fn alarm(data: &Value) -> Result<Threat, EventError> {
+    let name = str_at(data, "/alarmName").ok_or(EventError::MissingField("alarmName"))?;
+    let state = str_at(data, "/state/value").ok_or(EventError::MissingField("state.value"))?;
+    let previous = str_at(data, "/previousState/value").unwrap_or("INSUFFICIENT_DATA");
+    if state != "ALARM" || previous == "ALARM" {
+        return Ok(Threat::Ignore(format!("alarm {name} went {previous} -> {state}; only a transition into ALARM acts")));
+    }
+    let metrics = data.pointer("/configuration/metrics").and_then(Value::as_array).cloned().unwrap_or_default();
+    let dimension = |key: &str| {
+        metrics.iter().find_map(|m| m.pointer(&format!("/metricStat/metric/dimensions/{key}")).and_then(Value::as_str).map(str::to_string))
+    };
+    let instance_id = dimension("InstanceId");
+    if let Some(id) = &instance_id {
+        if !is_instance_id(id) {
+            return Err(EventError::Invalid { field: "InstanceId", why: format!("{id:?} is not an instance id") });
+        }
+    }
+    let metric = metrics.iter().find_map(|m| {
+        let ns = m.pointer("/metricStat/metric/namespace").and_then(Value::as_str)?;
+        let n = m.pointer("/metricStat/metric/name").and_then(Value::as_str)?;
+        Some(format!("{ns}/{n}"))
+    });
+    Ok(Threat::Act {
+        source: ThreatSource::Alarm {
+            alarm_name: name.to_string(),
+            metric,
+            reason: str_at(data, "/state/reason").map(|r| r.chars().take(500).collect()),
+        },
+        instance_id,
+        asg_name: dimension("AutoScalingGroupName"),
+    })
+}
+
+/// The payload a CloudWatch alarm sends to a Lambda action.
+fn alarm_action(raw: &Value) -> Result<Request, EventError> {
+    if str_at(raw, "/source") != Some("aws.cloudwatch") {
+        return Err(EventError::Invalid { field: "source", why: "an alarm-action payload comes from aws.cloudwatch".into() });
+    }
+    let arn = str_at(raw, "/alarmArn").ok_or(EventError::MissingField("alarmArn"))?;
+    let time_raw = str_at(raw, "/time").ok_or(EventError::MissingField("time"))?;
+    let time = parse_time(time_raw)?;
+    let data = raw.get("alarmData").filter(|d| d.is_object()).ok_or(EventError::MissingField("alarmData"))?;
+    // The action payload has no event id: the alarm and the instant of its state change name it.
+    let stamp = str_at(data, "/state/timestamp").unwrap_or(time_raw);
+    let event_id = format!("{arn}@{stamp}");
+    let threat = alarm(data)?;
+    Ok(finish_isolation(
+        threat,
+        event_id,
+        time,
+        str_at(raw, "/accountId").map(str::to_string),
+        str_at(raw, "/region").map(str::to_string),
+    ))
+}
+
+fn guardduty(detail: &Value) -> Result<Threat, EventError> {
+    let finding_type = str_at(detail, "/type").ok_or(EventError::MissingField("detail.type"))?;
+    let finding_id = str_at(detail, "/id").ok_or(EventError::MissingField("detail.id"))?;
+    let severity = detail.pointer("/severity").and_then(Value::as_f64).ok_or(EventError::MissingField("detail.severity"))?;
+    if !(0.0..=10.0).contains(&severity) {
+        return Err(EventError::Invalid { field: "detail.severity", why: format!("{severity} is outside 0-10") });
+    }
+    if detail.pointer("/service/archived").and_then(Value::as_bool) == Some(true) {
+        return Ok(Threat::Ignore(format!("GuardDuty finding {finding_id} is archived")));
+    }
+    // Instance findings, and credential findings (resource `AccessKey`) that carry the instance
+    // whose role credentials leaked, both name it here.
+    let Some(instance_id) = str_at(detail, "/resource/instanceDetails/instanceId") else {
+        let resource_type = str_at(detail, "/resource/resourceType").unwrap_or("unknown");
+        return Ok(Threat::Ignore(format!("GuardDuty {finding_type} is about a {resource_type}, not an EC2 instance")));
+    };
+    if !is_instance_id(instance_id) {
+        return Err(EventError::Invalid { field: "instanceId", why: format!("{instance_id:?} is not an instance id") });
+    }
+    Ok(Threat::Act {
+        source: ThreatSource::GuardDuty {
+            finding_id: finding_id.to_string(),
+            finding_type: finding_type.to_string(),
+            severity,
+            title: str_at(detail, "/title").map(str::to_string),
+        },
+        instance_id: Some(instance_id.to_string()),
+        asg_name: None,
+    })
+}
+
+fn release(detail: &Value) -> Result<Request, EventError> {
+    let id = str_at(detail, "/incident_id").ok_or(EventError::MissingField("detail.incident_id"))?;
+    if !id.starts_with("inc-") || id.len() > 64 || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        return Err(EventError::Invalid { field: "detail.incident_id", why: format!("{id:?} is not an incident id") });
+    }
+    let by = str_at(detail, "/requested_by").ok_or(EventError::MissingField("detail.requested_by"))?;
+    if by.trim().is_empty() {
+        return Err(EventError::Invalid { field: "detail.requested_by", why: "must name who asks".into() });
+    }
+    Ok(Request::Release { incident_id: id.to_string(), requested_by: by.to_string() })
 }
 
 fn undo(detail: &Value) -> Result<Request, EventError> {

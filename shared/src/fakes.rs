@@ -187,3 +187,231 @@ impl Notifier for FakeNotifier {
         Ok(())
     }
 }
+
+// ---------- isolation ----------
+
+use crate::isolation::{
+    AsgMembership, ElasticIp, IncidentRecord, IncidentStatus, InstanceState, IsolationTrigger, ProfileAssociation,
+    QuarantineGroups, StepOutcome, TargetRegistration, VolumeState,
+};
+
+/// One instance, as EC2 would see it, with a log of the calls made.
+#[derive(Default)]
+pub struct FakeCompute {
+    pub instance: Mutex<Option<InstanceState>>,
+    pub interface_groups: Mutex<BTreeMap<String, Vec<String>>>,
+    pub profile: Mutex<Option<ProfileAssociation>>,
+    pub eips_attached: Mutex<bool>,
+    pub protected: Mutex<bool>,
+    pub snapshots: Mutex<Vec<String>>,
+    pub tags: Mutex<Vec<(String, String)>>,
+    /// Operation names that fail (once each).
+    pub fail_once: Mutex<Vec<&'static str>>,
+    pub calls: Mutex<Vec<String>>,
+}
+
+impl FakeCompute {
+    pub fn with(state: InstanceState, profile: Option<ProfileAssociation>) -> Self {
+        let groups = state.interfaces.iter().map(|i| (i.interface_id.clone(), i.groups.clone())).collect();
+        Self {
+            eips_attached: Mutex::new(!state.elastic_ips.is_empty()),
+            instance: Mutex::new(Some(state)),
+            interface_groups: Mutex::new(groups),
+            profile: Mutex::new(profile),
+            ..Default::default()
+        }
+    }
+
+    fn call(&self, op: &'static str) -> PortResult<()> {
+        self.calls.lock().unwrap().push(op.to_string());
+        let mut fail = self.fail_once.lock().unwrap();
+        if let Some(i) = fail.iter().position(|f| *f == op) {
+            fail.remove(i);
+            return Err(PortError::new(op, ErrorKind::Throttled, "injected"));
+        }
+        Ok(())
+    }
+}
+
+impl Compute for FakeCompute {
+    async fn describe_instance(&self, _id: &str) -> PortResult<Option<InstanceState>> {
+        self.call("DescribeInstances")?;
+        let mut s = self.instance.lock().unwrap().clone();
+        if let Some(s) = s.as_mut() {
+            s.elastic_ips.clear();
+            s.profile = None;
+            s.asg = None;
+            s.target_groups.clear();
+        }
+        Ok(s)
+    }
+    async fn profile_association(&self, _id: &str) -> PortResult<Option<ProfileAssociation>> {
+        self.call("DescribeIamInstanceProfileAssociations")?;
+        Ok(self.profile.lock().unwrap().clone())
+    }
+    async fn elastic_ips(&self, _id: &str) -> PortResult<Vec<ElasticIp>> {
+        self.call("DescribeAddresses")?;
+        let attached = *self.eips_attached.lock().unwrap();
+        Ok(if attached { self.instance.lock().unwrap().as_ref().map(|s| s.elastic_ips.clone()).unwrap_or_default() } else { vec![] })
+    }
+    async fn quarantine_groups(&self, _vpc: &str) -> PortResult<QuarantineGroups> {
+        self.call("QuarantineGroups")?;
+        Ok(QuarantineGroups { untrack_group_id: "sg-untrack".into(), quarantine_group_id: "sg-quarantine".into() })
+    }
+    async fn set_interface_groups(&self, eni: &str, groups: &[String]) -> PortResult<()> {
+        self.call("ModifyNetworkInterfaceAttribute")?;
+        self.interface_groups.lock().unwrap().insert(eni.to_string(), groups.to_vec());
+        Ok(())
+    }
+    async fn interface_groups(&self, eni: &str) -> PortResult<Vec<String>> {
+        Ok(self.interface_groups.lock().unwrap().get(eni).cloned().unwrap_or_default())
+    }
+    async fn protect_evidence(&self, _id: &str, _volumes: &[VolumeState]) -> PortResult<()> {
+        self.call("ModifyInstanceAttribute")?;
+        *self.protected.lock().unwrap() = true;
+        Ok(())
+    }
+    async fn snapshot_volumes(&self, _id: &str, incident: &str) -> PortResult<Vec<String>> {
+        self.call("CreateSnapshots")?;
+        let id = format!("snap-{incident}");
+        self.snapshots.lock().unwrap().push(id.clone());
+        Ok(vec![id])
+    }
+    async fn disassociate_address(&self, _eip: &ElasticIp) -> PortResult<()> {
+        self.call("DisassociateAddress")?;
+        *self.eips_attached.lock().unwrap() = false;
+        Ok(())
+    }
+    async fn associate_address(&self, _eip: &ElasticIp, _id: &str) -> PortResult<()> {
+        self.call("AssociateAddress")?;
+        *self.eips_attached.lock().unwrap() = true;
+        Ok(())
+    }
+    async fn quarantine_profile(&self, _current: &ProfileAssociation, replacement: Option<&str>) -> PortResult<()> {
+        self.call("ReplaceIamInstanceProfileAssociation")?;
+        *self.profile.lock().unwrap() =
+            replacement.map(|arn| ProfileAssociation { association_id: "assoc-q".into(), profile_arn: arn.to_string() });
+        Ok(())
+    }
+    async fn restore_profile(&self, _id: &str, original: &ProfileAssociation) -> PortResult<()> {
+        self.call("AssociateIamInstanceProfile")?;
+        *self.profile.lock().unwrap() = Some(original.clone());
+        Ok(())
+    }
+    async fn tag_instance(&self, _id: &str, tags: &[(String, String)]) -> PortResult<()> {
+        self.call("CreateTags")?;
+        self.tags.lock().unwrap().extend(tags.iter().cloned());
+        Ok(())
+    }
+}
+
+#[derive(Default)]
+pub struct FakeFleet {
+    pub asg: Mutex<Option<AsgMembership>>,
+    pub registrations: Mutex<Vec<TargetRegistration>>,
+    pub in_service: Mutex<bool>,
+}
+
+impl Fleet for FakeFleet {
+    async fn asg_membership(&self, _id: &str) -> PortResult<Option<AsgMembership>> {
+        Ok(self.asg.lock().unwrap().clone())
+    }
+    async fn target_registrations(&self, _id: &str) -> PortResult<Vec<TargetRegistration>> {
+        Ok(self.registrations.lock().unwrap().clone())
+    }
+    async fn leave_asg(&self, _asg: &AsgMembership, _id: &str) -> PortResult<()> {
+        *self.in_service.lock().unwrap() = false;
+        Ok(())
+    }
+    async fn rejoin_asg(&self, _asg: &AsgMembership, _id: &str) -> PortResult<()> {
+        *self.in_service.lock().unwrap() = true;
+        Ok(())
+    }
+    async fn deregister(&self, r: &TargetRegistration, _id: &str) -> PortResult<()> {
+        self.registrations.lock().unwrap().retain(|x| x != r);
+        Ok(())
+    }
+    async fn register(&self, r: &TargetRegistration, _id: &str) -> PortResult<()> {
+        self.registrations.lock().unwrap().push(r.clone());
+        Ok(())
+    }
+}
+
+#[derive(Default)]
+pub struct FakeIncidents {
+    pub locks: Mutex<BTreeMap<String, (String, DateTime<Utc>)>>,
+    pub incidents: Mutex<BTreeMap<String, IncidentRecord>>,
+    pub steps: Mutex<Vec<(String, StepOutcome)>>,
+    pub triggers: Mutex<Vec<(String, String)>>,
+}
+
+impl IncidentStore for FakeIncidents {
+    async fn lock_instance(&self, instance: &str, incident: &str, now: DateTime<Utc>) -> PortResult<LockOutcome> {
+        let mut locks = self.locks.lock().unwrap();
+        match locks.get(instance) {
+            Some((holder, since)) if holder != incident => Ok(LockOutcome::HeldBy { incident_id: holder.clone(), since: *since }),
+            _ => {
+                locks.insert(instance.to_string(), (incident.to_string(), now));
+                Ok(LockOutcome::Acquired)
+            }
+        }
+    }
+    async fn steal_instance_lock(&self, instance: &str, stale: &str, incident: &str, now: DateTime<Utc>) -> PortResult<bool> {
+        let mut locks = self.locks.lock().unwrap();
+        if locks.get(instance).is_some_and(|(h, _)| h == stale) {
+            locks.insert(instance.to_string(), (incident.to_string(), now));
+            return Ok(true);
+        }
+        Ok(false)
+    }
+    async fn unlock_instance(&self, instance: &str, incident: &str) -> PortResult<()> {
+        let mut locks = self.locks.lock().unwrap();
+        if locks.get(instance).is_some_and(|(h, _)| h == incident) {
+            locks.remove(instance);
+        }
+        Ok(())
+    }
+    async fn create_incident(&self, r: &IncidentRecord) -> PortResult<Option<IncidentRecord>> {
+        let mut all = self.incidents.lock().unwrap();
+        if let Some(existing) = all.get(&r.id) {
+            return Ok(Some(existing.clone()));
+        }
+        all.insert(r.id.clone(), r.clone());
+        Ok(None)
+    }
+    async fn incident(&self, id: &str) -> PortResult<Option<IncidentRecord>> {
+        Ok(self.incidents.lock().unwrap().get(id).cloned())
+    }
+    async fn save_incident(&self, r: &IncidentRecord) -> PortResult<()> {
+        self.incidents.lock().unwrap().insert(r.id.clone(), r.clone());
+        Ok(())
+    }
+    async fn claim_incident(
+        &self,
+        id: &str,
+        from: &[IncidentStatus],
+        to: IncidentStatus,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> PortResult<bool> {
+        let mut all = self.incidents.lock().unwrap();
+        let Some(r) = all.get_mut(id) else { return Ok(false) };
+        if !from.contains(&r.status) || r.lease_until.is_some_and(|l| l > now) {
+            return Ok(false);
+        }
+        r.status = to;
+        r.lease_until = Some(lease_until);
+        Ok(true)
+    }
+    async fn put_incident_step(&self, id: &str, step: &StepOutcome) -> PortResult<()> {
+        self.steps.lock().unwrap().push((id.to_string(), step.clone()));
+        Ok(())
+    }
+    async fn incident_steps(&self, id: &str) -> PortResult<Vec<StepOutcome>> {
+        Ok(self.steps.lock().unwrap().iter().filter(|(i, _)| i == id).map(|(_, s)| s.clone()).collect())
+    }
+    async fn add_incident_trigger(&self, id: &str, trigger: &IsolationTrigger, _now: DateTime<Utc>) -> PortResult<()> {
+        self.triggers.lock().unwrap().push((id.to_string(), trigger.event_id.clone()));
+        Ok(())
+    }
+}

@@ -9,6 +9,8 @@ pub mod config;
 pub mod event;
 pub mod executor;
 pub mod exposure;
+pub mod isolation;
+pub mod isolation_executor;
 pub mod metrics;
 pub mod notify;
 pub mod plan;

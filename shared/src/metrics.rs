@@ -60,3 +60,33 @@ mod tests {
         assert_eq!(line["_aws"]["Timestamp"], 1_764_000_000_000_i64);
     }
 }
+
+/// The EMF line for one isolation or release: time-to-containment is the figure that matters.
+pub fn incident_emf(namespace: &str, function: &str, report: &crate::isolation_executor::IncidentReport, timestamp_ms: i64) -> String {
+    let mut metrics = vec![
+        json!({"Name": "IsolationSteps", "Unit": "Count"}),
+        json!({"Name": "StepsFailed", "Unit": "Count"}),
+        json!({"Name": "HandlerDuration", "Unit": "Milliseconds"}),
+    ];
+    let mut line = Map::new();
+    if let Some(ttc) = report.time_to_containment_ms {
+        metrics.push(json!({"Name": "TimeToContainment", "Unit": "Milliseconds"}));
+        line.insert("TimeToContainment".into(), json!(ttc));
+    }
+    line.insert(
+        "_aws".into(),
+        json!({
+            "Timestamp": timestamp_ms,
+            "CloudWatchMetrics": [{"Namespace": namespace, "Dimensions": [["Function", "Outcome"]], "Metrics": metrics}]
+        }),
+    );
+    line.insert("Function".into(), json!(function));
+    line.insert("Outcome".into(), json!(format!("{}_{}", report.kind, report.status)));
+    line.insert("IsolationSteps".into(), json!(report.steps.len()));
+    line.insert("StepsFailed".into(), json!(report.failed_steps()));
+    line.insert("HandlerDuration".into(), json!(report.duration_ms));
+    line.insert("IncidentId".into(), json!(report.incident_id));
+    line.insert("InstanceId".into(), json!(report.instance_id));
+    line.insert("Duplicate".into(), json!(report.duplicate));
+    Value::Object(line).to_string()
+}

@@ -19,6 +19,7 @@ async fn run(executor: &AwsExecutor, event: &Value) -> Report {
             executor.undo(&remediation_id, &requested_by, Utc::now()).await.expect("undo")
         }
         Request::Ignore { event_id, reason } => Report::ignored(&event_id, &reason),
+        other => panic!("not an exposure event: {other:?}"),
     }
 }
 

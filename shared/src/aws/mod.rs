@@ -1,12 +1,16 @@
 //! AWS adapters of the ports, over aws-sdk-rust. Every client comes from one `SdkConfig` loaded
 //! once in `main`; `AWS_ENDPOINT_URL` points them all at the local AWS in tests and demos.
 
+mod compute;
 mod dynamodb;
 mod ec2;
+mod fleet;
 mod sns;
 
+pub use compute::{Ec2Compute, ROLE_TAG};
 pub use dynamodb::DynamoStore;
 pub use ec2::Ec2SecurityGroups;
+pub use fleet::AwsFleet;
 pub use sns::SnsNotifier;
 
 use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata};
@@ -67,6 +71,24 @@ pub fn remediation_executor(
         crate::executor::Settings {
             sensitive_ports: config.sensitive_ports.clone(),
             dry_run: config.dry_run,
+            lease: config.lease(),
+        },
+    )
+}
+
+/// The isolation executor wired to AWS (remediator and `warden release` alike).
+pub fn isolation_executor(
+    config: &crate::config::RemediatorConfig,
+    sdk: &aws_config::SdkConfig,
+) -> crate::isolation_executor::IsolationExecutor<Ec2Compute, AwsFleet, DynamoStore, SnsNotifier> {
+    crate::isolation_executor::IsolationExecutor::new(
+        Ec2Compute::new(aws_sdk_ec2::Client::new(sdk)),
+        AwsFleet::new(aws_sdk_autoscaling::Client::new(sdk), aws_sdk_elasticloadbalancingv2::Client::new(sdk)),
+        DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), &config.table_name),
+        SnsNotifier::new(aws_sdk_sns::Client::new(sdk), &config.topic_arn),
+        crate::isolation_executor::IsolationSettings {
+            policy: config.isolation_policy.clone(),
+            quarantine_profile_arn: config.quarantine_profile_arn.clone(),
             lease: config.lease(),
         },
     )
