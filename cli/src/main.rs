@@ -9,8 +9,8 @@ use warden::aws::{isolation_executor, load_sdk_config, remediation_executor};
 use warden::config::RemediatorConfig;
 use warden::event::is_security_group_id;
 use warden::executor::Report;
-use warden::plan::{Action, Exemption, ExemptionTarget};
 use warden::isolation_executor::IncidentReport;
+use warden::plan::{Action, Exemption, ExemptionTarget};
 use warden::ports::{AuditStore, IncidentStore};
 
 const USAGE: &str = "\
@@ -247,7 +247,12 @@ async fn run(args: Args) -> Result<(), String> {
         "incident" => {
             let id = args.positional(1).ok_or("usage: warden incident <incident-id>")?;
             let isolation = isolation_executor(&config, &sdk);
-            let record = isolation.store.incident(id).await.map_err(|e| e.to_string())?.ok_or(format!("no incident {id} is on record"))?;
+            let record = isolation
+                .store
+                .incident(id)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or(format!("no incident {id} is on record"))?;
             let mut steps = isolation.store.incident_steps(id).await.map_err(|e| e.to_string())?;
             steps.sort_by_key(|s| (s.phase != "isolate", s.finished_ms));
             if args.flag("--json") {
@@ -264,7 +269,12 @@ async fn run(args: Args) -> Result<(), String> {
             }
             if let Some(state) = &record.state {
                 for i in &state.interfaces {
-                    println!("  recorded  {} (device {}) groups {}", i.interface_id, i.device_index, i.groups.join(","));
+                    println!(
+                        "  recorded  {} (device {}) groups {}",
+                        i.interface_id,
+                        i.device_index,
+                        i.groups.join(",")
+                    );
                 }
                 if let Some(p) = &state.profile {
                     println!("  recorded  profile {}", p.profile_arn);
@@ -273,7 +283,11 @@ async fn run(args: Args) -> Result<(), String> {
                     println!("  recorded  Auto Scaling group {} ({})", a.name, a.lifecycle_state);
                 }
                 for t in &state.target_groups {
-                    println!("  recorded  target group {} port {}", t.target_group_arn, t.port.map_or("-".into(), |p| p.to_string()));
+                    println!(
+                        "  recorded  target group {} port {}",
+                        t.target_group_arn,
+                        t.port.map_or("-".into(), |p| p.to_string())
+                    );
                 }
             }
             for s in &steps {

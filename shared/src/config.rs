@@ -79,9 +79,12 @@ impl RemediatorConfig {
         let isolation_policy = match get("WARDEN_ISOLATION_POLICY").filter(|v| !v.trim().is_empty()) {
             None => IsolationPolicy::default(),
             Some(v) => {
-                let invalid = |why: String| ConfigError::Invalid { var: "WARDEN_ISOLATION_POLICY", value: v.clone(), why };
+                let invalid =
+                    |why: String| ConfigError::Invalid { var: "WARDEN_ISOLATION_POLICY", value: v.clone(), why };
                 let json = match v.trim().strip_prefix('@') {
-                    Some(path) => std::fs::read_to_string(path).map_err(|e| invalid(format!("cannot read {path}: {e}")))?,
+                    Some(path) => {
+                        std::fs::read_to_string(path).map_err(|e| invalid(format!("cannot read {path}: {e}")))?
+                    }
                     None => v.clone(),
                 };
                 IsolationPolicy::from_json(&json).map_err(invalid)?

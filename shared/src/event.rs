@@ -200,12 +200,24 @@ enum Threat {
     Ignore(String),
 }
 
-fn finish_isolation(threat: Threat, event_id: String, time: DateTime<Utc>, account: Option<String>, region: Option<String>) -> Request {
+fn finish_isolation(
+    threat: Threat,
+    event_id: String,
+    time: DateTime<Utc>,
+    account: Option<String>,
+    region: Option<String>,
+) -> Request {
     match threat {
         Threat::Ignore(reason) => Request::Ignore { event_id, reason },
-        Threat::Act { source, instance_id, asg_name } => {
-            Request::Isolate(IsolationTrigger { event_id, event_time: time, source, instance_id, asg_name, account, region })
-        }
+        Threat::Act { source, instance_id, asg_name } => Request::Isolate(IsolationTrigger {
+            event_id,
+            event_time: time,
+            source,
+            instance_id,
+            asg_name,
+            account,
+            region,
+        }),
     }
 }
 
@@ -220,11 +232,15 @@ fn alarm(data: &Value) -> Result<Threat, EventError> {
     let state = str_at(data, "/state/value").ok_or(EventError::MissingField("state.value"))?;
     let previous = str_at(data, "/previousState/value").unwrap_or("INSUFFICIENT_DATA");
     if state != "ALARM" || previous == "ALARM" {
-        return Ok(Threat::Ignore(format!("alarm {name} went {previous} -> {state}; only a transition into ALARM acts")));
+        return Ok(Threat::Ignore(format!(
+            "alarm {name} went {previous} -> {state}; only a transition into ALARM acts"
+        )));
     }
     let metrics = data.pointer("/configuration/metrics").and_then(Value::as_array).cloned().unwrap_or_default();
     let dimension = |key: &str| {
-        metrics.iter().find_map(|m| m.pointer(&format!("/metricStat/metric/dimensions/{key}")).and_then(Value::as_str).map(str::to_string))
+        metrics.iter().find_map(|m| {
+            m.pointer(&format!("/metricStat/metric/dimensions/{key}")).and_then(Value::as_str).map(str::to_string)
+        })
     };
     let instance_id = dimension("InstanceId");
     if let Some(id) = &instance_id {
@@ -251,7 +267,10 @@ fn alarm(data: &Value) -> Result<Threat, EventError> {
 /// The payload a CloudWatch alarm sends to a Lambda action.
 fn alarm_action(raw: &Value) -> Result<Request, EventError> {
     if str_at(raw, "/source") != Some("aws.cloudwatch") {
-        return Err(EventError::Invalid { field: "source", why: "an alarm-action payload comes from aws.cloudwatch".into() });
+        return Err(EventError::Invalid {
+            field: "source",
+            why: "an alarm-action payload comes from aws.cloudwatch".into(),
+        });
     }
     let arn = str_at(raw, "/alarmArn").ok_or(EventError::MissingField("alarmArn"))?;
     let time_raw = str_at(raw, "/time").ok_or(EventError::MissingField("time"))?;
@@ -273,7 +292,8 @@ fn alarm_action(raw: &Value) -> Result<Request, EventError> {
 fn guardduty(detail: &Value) -> Result<Threat, EventError> {
     let finding_type = str_at(detail, "/type").ok_or(EventError::MissingField("detail.type"))?;
     let finding_id = str_at(detail, "/id").ok_or(EventError::MissingField("detail.id"))?;
-    let severity = detail.pointer("/severity").and_then(Value::as_f64).ok_or(EventError::MissingField("detail.severity"))?;
+    let severity =
+        detail.pointer("/severity").and_then(Value::as_f64).ok_or(EventError::MissingField("detail.severity"))?;
     if !(0.0..=10.0).contains(&severity) {
         return Err(EventError::Invalid { field: "detail.severity", why: format!("{severity} is outside 0-10") });
     }

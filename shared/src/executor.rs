@@ -29,6 +29,11 @@ pub struct Settings {
 pub enum ExecutorError {
     #[error("no remediation {0} is on record")]
     UnknownRemediation(String),
+    #[error("no incident {0} is on record")]
+    UnknownIncident(String),
+    /// The request does not fit the record's state; the message says why.
+    #[error("{0}")]
+    Refused(String),
     #[error("remediation {id} is {status} and cannot be undone{hint}")]
     NotUndoable { id: String, status: &'static str, hint: &'static str },
     #[error("remediation {0} is being worked on by another invocation; try again in a minute")]

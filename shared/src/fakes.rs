@@ -237,8 +237,11 @@ impl Compute for FakeCompute {
     async fn describe_instance(&self, _id: &str) -> PortResult<Option<InstanceState>> {
         self.call("DescribeInstances")?;
         let mut s = self.instance.lock().unwrap().clone();
+        let attached = *self.eips_attached.lock().unwrap();
         if let Some(s) = s.as_mut() {
-            s.elastic_ips.clear();
+            if !attached {
+                s.elastic_ips.clear();
+            }
             s.profile = None;
             s.asg = None;
             s.target_groups.clear();
@@ -248,11 +251,6 @@ impl Compute for FakeCompute {
     async fn profile_association(&self, _id: &str) -> PortResult<Option<ProfileAssociation>> {
         self.call("DescribeIamInstanceProfileAssociations")?;
         Ok(self.profile.lock().unwrap().clone())
-    }
-    async fn elastic_ips(&self, _id: &str) -> PortResult<Vec<ElasticIp>> {
-        self.call("DescribeAddresses")?;
-        let attached = *self.eips_attached.lock().unwrap();
-        Ok(if attached { self.instance.lock().unwrap().as_ref().map(|s| s.elastic_ips.clone()).unwrap_or_default() } else { vec![] })
     }
     async fn quarantine_groups(&self, _vpc: &str) -> PortResult<QuarantineGroups> {
         self.call("QuarantineGroups")?;
@@ -289,8 +287,8 @@ impl Compute for FakeCompute {
     }
     async fn quarantine_profile(&self, _current: &ProfileAssociation, replacement: Option<&str>) -> PortResult<()> {
         self.call("ReplaceIamInstanceProfileAssociation")?;
-        *self.profile.lock().unwrap() =
-            replacement.map(|arn| ProfileAssociation { association_id: "assoc-q".into(), profile_arn: arn.to_string() });
+        *self.profile.lock().unwrap() = replacement
+            .map(|arn| ProfileAssociation { association_id: "assoc-q".into(), profile_arn: arn.to_string() });
         Ok(())
     }
     async fn restore_profile(&self, _id: &str, original: &ProfileAssociation) -> PortResult<()> {
@@ -349,14 +347,22 @@ impl IncidentStore for FakeIncidents {
     async fn lock_instance(&self, instance: &str, incident: &str, now: DateTime<Utc>) -> PortResult<LockOutcome> {
         let mut locks = self.locks.lock().unwrap();
         match locks.get(instance) {
-            Some((holder, since)) if holder != incident => Ok(LockOutcome::HeldBy { incident_id: holder.clone(), since: *since }),
+            Some((holder, since)) if holder != incident => {
+                Ok(LockOutcome::HeldBy { incident_id: holder.clone(), since: *since })
+            }
             _ => {
                 locks.insert(instance.to_string(), (incident.to_string(), now));
                 Ok(LockOutcome::Acquired)
             }
         }
     }
-    async fn steal_instance_lock(&self, instance: &str, stale: &str, incident: &str, now: DateTime<Utc>) -> PortResult<bool> {
+    async fn steal_instance_lock(
+        &self,
+        instance: &str,
+        stale: &str,
+        incident: &str,
+        now: DateTime<Utc>,
+    ) -> PortResult<bool> {
         let mut locks = self.locks.lock().unwrap();
         if locks.get(instance).is_some_and(|(h, _)| h == stale) {
             locks.insert(instance.to_string(), (incident.to_string(), now));

@@ -186,7 +186,8 @@ impl IsolationPolicy {
             }
             let matches = match &trigger.source {
                 ThreatSource::GuardDuty { finding_type, severity, .. } => {
-                    (rule.finding_types.is_empty() || rule.finding_types.iter().any(|p| finding_type.starts_with(p.as_str())))
+                    (rule.finding_types.is_empty()
+                        || rule.finding_types.iter().any(|p| finding_type.starts_with(p.as_str())))
                         && rule.alarm_names.is_empty()
                         && rule.min_severity.is_none_or(|min| *severity >= min)
                 }
@@ -407,8 +408,10 @@ mod tests {
         assert_eq!(p.decide(&alarm("gpu-temp")).response, Response::ApproveFirst);
         assert!(IsolationPolicy::from_json(r#"{"rules":[],"default":"nuke"}"#).is_err());
         assert!(IsolationPolicy::from_json(r#"{"rules":[],"default":"isolate","extra":1}"#).is_err());
-        let err = IsolationPolicy::from_json(r#"{"rules":[{"name":"x","min_severity":11,"response":"isolate"}],"default":"isolate"}"#)
-            .unwrap_err();
+        let err = IsolationPolicy::from_json(
+            r#"{"rules":[{"name":"x","min_severity":11,"response":"isolate"}],"default":"isolate"}"#,
+        )
+        .unwrap_err();
         assert!(err.contains("min_severity"));
     }
 
@@ -417,8 +420,16 @@ mod tests {
             instance_id: "i-1".into(),
             vpc_id: "vpc-1".into(),
             state: "running".into(),
-            interfaces: vec![InterfaceState { interface_id: "eni-1".into(), device_index: 0, groups: vec!["sg-1".into()] }],
-            volumes: vec![VolumeState { volume_id: "vol-1".into(), device_name: "/dev/xvda".into(), delete_on_termination: true }],
+            interfaces: vec![InterfaceState {
+                interface_id: "eni-1".into(),
+                device_index: 0,
+                groups: vec!["sg-1".into()],
+            }],
+            volumes: vec![VolumeState {
+                volume_id: "vol-1".into(),
+                device_name: "/dev/xvda".into(),
+                delete_on_termination: true,
+            }],
             profile: None,
             asg: None,
             target_groups: vec![],
@@ -442,8 +453,13 @@ mod tests {
         full.profile = Some(ProfileAssociation { association_id: "a".into(), profile_arn: "arn".into() });
         full.asg = Some(AsgMembership { name: "gpu".into(), lifecycle_state: "InService".into() });
         full.target_groups = vec![TargetRegistration { target_group_arn: "tg".into(), port: Some(11434) }];
-        full.elastic_ips =
-            vec![ElasticIp { allocation_id: "x".into(), association_id: "y".into(), public_ip: "1.2.3.4".into(), interface_id: None, private_ip: None }];
+        full.elastic_ips = vec![ElasticIp {
+            allocation_id: "x".into(),
+            association_id: "y".into(),
+            public_ip: "1.2.3.4".into(),
+            interface_id: None,
+            private_ip: None,
+        }];
         assert_eq!(plan_isolation(&full, Response::Isolate).now.len(), 8);
     }
 

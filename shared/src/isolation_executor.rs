@@ -103,12 +103,26 @@ fn since(t: Instant) -> u64 {
     t.elapsed().as_millis() as u64
 }
 
-fn outcome(phase: &str, step: &str, started_ms: u64, received: Instant, result: Result<String, PortError>) -> StepOutcome {
+fn outcome(
+    phase: &str,
+    step: &str,
+    started_ms: u64,
+    received: Instant,
+    result: Result<String, PortError>,
+) -> StepOutcome {
     let (state, detail, error) = match result {
         Ok(detail) => (StepState::Done, detail, None),
         Err(e) => (StepState::Failed, String::new(), Some(e.to_string())),
     };
-    StepOutcome { phase: phase.into(), step: step.into(), state, detail, error, started_ms, finished_ms: since(received) }
+    StepOutcome {
+        phase: phase.into(),
+        step: step.into(),
+        state,
+        detail,
+        error,
+        started_ms,
+        finished_ms: since(received),
+    }
 }
 
 impl<C: Compute, F: Fleet, S: IncidentStore, N: Notifier> IsolationExecutor<C, F, S, N> {
@@ -118,7 +132,12 @@ impl<C: Compute, F: Fleet, S: IncidentStore, N: Notifier> IsolationExecutor<C, F
 
     /// Contain the instance a trigger names, as the policy decides. `received` is when the
     /// handler got the event: time-to-containment is measured from it.
-    pub async fn isolate(&self, trigger: IsolationTrigger, received: Instant, now: DateTime<Utc>) -> Result<IncidentReport, ExecutorError> {
+    pub async fn isolate(
+        &self,
+        trigger: IsolationTrigger,
+        received: Instant,
+        now: DateTime<Utc>,
+    ) -> Result<IncidentReport, ExecutorError> {
         let id = trigger.incident_id();
         if let Some(existing) = self.store.incident(&id).await? {
             return self.redelivered(existing, received, now, "redelivery of the same event").await;
@@ -155,13 +174,13 @@ impl<C: Compute, F: Fleet, S: IncidentStore, N: Notifier> IsolationExecutor<C, F
         };
 
         // One round trip: the lock and every read needed to release the instance later.
-        let (lock, described, profile, eips, asg, registrations) = tokio::join!(
-            self.store.lock_instance(&instance_id, &id, now),
-            self.compute.describe_instance(&instance_id),
-            self.compute.profile_association(&instance_id),
-            self.compute.elastic_ips(&instance_id),
-            self.fleet.asg_membership(&instance_id),
-            self.fleet.target_registrations(&instance_id),
+        // (SDK futures are large: they live on the heap, not the stack.)
+        let (lock, described, profile, asg, registrations) = tokio::join!(
+            Box::pin(self.store.lock_instance(&instance_id, &id, now)),
+            Box::pin(self.compute.describe_instance(&instance_id)),
+            Box::pin(self.compute.profile_association(&instance_id)),
+            Box::pin(self.fleet.asg_membership(&instance_id)),
+            Box::pin(self.fleet.target_registrations(&instance_id)),
         );
         match lock? {
             LockOutcome::Acquired => {}
@@ -169,7 +188,8 @@ impl<C: Compute, F: Fleet, S: IncidentStore, N: Notifier> IsolationExecutor<C, F
                 match self.store.incident(&holder).await? {
                     Some(existing) => {
                         self.store.add_incident_trigger(&holder, &trigger, now).await?;
-                        return self.redelivered(existing, received, now, &format!("new trigger {}", trigger.describe())).await;
+                        let why = format!("new trigger {}", trigger.describe());
+                        return Box::pin(self.redelivered(existing, received, now, &why)).await;
                     }
                     None if held_since + self.settings.lease <= now
                         && self.store.steal_instance_lock(&instance_id, &holder, &id, now).await? => {}
@@ -191,17 +211,15 @@ impl<C: Compute, F: Fleet, S: IncidentStore, N: Notifier> IsolationExecutor<C, F
                 return Err(e.into());
             }
         };
-        let reads = (profile, eips, asg, registrations);
-        let (profile, eips, asg, registrations) = match reads {
-            (Ok(p), Ok(e), Ok(a), Ok(r)) => (p, e, a, r),
-            (p, e, a, r) => {
+        let (profile, asg, registrations) = match (profile, asg, registrations) {
+            (Ok(p), Ok(a), Ok(r)) => (p, a, r),
+            (p, a, r) => {
                 self.store.unlock_instance(&instance_id, &id).await?;
-                let err = [p.err(), e.err(), a.err(), r.err()].into_iter().flatten().next().expect("one read failed");
+                let err = [p.err(), a.err(), r.err()].into_iter().flatten().next().expect("one read failed");
                 return Err(err.into());
             }
         };
         state.profile = profile;
-        state.elastic_ips = eips;
         state.asg = asg;
         state.target_groups = registrations;
 
@@ -214,16 +232,36 @@ impl<C: Compute, F: Fleet, S: IncidentStore, N: Notifier> IsolationExecutor<C, F
             return self.redelivered(existing, received, now, "concurrent delivery").await;
         }
         tracing::info!(incident_id = %id, instance_id, response = decision.response.as_str(), rule = %decision.rule, "incident recorded");
-        self.run(record, &plan.now, &BTreeSet::new(), received, now).await
+        Box::pin(self.run(record, &plan.now, &BTreeSet::new(), received, now)).await
     }
 
     /// Run the approved remainder of a pending plan, unchanged.
-    pub async fn execute_pending(&self, id: &str, approved_by: &str, received: Instant, now: DateTime<Utc>) -> Result<IncidentReport, ExecutorError> {
-        let mut record = self.store.incident(id).await?.ok_or_else(|| ExecutorError::UnknownRemediation(id.to_string()))?;
+    pub async fn execute_pending(
+        &self,
+        id: &str,
+        approved_by: &str,
+        received: Instant,
+        now: DateTime<Utc>,
+    ) -> Result<IncidentReport, ExecutorError> {
+        let mut record =
+            self.store.incident(id).await?.ok_or_else(|| ExecutorError::UnknownIncident(id.to_string()))?;
         if record.status != IncidentStatus::PendingApproval {
-            return Err(ExecutorError::NotUndoable { id: id.into(), status: record.status.as_str(), hint: ": only a pending plan can be approved" });
+            return Err(ExecutorError::Refused(format!(
+                "incident {id} is {}: only a plan pending approval can be approved",
+                record.status.as_str()
+            )));
         }
-        if !self.store.claim_incident(id, &[IncidentStatus::PendingApproval], IncidentStatus::Isolating, now, now + self.settings.lease).await? {
+        if !self
+            .store
+            .claim_incident(
+                id,
+                &[IncidentStatus::PendingApproval],
+                IncidentStatus::Isolating,
+                now,
+                now + self.settings.lease,
+            )
+            .await?
+        {
             return Err(ExecutorError::Busy(id.to_string()));
         }
         let plan = record.plan.clone().unwrap_or(IsolationPlan { now: vec![], pending_approval: vec![] });
@@ -232,7 +270,7 @@ impl<C: Compute, F: Fleet, S: IncidentStore, N: Notifier> IsolationExecutor<C, F
         record.plan = Some(IsolationPlan { now: approved.clone(), pending_approval: vec![] });
         record.summary = format!("Approved by {approved_by}.");
         let done = self.done_steps(id).await?;
-        self.run(record, &approved, &done, received, now).await
+        Box::pin(self.run(record, &approved, &done, received, now)).await
     }
 
     async fn done_steps(&self, id: &str) -> Result<BTreeSet<String>, ExecutorError> {
@@ -246,19 +284,31 @@ impl<C: Compute, F: Fleet, S: IncidentStore, N: Notifier> IsolationExecutor<C, F
             .collect())
     }
 
-    async fn redelivered(&self, existing: IncidentRecord, received: Instant, now: DateTime<Utc>, why: &str) -> Result<IncidentReport, ExecutorError> {
+    async fn redelivered(
+        &self,
+        existing: IncidentRecord,
+        received: Instant,
+        now: DateTime<Utc>,
+        why: &str,
+    ) -> Result<IncidentReport, ExecutorError> {
         let resumable = existing.status == IncidentStatus::Partial
             || (existing.status == IncidentStatus::Isolating && existing.lease_until.is_none_or(|l| l <= now));
         if resumable
             && self
                 .store
-                .claim_incident(&existing.id, &[IncidentStatus::Partial, IncidentStatus::Isolating], IncidentStatus::Isolating, now, now + self.settings.lease)
+                .claim_incident(
+                    &existing.id,
+                    &[IncidentStatus::Partial, IncidentStatus::Isolating],
+                    IncidentStatus::Isolating,
+                    now,
+                    now + self.settings.lease,
+                )
                 .await?
         {
             tracing::warn!(incident_id = %existing.id, why, "resuming an unfinished isolation");
             let done = self.done_steps(&existing.id).await?;
             let steps = existing.plan.as_ref().map(|p| p.now.clone()).unwrap_or_default();
-            return self.run(existing, &steps, &done, received, now).await;
+            return Box::pin(self.run(existing, &steps, &done, received, now)).await;
         }
         let mut report = IncidentReport::from_record("isolation", &existing);
         report.duplicate = true;
@@ -272,7 +322,11 @@ impl<C: Compute, F: Fleet, S: IncidentStore, N: Notifier> IsolationExecutor<C, F
         Ok(report)
     }
 
-    async fn record_not_actionable(&self, mut record: IncidentRecord, received: Instant) -> Result<IncidentReport, ExecutorError> {
+    async fn record_not_actionable(
+        &self,
+        mut record: IncidentRecord,
+        received: Instant,
+    ) -> Result<IncidentReport, ExecutorError> {
         record.status = IncidentStatus::NotActionable;
         if let Some(existing) = self.store.create_incident(&record).await? {
             return self.redelivered(existing, received, record.created_at, "redelivery").await;
@@ -346,7 +400,10 @@ impl<C: Compute, F: Fleet, S: IncidentStore, N: Notifier> IsolationExecutor<C, F
             }
             let t = since(received);
             let r = self.compute.protect_evidence(&state.instance_id, &state.volumes).await.map(|_| {
-                format!("termination protection on, shutdown behaviour stop, {} volume(s) kept on termination", state.volumes.len())
+                format!(
+                    "termination protection on, shutdown behaviour stop, {} volume(s) kept on termination",
+                    state.volumes.len()
+                )
             });
             Some(record_step(outcome("isolate", IsolationStep::ProtectEvidence.as_str(), t, received, r)).await)
         };
@@ -354,21 +411,25 @@ impl<C: Compute, F: Fleet, S: IncidentStore, N: Notifier> IsolationExecutor<C, F
             let mut out = Vec::new();
             if let (true, Some(asg)) = (todo(IsolationStep::LeaveAutoScalingGroup), &state.asg) {
                 let t = since(received);
-                let r = self
-                    .fleet
-                    .leave_asg(asg, &state.instance_id)
-                    .await
-                    .map(|_| format!("standby in {} without decrementing desired capacity: a replacement starts", asg.name));
-                out.push(record_step(outcome("isolate", IsolationStep::LeaveAutoScalingGroup.as_str(), t, received, r)).await);
+                let r = self.fleet.leave_asg(asg, &state.instance_id).await.map(|_| {
+                    format!("standby in {} without decrementing desired capacity: a replacement starts", asg.name)
+                });
+                out.push(
+                    record_step(outcome("isolate", IsolationStep::LeaveAutoScalingGroup.as_str(), t, received, r))
+                        .await,
+                );
             }
             if todo(IsolationStep::DeregisterTargets) {
                 let t = since(received);
-                let results = join_all(state.target_groups.iter().map(|tg| self.fleet.deregister(tg, &state.instance_id))).await;
+                let results =
+                    join_all(state.target_groups.iter().map(|tg| self.fleet.deregister(tg, &state.instance_id))).await;
                 let r = results
                     .into_iter()
                     .collect::<PortResult<Vec<()>>>()
                     .map(|_| format!("deregistered from {} target group(s)", state.target_groups.len()));
-                out.push(record_step(outcome("isolate", IsolationStep::DeregisterTargets.as_str(), t, received, r)).await);
+                out.push(
+                    record_step(outcome("isolate", IsolationStep::DeregisterTargets.as_str(), t, received, r)).await,
+                );
             }
             out
         };
@@ -411,13 +472,27 @@ impl<C: Compute, F: Fleet, S: IncidentStore, N: Notifier> IsolationExecutor<C, F
                 return None;
             }
             let t = since(received);
-            let tags = vec![(INCIDENT_TAG.to_string(), record.id.clone()), ("warden:status".to_string(), "isolated".to_string())];
-            let r = self.compute.tag_instance(&state.instance_id, &tags).await.map(|_| format!("tagged {INCIDENT_TAG}={}", record.id));
+            let tags = vec![
+                (INCIDENT_TAG.to_string(), record.id.clone()),
+                ("warden:status".to_string(), "isolated".to_string()),
+            ];
+            let r = self
+                .compute
+                .tag_instance(&state.instance_id, &tags)
+                .await
+                .map(|_| format!("tagged {INCIDENT_TAG}={}", record.id));
             Some(record_step(outcome("isolate", IsolationStep::TagInstance.as_str(), t, received, r)).await)
         };
 
-        let (contained, evidence, service, snapshots, addresses, profile, tag) =
-            tokio::join!(containment, evidence, service, snapshots, addresses, profile, tag);
+        let (contained, evidence, service, snapshots, addresses, profile, tag) = tokio::join!(
+            Box::pin(containment),
+            Box::pin(evidence),
+            Box::pin(service),
+            Box::pin(snapshots),
+            Box::pin(addresses),
+            Box::pin(profile),
+            Box::pin(tag)
+        );
 
         let mut ran: Vec<StepOutcome> = Vec::new();
         if let Some((o, contained_ms, groups)) = contained {
@@ -436,19 +511,21 @@ impl<C: Compute, F: Fleet, S: IncidentStore, N: Notifier> IsolationExecutor<C, F
         // Re-read and verify what containment promised.
         if let Some(groups) = record.quarantine.clone().filter(|_| steps.contains(&IsolationStep::QuarantineNetwork)) {
             let t = since(received);
-            let checks = join_all(state.interfaces.iter().map(|i| self.compute.interface_groups(&i.interface_id))).await;
-            let verified: PortResult<String> = checks.into_iter().zip(&state.interfaces).try_fold(String::new(), |_, (c, i)| {
-                let now_groups = c?;
-                if now_groups == [groups.quarantine_group_id.clone()] {
-                    Ok(format!("every interface has only {}", groups.quarantine_group_id))
-                } else {
-                    Err(PortError::new(
-                        "verify",
-                        crate::ports::ErrorKind::Other,
-                        format!("{} still has {:?}", i.interface_id, now_groups),
-                    ))
-                }
-            });
+            let checks =
+                join_all(state.interfaces.iter().map(|i| self.compute.interface_groups(&i.interface_id))).await;
+            let verified: PortResult<String> =
+                checks.into_iter().zip(&state.interfaces).try_fold(String::new(), |_, (c, i)| {
+                    let now_groups = c?;
+                    if now_groups == [groups.quarantine_group_id.clone()] {
+                        Ok(format!("every interface has only {}", groups.quarantine_group_id))
+                    } else {
+                        Err(PortError::new(
+                            "verify",
+                            crate::ports::ErrorKind::Other,
+                            format!("{} still has {:?}", i.interface_id, now_groups),
+                        ))
+                    }
+                });
             ran.push(record_step(outcome("isolate", "verify_containment", t, received, verified)).await);
         }
 
@@ -466,7 +543,10 @@ impl<C: Compute, F: Fleet, S: IncidentStore, N: Notifier> IsolationExecutor<C, F
         record.updated_at = now;
         let instance = state.instance_id.clone();
         let mut summary = match record.status {
-            IncidentStatus::Isolated => format!("Instance {instance} isolated: {} step(s) done.", all.iter().filter(|s| s.state == StepState::Done).count()),
+            IncidentStatus::Isolated => format!(
+                "Instance {instance} isolated: {} step(s) done.",
+                all.iter().filter(|s| s.state == StepState::Done).count()
+            ),
             IncidentStatus::PendingApproval => format!(
                 "Evidence on {instance} protected; {} disruptive step(s) wait for approval ({}).",
                 record.plan.as_ref().map_or(0, |p| p.pending_approval.len()),
@@ -480,7 +560,11 @@ impl<C: Compute, F: Fleet, S: IncidentStore, N: Notifier> IsolationExecutor<C, F
         if let Some(ms) = record.time_to_containment_ms {
             summary.push_str(&format!(" Contained {ms} ms after the event arrived."));
         }
-        if !record.summary.is_empty() && !record.summary.starts_with("Instance ") && !record.summary.starts_with("Evidence ") && !record.summary.starts_with("Isolation ") {
+        if !record.summary.is_empty()
+            && !record.summary.starts_with("Instance ")
+            && !record.summary.starts_with("Evidence ")
+            && !record.summary.starts_with("Isolation ")
+        {
             summary = format!("{} {summary}", record.summary);
         }
         record.summary = summary;
@@ -509,17 +593,29 @@ impl<C: Compute, F: Fleet, S: IncidentStore, N: Notifier> IsolationExecutor<C, F
 
     /// Restore what the isolation changed, exactly as recorded. Snapshots and the evidence
     /// protections stay.
-    pub async fn release(&self, id: &str, requested_by: &str, received: Instant, now: DateTime<Utc>) -> Result<IncidentReport, ExecutorError> {
-        let mut record = self.store.incident(id).await?.ok_or_else(|| ExecutorError::UnknownRemediation(id.to_string()))?;
+    pub async fn release(
+        &self,
+        id: &str,
+        requested_by: &str,
+        received: Instant,
+        now: DateTime<Utc>,
+    ) -> Result<IncidentReport, ExecutorError> {
+        let mut record =
+            self.store.incident(id).await?.ok_or_else(|| ExecutorError::UnknownIncident(id.to_string()))?;
         match record.status {
             IncidentStatus::Released => {
                 let mut report = IncidentReport::from_record("release", &record);
                 report.duplicate = true;
-                report.summary = format!("Incident {id} was already released (by {}); nothing changed.", record.released_by.as_deref().unwrap_or("unknown"));
+                report.summary = format!(
+                    "Incident {id} was already released (by {}); nothing changed.",
+                    record.released_by.as_deref().unwrap_or("unknown")
+                );
                 return Ok(report);
             }
             IncidentStatus::NotActionable => {
-                return Err(ExecutorError::NotUndoable { id: id.into(), status: record.status.as_str(), hint: ": nothing was isolated" })
+                return Err(ExecutorError::Refused(format!(
+                    "incident {id} is not_actionable: nothing was isolated, nothing to release"
+                )))
             }
             _ => {}
         }
@@ -538,8 +634,11 @@ impl<C: Compute, F: Fleet, S: IncidentStore, N: Notifier> IsolationExecutor<C, F
         let steps = self.store.incident_steps(id).await?;
         let isolated: BTreeSet<String> =
             steps.iter().filter(|s| s.phase == "isolate").map(|s| s.step.clone()).collect();
-        let released: BTreeSet<String> =
-            steps.iter().filter(|s| s.phase == "release" && s.state == StepState::Done).map(|s| s.step.clone()).collect();
+        let released: BTreeSet<String> = steps
+            .iter()
+            .filter(|s| s.phase == "release" && s.state == StepState::Done)
+            .map(|s| s.step.clone())
+            .collect();
         let todo = |s: IsolationStep| isolated.contains(s.as_str()) && !released.contains(s.as_str());
         let record_step = |o: StepOutcome| async move {
             if let Err(e) = self.store.put_incident_step(id, &o).await {
@@ -553,16 +652,28 @@ impl<C: Compute, F: Fleet, S: IncidentStore, N: Notifier> IsolationExecutor<C, F
                 return None;
             }
             let t = since(received);
-            let results = join_all(state.interfaces.iter().map(|i| self.compute.set_interface_groups(&i.interface_id, &i.groups))).await;
+            let results = join_all(
+                state.interfaces.iter().map(|i| self.compute.set_interface_groups(&i.interface_id, &i.groups)),
+            )
+            .await;
             let r = results.into_iter().collect::<PortResult<Vec<()>>>().map(|_| {
-                state.interfaces.iter().map(|i| format!("{} back to {}", i.interface_id, i.groups.join(","))).collect::<Vec<_>>().join("; ")
+                state
+                    .interfaces
+                    .iter()
+                    .map(|i| format!("{} back to {}", i.interface_id, i.groups.join(",")))
+                    .collect::<Vec<_>>()
+                    .join("; ")
             });
             Some(record_step(outcome("release", IsolationStep::QuarantineNetwork.as_str(), t, received, r)).await)
         };
         let profile = async {
             let (true, Some(original)) = (todo(IsolationStep::QuarantineProfile), &state.profile) else { return None };
             let t = since(received);
-            let r = self.compute.restore_profile(&state.instance_id, original).await.map(|_| format!("instance profile {} restored", original.profile_arn));
+            let r = self
+                .compute
+                .restore_profile(&state.instance_id, original)
+                .await
+                .map(|_| format!("instance profile {} restored", original.profile_arn));
             Some(record_step(outcome("release", IsolationStep::QuarantineProfile.as_str(), t, received, r)).await)
         };
         let addresses = async {
@@ -570,26 +681,44 @@ impl<C: Compute, F: Fleet, S: IncidentStore, N: Notifier> IsolationExecutor<C, F
                 return None;
             }
             let t = since(received);
-            let results = join_all(state.elastic_ips.iter().map(|e| self.compute.associate_address(e, &state.instance_id))).await;
-            let r = results.into_iter().collect::<PortResult<Vec<()>>>().map(|_| format!("{} Elastic IP(s) re-associated", state.elastic_ips.len()));
+            let results =
+                join_all(state.elastic_ips.iter().map(|e| self.compute.associate_address(e, &state.instance_id))).await;
+            let r = results
+                .into_iter()
+                .collect::<PortResult<Vec<()>>>()
+                .map(|_| format!("{} Elastic IP(s) re-associated", state.elastic_ips.len()));
             Some(record_step(outcome("release", IsolationStep::DetachElasticIps.as_str(), t, received, r)).await)
         };
         let service = async {
             let mut out = Vec::new();
             if let (true, Some(asg)) = (todo(IsolationStep::LeaveAutoScalingGroup), &state.asg) {
                 let t = since(received);
-                let r = self.fleet.rejoin_asg(asg, &state.instance_id).await.map(|_| format!("back in service in {}", asg.name));
-                out.push(record_step(outcome("release", IsolationStep::LeaveAutoScalingGroup.as_str(), t, received, r)).await);
+                let r = self
+                    .fleet
+                    .rejoin_asg(asg, &state.instance_id)
+                    .await
+                    .map(|_| format!("back in service in {}", asg.name));
+                out.push(
+                    record_step(outcome("release", IsolationStep::LeaveAutoScalingGroup.as_str(), t, received, r))
+                        .await,
+                );
             }
             if todo(IsolationStep::DeregisterTargets) {
                 let t = since(received);
-                let results = join_all(state.target_groups.iter().map(|tg| self.fleet.register(tg, &state.instance_id))).await;
-                let r = results.into_iter().collect::<PortResult<Vec<()>>>().map(|_| format!("registered again in {} target group(s)", state.target_groups.len()));
-                out.push(record_step(outcome("release", IsolationStep::DeregisterTargets.as_str(), t, received, r)).await);
+                let results =
+                    join_all(state.target_groups.iter().map(|tg| self.fleet.register(tg, &state.instance_id))).await;
+                let r = results
+                    .into_iter()
+                    .collect::<PortResult<Vec<()>>>()
+                    .map(|_| format!("registered again in {} target group(s)", state.target_groups.len()));
+                out.push(
+                    record_step(outcome("release", IsolationStep::DeregisterTargets.as_str(), t, received, r)).await,
+                );
             }
             out
         };
-        let (network, profile, addresses, service) = tokio::join!(network, profile, addresses, service);
+        let (network, profile, addresses, service) =
+            tokio::join!(Box::pin(network), Box::pin(profile), Box::pin(addresses), Box::pin(service));
         let mut ran: Vec<StepOutcome> = [network, profile, addresses].into_iter().flatten().collect();
         ran.extend(service);
         let tag = self.compute.tag_instance(&state.instance_id, &[("warden:status".into(), "released".into())]).await;
@@ -605,7 +734,10 @@ impl<C: Compute, F: Fleet, S: IncidentStore, N: Notifier> IsolationExecutor<C, F
         record.summary = if failed == 0 {
             format!("Instance {} released by {requested_by}: groups, profile, addresses and service restored as recorded; snapshots kept.", state.instance_id)
         } else {
-            format!("Release of {} is PARTIAL: {failed} step(s) failed; run the release again to retry them.", state.instance_id)
+            format!(
+                "Release of {} is PARTIAL: {failed} step(s) failed; run the release again to retry them.",
+                state.instance_id
+            )
         };
         self.store.save_incident(&record).await?;
         if failed == 0 {
@@ -642,7 +774,8 @@ mod tests {
     use super::*;
     use crate::fakes::{FakeCompute, FakeFleet, FakeIncidents, FakeNotifier};
     use crate::isolation::{
-        AsgMembership, ElasticIp, InterfaceState, ProfileAssociation, Response, TargetRegistration, ThreatSource, VolumeState,
+        AsgMembership, ElasticIp, InterfaceState, ProfileAssociation, Response, TargetRegistration, ThreatSource,
+        VolumeState,
     };
 
     const I: &str = "i-0a1b2c3d4e5f67890";
@@ -653,10 +786,18 @@ mod tests {
             vpc_id: "vpc-1".into(),
             state: "running".into(),
             interfaces: vec![
-                InterfaceState { interface_id: "eni-0".into(), device_index: 0, groups: vec!["sg-app".into(), "sg-ssh".into()] },
+                InterfaceState {
+                    interface_id: "eni-0".into(),
+                    device_index: 0,
+                    groups: vec!["sg-app".into(), "sg-ssh".into()],
+                },
                 InterfaceState { interface_id: "eni-1".into(), device_index: 1, groups: vec!["sg-data".into()] },
             ],
-            volumes: vec![VolumeState { volume_id: "vol-1".into(), device_name: "/dev/xvda".into(), delete_on_termination: true }],
+            volumes: vec![VolumeState {
+                volume_id: "vol-1".into(),
+                device_name: "/dev/xvda".into(),
+                delete_on_termination: true,
+            }],
             profile: None,
             asg: None,
             target_groups: vec![],
@@ -671,20 +812,29 @@ mod tests {
     }
 
     fn profile() -> ProfileAssociation {
-        ProfileAssociation { association_id: "iip-assoc-1".into(), profile_arn: "arn:aws:iam::123456789012:instance-profile/ollama".into() }
+        ProfileAssociation {
+            association_id: "iip-assoc-1".into(),
+            profile_arn: "arn:aws:iam::123456789012:instance-profile/ollama".into(),
+        }
     }
 
     fn executor() -> IsolationExecutor<FakeCompute, FakeFleet, FakeIncidents, FakeNotifier> {
         let fleet = FakeFleet::default();
-        *fleet.asg.lock().unwrap() = Some(AsgMembership { name: "ollama-gpu-fleet".into(), lifecycle_state: "InService".into() });
-        *fleet.registrations.lock().unwrap() = vec![TargetRegistration { target_group_arn: "arn:tg/ollama".into(), port: Some(11434) }];
+        *fleet.asg.lock().unwrap() =
+            Some(AsgMembership { name: "ollama-gpu-fleet".into(), lifecycle_state: "InService".into() });
+        *fleet.registrations.lock().unwrap() =
+            vec![TargetRegistration { target_group_arn: "arn:tg/ollama".into(), port: Some(11434) }];
         *fleet.in_service.lock().unwrap() = true;
         IsolationExecutor::new(
             FakeCompute::with(state(), Some(profile())),
             fleet,
             FakeIncidents::default(),
             FakeNotifier::default(),
-            IsolationSettings { policy: IsolationPolicy::default(), quarantine_profile_arn: None, lease: Duration::seconds(60) },
+            IsolationSettings {
+                policy: IsolationPolicy::default(),
+                quarantine_profile_arn: None,
+                lease: Duration::seconds(60),
+            },
         )
     }
 
@@ -709,7 +859,9 @@ mod tests {
         "2026-11-26T11:32:00Z".parse().unwrap()
     }
 
-    fn groups(ex: &IsolationExecutor<FakeCompute, FakeFleet, FakeIncidents, FakeNotifier>) -> BTreeMap<String, Vec<String>> {
+    fn groups(
+        ex: &IsolationExecutor<FakeCompute, FakeFleet, FakeIncidents, FakeNotifier>,
+    ) -> BTreeMap<String, Vec<String>> {
         ex.compute.interface_groups.lock().unwrap().clone()
     }
 
@@ -733,7 +885,11 @@ mod tests {
         let calls = ex.compute.calls.lock().unwrap().clone();
         assert_eq!(calls.iter().filter(|c| *c == "ModifyNetworkInterfaceAttribute").count(), 4);
         let record = ex.store.incidents.lock().unwrap()[&report.incident_id].clone();
-        assert_eq!(record.state.as_ref().unwrap().interfaces[0].groups, ["sg-app", "sg-ssh"], "original groups recorded");
+        assert_eq!(
+            record.state.as_ref().unwrap().interfaces[0].groups,
+            ["sg-app", "sg-ssh"],
+            "original groups recorded"
+        );
         assert!(report.steps.iter().any(|s| s.step == "verify_containment" && s.state == StepState::Done));
         let sent = ex.notifier.sent.lock().unwrap();
         assert!(sent[0].subject.starts_with("[Warden] Isolated i-0a1b2c3d4e5f67890"), "{}", sent[0].subject);
@@ -762,14 +918,20 @@ mod tests {
         let first = ex.isolate(finding("e1", 8.0), Instant::now(), now()).await.unwrap();
         assert_eq!(first.status, "partial");
         assert!(first.needs_retry());
-        assert!(groups(&ex).values().all(|g| g == &vec!["sg-quarantine".to_string()]), "containment did not wait for the snapshot");
+        assert!(
+            groups(&ex).values().all(|g| g == &vec!["sg-quarantine".to_string()]),
+            "containment did not wait for the snapshot"
+        );
         assert!(ex.compute.snapshots.lock().unwrap().is_empty());
 
         let later = now() + Duration::seconds(5);
         let resumed = ex.isolate(finding("e2", 8.0), Instant::now(), later).await.unwrap();
         assert_eq!(resumed.status, "isolated", "{resumed:#?}");
         // Only the failed step runs again; containment is re-verified, not redone.
-        assert_eq!(resumed.steps.iter().map(|s| s.step.as_str()).collect::<Vec<_>>(), ["snapshot_volumes", "verify_containment"]);
+        assert_eq!(
+            resumed.steps.iter().map(|s| s.step.as_str()).collect::<Vec<_>>(),
+            ["snapshot_volumes", "verify_containment"]
+        );
         assert_eq!(ex.compute.snapshots.lock().unwrap().len(), 1);
     }
 

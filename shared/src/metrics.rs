@@ -38,31 +38,13 @@ pub fn remediation_emf(namespace: &str, function: &str, report: &Report, timesta
     Value::Object(line).to_string()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn emf_line_declares_its_metrics_and_carries_their_values() {
-        let report = Report::ignored("e-1", "test");
-        let line: Value =
-            serde_json::from_str(&remediation_emf("Warden", "remediator", &report, 1_764_000_000_000)).unwrap();
-        let declared = &line["_aws"]["CloudWatchMetrics"][0];
-        assert_eq!(declared["Namespace"], "Warden");
-        for metric in declared["Metrics"].as_array().unwrap() {
-            let name = metric["Name"].as_str().unwrap();
-            assert!(line[name].is_number(), "{name} has no value");
-        }
-        for dims in declared["Dimensions"][0].as_array().unwrap() {
-            assert!(line[dims.as_str().unwrap()].is_string());
-        }
-        assert_eq!(line["Outcome"], "ignored");
-        assert_eq!(line["_aws"]["Timestamp"], 1_764_000_000_000_i64);
-    }
-}
-
 /// The EMF line for one isolation or release: time-to-containment is the figure that matters.
-pub fn incident_emf(namespace: &str, function: &str, report: &crate::isolation_executor::IncidentReport, timestamp_ms: i64) -> String {
+pub fn incident_emf(
+    namespace: &str,
+    function: &str,
+    report: &crate::isolation_executor::IncidentReport,
+    timestamp_ms: i64,
+) -> String {
     let mut metrics = vec![
         json!({"Name": "IsolationSteps", "Unit": "Count"}),
         json!({"Name": "StepsFailed", "Unit": "Count"}),
@@ -89,4 +71,27 @@ pub fn incident_emf(namespace: &str, function: &str, report: &crate::isolation_e
     line.insert("InstanceId".into(), json!(report.instance_id));
     line.insert("Duplicate".into(), json!(report.duplicate));
     Value::Object(line).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emf_line_declares_its_metrics_and_carries_their_values() {
+        let report = Report::ignored("e-1", "test");
+        let line: Value =
+            serde_json::from_str(&remediation_emf("Warden", "remediator", &report, 1_764_000_000_000)).unwrap();
+        let declared = &line["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(declared["Namespace"], "Warden");
+        for metric in declared["Metrics"].as_array().unwrap() {
+            let name = metric["Name"].as_str().unwrap();
+            assert!(line[name].is_number(), "{name} has no value");
+        }
+        for dims in declared["Dimensions"][0].as_array().unwrap() {
+            assert!(line[dims.as_str().unwrap()].is_string());
+        }
+        assert_eq!(line["Outcome"], "ignored");
+        assert_eq!(line["_aws"]["Timestamp"], 1_764_000_000_000_i64);
+    }
 }

@@ -147,19 +147,6 @@ pub fn remediation_notification(report: &Report) -> Notification {
     Notification { subject: clean_subject(&subject), text, facts, attributes }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn subjects_are_sns_safe() {
-        assert_eq!(clean_subject("  a\nb\tc  "), "a b c");
-        let long = "x".repeat(300);
-        assert_eq!(clean_subject(&long).chars().count(), 100);
-        assert_eq!(clean_subject("é ok"), "ok");
-    }
-}
-
 /// One message per isolation or release: what happened to which instance, why, the timeline,
 /// and what waits for approval.
 pub fn incident_notification(
@@ -235,4 +222,17 @@ pub fn incident_notification(
     attributes.insert("warden.status".to_string(), report.status.clone());
     attributes.insert("warden.incident_id".to_string(), report.incident_id.clone());
     Notification { subject: clean_subject(&subject), text, facts, attributes }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subjects_are_sns_safe() {
+        assert_eq!(clean_subject("  a\nb\tc  "), "a b c");
+        let long = "x".repeat(300);
+        assert_eq!(clean_subject(&long).chars().count(), 100);
+        assert_eq!(clean_subject("é ok"), "ok");
+    }
 }

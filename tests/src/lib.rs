@@ -11,13 +11,17 @@ use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement
 use aws_sdk_ec2::types::{IpPermission, IpRange, Ipv6Range, ResourceType, Tag, TagSpecification, UserIdGroupPair};
 use serde_json::Value;
 
-use warden::aws::{remediation_executor, DynamoStore, Ec2SecurityGroups, SnsNotifier};
+use warden::aws::{
+    isolation_executor, remediation_executor, AwsFleet, DynamoStore, Ec2Compute, Ec2SecurityGroups, SnsNotifier,
+};
 use warden::config::RemediatorConfig;
 use warden::executor::Executor;
 use warden::exposure::IngressRule;
+use warden::isolation_executor::IsolationExecutor;
 use warden::ports::SecurityGroups;
 
 pub type AwsExecutor = Executor<Ec2SecurityGroups, DynamoStore, SnsNotifier>;
+pub type AwsIsolation = IsolationExecutor<Ec2Compute, AwsFleet, DynamoStore, SnsNotifier>;
 
 /// The local AWS endpoint, or a clear instruction: these tests never skip silently.
 pub fn endpoint() -> String {
@@ -86,9 +90,16 @@ impl Fixture {
     }
 
     pub fn config(&self, dry_run: bool) -> RemediatorConfig {
+        self.config_with(dry_run, None)
+    }
+
+    pub fn config_with(&self, dry_run: bool, quarantine_profile: Option<&str>) -> RemediatorConfig {
         let mut env = vec![("WARDEN_TABLE_NAME", self.table.clone()), ("WARDEN_TOPIC_ARN", self.topic_arn.clone())];
         if dry_run {
             env.push(("WARDEN_DRY_RUN", "true".into()));
+        }
+        if let Some(arn) = quarantine_profile {
+            env.push(("WARDEN_QUARANTINE_PROFILE_ARN", arn.to_string()));
         }
         RemediatorConfig::from_lookup(|k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
             .expect("valid config")
@@ -96,6 +107,11 @@ impl Fixture {
 
     pub fn executor(&self, dry_run: bool) -> AwsExecutor {
         remediation_executor(&self.config(dry_run), &self.sdk)
+    }
+
+    /// The isolation executor; `quarantine_profile` replaces the instance's profile (else removed).
+    pub fn isolation(&self, quarantine_profile: Option<&str>) -> AwsIsolation {
+        isolation_executor(&self.config_with(false, quarantine_profile), &self.sdk)
     }
 
     /// Authorize one ingress rule and return its rule id.
@@ -197,6 +213,27 @@ pub async fn create_table(ddb: &aws_sdk_dynamodb::Client, name: &str) {
         .expect("CreateTable");
 }
 
+/// Create an IAM instance profile in the local AWS and return its ARN. (A raw Query-protocol
+/// call: the tests need nothing else from IAM, and the IAM SDK crate costs minutes to build.)
+pub fn create_instance_profile(name: &str) -> String {
+    let url = endpoint();
+    let host = url.strip_prefix("http://").expect("http URL").trim_end_matches('/');
+    let body = format!("Action=CreateInstanceProfile&InstanceProfileName={name}&Version=2010-05-08");
+    let mut stream = TcpStream::connect(host).expect("connect to the local AWS");
+    write!(
+        stream,
+        "POST / HTTP/1.0\r\nHost: {host}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+         Authorization: AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let arn = response.split("<Arn>").nth(1).and_then(|r| r.split("</Arn>").next());
+    arn.unwrap_or_else(|| panic!("CreateInstanceProfile: {response}")).to_string()
+}
+
 /// Plain HTTP/1.0 GET against the local AWS's own API (moto's state dump). moto builds that
 /// dump while other tests mutate state and then sometimes answers 500: retry a few times.
 pub fn http_get(url: &str) -> String {
@@ -217,3 +254,238 @@ pub fn http_get(url: &str) -> String {
     }
     panic!("GET {url}: {last}")
 }
+
+/// The AMI the local AWS ships (never look one up: DescribeImages is slow there).
+pub const AMI: &str = "ami-12c6146b";
+
+/// A GPU node as our users run them: in an Auto Scaling group whose target group serves
+/// Ollama, registered in a second target group by hand, with two network interfaces, an
+/// instance profile and an Elastic IP.
+pub struct GpuNode {
+    pub instance_id: String,
+    /// (interface id, its groups), device 0 first.
+    pub interfaces: Vec<(String, Vec<String>)>,
+    pub asg: String,
+    pub asg_target_group: String,
+    pub extra_target_group: String,
+    pub profile_arn: String,
+    pub allocation_id: String,
+}
+
+impl Fixture {
+    pub fn autoscaling(&self) -> aws_sdk_autoscaling::Client {
+        aws_sdk_autoscaling::Client::new(&self.sdk)
+    }
+
+    pub fn elb(&self) -> aws_sdk_elasticloadbalancingv2::Client {
+        aws_sdk_elasticloadbalancingv2::Client::new(&self.sdk)
+    }
+
+    pub async fn gpu_node(&self) -> GpuNode {
+        use aws_sdk_ec2::types::{InstanceNetworkInterfaceSpecification, InstanceType, RequestLaunchTemplateData};
+        let subnet = self
+            .ec2
+            .create_subnet()
+            .vpc_id(&self.vpc_id)
+            .cidr_block("10.40.1.0/24")
+            .send()
+            .await
+            .expect("CreateSubnet")
+            .subnet
+            .unwrap()
+            .subnet_id
+            .unwrap();
+        let app = self.new_group("ollama-app").await;
+        let ssh = self.new_group("ollama-ssh").await;
+        let data = self.new_group("ollama-data").await;
+        let run = self
+            .ec2
+            .run_instances()
+            .image_id(AMI)
+            .instance_type(InstanceType::G4dnXlarge)
+            .min_count(1)
+            .max_count(1)
+            .network_interfaces(
+                InstanceNetworkInterfaceSpecification::builder()
+                    .device_index(0)
+                    .subnet_id(&subnet)
+                    .groups(&app)
+                    .groups(&ssh)
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("RunInstances");
+        let instance = &run.instances()[0];
+        let instance_id = instance.instance_id().unwrap().to_string();
+        let eni0 = instance.network_interfaces()[0].network_interface_id().unwrap().to_string();
+        let eni1 = self
+            .ec2
+            .create_network_interface()
+            .subnet_id(&subnet)
+            .groups(&data)
+            .send()
+            .await
+            .expect("CreateNetworkInterface")
+            .network_interface
+            .unwrap()
+            .network_interface_id
+            .unwrap();
+        self.ec2
+            .attach_network_interface()
+            .network_interface_id(&eni1)
+            .instance_id(&instance_id)
+            .device_index(1)
+            .send()
+            .await
+            .expect("AttachNetworkInterface");
+
+        let elb = self.elb();
+        let target_group = |name: String| {
+            let elb = elb.clone();
+            let vpc = self.vpc_id.clone();
+            async move {
+                elb.create_target_group()
+                    .name(name)
+                    .protocol(aws_sdk_elasticloadbalancingv2::types::ProtocolEnum::Http)
+                    .port(11434)
+                    .vpc_id(vpc)
+                    .target_type(aws_sdk_elasticloadbalancingv2::types::TargetTypeEnum::Instance)
+                    .send()
+                    .await
+                    .expect("CreateTargetGroup")
+                    .target_groups()[0]
+                    .target_group_arn()
+                    .unwrap()
+                    .to_string()
+            }
+        };
+        let short = unique("tg").replace('-', "");
+        let short = &short[short.len() - 12..];
+        let asg_target_group = target_group(format!("asg{short}")).await;
+        let extra_target_group = target_group(format!("xtra{short}")).await;
+
+        let template = unique("ollama-gpu");
+        self.ec2
+            .create_launch_template()
+            .launch_template_name(&template)
+            .launch_template_data(
+                RequestLaunchTemplateData::builder().image_id(AMI).instance_type(InstanceType::G4dnXlarge).build(),
+            )
+            .send()
+            .await
+            .expect("CreateLaunchTemplate");
+        let asg = unique("ollama-gpu-fleet");
+        let autoscaling = self.autoscaling();
+        autoscaling
+            .create_auto_scaling_group()
+            .auto_scaling_group_name(&asg)
+            .launch_template(
+                aws_sdk_autoscaling::types::LaunchTemplateSpecification::builder()
+                    .launch_template_name(&template)
+                    .build(),
+            )
+            .min_size(0)
+            .max_size(4)
+            .desired_capacity(0)
+            .vpc_zone_identifier(&subnet)
+            .target_group_arns(&asg_target_group)
+            .send()
+            .await
+            .expect("CreateAutoScalingGroup");
+        autoscaling
+            .attach_instances()
+            .auto_scaling_group_name(&asg)
+            .instance_ids(&instance_id)
+            .send()
+            .await
+            .expect("AttachInstances");
+        elb.register_targets()
+            .target_group_arn(&extra_target_group)
+            .targets(
+                aws_sdk_elasticloadbalancingv2::types::TargetDescription::builder()
+                    .id(&instance_id)
+                    .port(11434)
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("RegisterTargets");
+
+        let profile_arn = create_instance_profile(&unique("ollama-gpu-node"));
+        self.ec2
+            .associate_iam_instance_profile()
+            .instance_id(&instance_id)
+            .iam_instance_profile(
+                aws_sdk_ec2::types::IamInstanceProfileSpecification::builder().arn(&profile_arn).build(),
+            )
+            .send()
+            .await
+            .expect("AssociateIamInstanceProfile");
+        let allocation_id = self
+            .ec2
+            .allocate_address()
+            .domain(aws_sdk_ec2::types::DomainType::Vpc)
+            .send()
+            .await
+            .expect("AllocateAddress")
+            .allocation_id
+            .unwrap();
+        self.ec2
+            .associate_address()
+            .allocation_id(&allocation_id)
+            .network_interface_id(&eni0)
+            .send()
+            .await
+            .expect("AssociateAddress");
+        GpuNode {
+            instance_id,
+            interfaces: vec![(eni0, vec![app, ssh]), (eni1, vec![data])],
+            asg,
+            asg_target_group,
+            extra_target_group,
+            profile_arn,
+            allocation_id,
+        }
+    }
+
+    /// A sample event from `events/remediator/`, pointed at this instance.
+    pub fn sample_for_instance(&self, name: &str, instance_id: &str) -> Value {
+        let text = std::fs::read_to_string(format!("{}/../events/remediator/{name}", env!("CARGO_MANIFEST_DIR")))
+            .expect("sample");
+        serde_json::from_str(&text.replace(SAMPLE_INSTANCE_ID, instance_id)).expect("sample JSON")
+    }
+
+    /// The groups an interface has now, as its own (DescribeNetworkInterfaces).
+    pub async fn interface_groups(&self, interface_id: &str) -> Vec<String> {
+        let out = self
+            .ec2
+            .describe_network_interfaces()
+            .network_interface_ids(interface_id)
+            .send()
+            .await
+            .expect("DescribeNetworkInterfaces");
+        let mut groups: Vec<String> =
+            out.network_interfaces()[0].groups().iter().filter_map(|g| g.group_id().map(str::to_string)).collect();
+        groups.sort();
+        groups
+    }
+
+    /// Instances registered in a target group.
+    pub async fn targets(&self, target_group: &str) -> Vec<String> {
+        let out = self
+            .elb()
+            .describe_target_health()
+            .target_group_arn(target_group)
+            .send()
+            .await
+            .expect("DescribeTargetHealth");
+        out.target_health_descriptions()
+            .iter()
+            .filter_map(|d| d.target().and_then(|t| t.id()).map(str::to_string))
+            .collect()
+    }
+}
+
+/// The instance id the sample events name.
+pub const SAMPLE_INSTANCE_ID: &str = "i-0a1b2c3d4e5f67890";

@@ -11,7 +11,8 @@ use serde_json::Value;
 use std::time::Instant;
 
 use warden::aws::{
-    isolation_executor, load_sdk_config, remediation_executor, AwsFleet, DynamoStore, Ec2Compute, Ec2SecurityGroups, SnsNotifier,
+    isolation_executor, load_sdk_config, remediation_executor, AwsFleet, DynamoStore, Ec2Compute, Ec2SecurityGroups,
+    SnsNotifier,
 };
 use warden::config::RemediatorConfig;
 use warden::event::{parse_event, Request};
@@ -33,7 +34,10 @@ fn executor_failure(e: ExecutorError) -> Diagnostic {
             tracing::error!(error = %e, "did not complete; what was done is recorded and a redelivery resumes it");
             failure("RemediationIncomplete", e.to_string())
         }
-        ExecutorError::UnknownRemediation(_) | ExecutorError::NotUndoable { .. } => {
+        ExecutorError::UnknownRemediation(_)
+        | ExecutorError::UnknownIncident(_)
+        | ExecutorError::NotUndoable { .. }
+        | ExecutorError::Refused(_) => {
             tracing::warn!(error = %e, "request refused; nothing changed");
             failure("RequestRefused", e.to_string())
         }
@@ -110,10 +114,14 @@ impl Remediator {
             "done"
         );
         if report.needs_retry() {
-            let why = report.notify_error.clone().unwrap_or_else(|| format!("{} step(s) failed", report.failed_steps()));
+            let why =
+                report.notify_error.clone().unwrap_or_else(|| format!("{} step(s) failed", report.failed_steps()));
             return Err(failure(
                 "IsolationIncomplete",
-                format!("{} ({why}); recorded as {}, a retry or the next trigger resumes it", report.summary, report.status),
+                format!(
+                    "{} ({why}); recorded as {}, a retry or the next trigger resumes it",
+                    report.summary, report.status
+                ),
             ));
         }
         serde_json::to_value(&report).map_err(|e| failure("InternalError", e.to_string()))

@@ -3,9 +3,9 @@
 //! instance with several interfaces.
 
 use aws_sdk_ec2::types::{
-    AttributeBooleanValue, CopyTagsFromSource, EbsInstanceBlockDeviceSpecification, Filter, IamInstanceProfileSpecification,
-    InstanceAttributeName, InstanceBlockDeviceMappingSpecification, InstanceSpecification, InstanceStateName, IpPermission,
-    IpRange, Ipv6Range, ResourceType, Tag, TagSpecification,
+    AttributeBooleanValue, CopyTagsFromSource, EbsInstanceBlockDeviceSpecification, Filter,
+    IamInstanceProfileSpecification, InstanceAttributeName, InstanceBlockDeviceMappingSpecification,
+    InstanceSpecification, InstanceStateName, IpPermission, IpRange, Ipv6Range, ResourceType, Tag, TagSpecification,
 };
 use aws_sdk_ec2::Client;
 
@@ -91,7 +91,12 @@ impl Ec2Compute {
             self.client
                 .authorize_security_group_egress()
                 .group_id(&group_id)
-                .ip_permissions(IpPermission::builder().ip_protocol("-1").ipv6_ranges(Ipv6Range::builder().cidr_ipv6("::/0").build()).build())
+                .ip_permissions(
+                    IpPermission::builder()
+                        .ip_protocol("-1")
+                        .ipv6_ranges(Ipv6Range::builder().cidr_ipv6("::/0").build())
+                        .build(),
+                )
                 .send()
                 .await
                 .map_err(|e| port_error("AuthorizeSecurityGroupEgress", e))?;
@@ -99,7 +104,12 @@ impl Ec2Compute {
             self.client
                 .revoke_security_group_egress()
                 .group_id(&group_id)
-                .ip_permissions(IpPermission::builder().ip_protocol("-1").ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build()).build())
+                .ip_permissions(
+                    IpPermission::builder()
+                        .ip_protocol("-1")
+                        .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
+                        .build(),
+                )
                 .send()
                 .await
                 .map_err(|e| port_error("RevokeSecurityGroupEgress", e))?;
@@ -121,7 +131,10 @@ impl Compute for Ec2Compute {
         // their own groups, the truth to restore (an instance view can mix in launch groups).
         let (described, enis) = tokio::join!(
             self.client.describe_instances().instance_ids(instance_id).send(),
-            self.client.describe_network_interfaces().filters(Self::filter("attachment.instance-id", instance_id)).send(),
+            self.client
+                .describe_network_interfaces()
+                .filters(Self::filter("attachment.instance-id", instance_id))
+                .send(),
         );
         let out = match described {
             Ok(out) => out,
@@ -130,7 +143,9 @@ impl Compute for Ec2Compute {
                 err => return Err(err),
             },
         };
-        let Some(instance) = out.reservations().iter().flat_map(|r| r.instances()).find(|i| i.instance_id() == Some(instance_id)) else {
+        let Some(instance) =
+            out.reservations().iter().flat_map(|r| r.instances()).find(|i| i.instance_id() == Some(instance_id))
+        else {
             return Ok(None);
         };
         let state = instance.state().and_then(|s| s.name()).cloned().unwrap_or(InstanceStateName::Pending);
@@ -138,6 +153,43 @@ impl Compute for Ec2Compute {
             return Ok(None);
         }
         let enis = enis.map_err(|e| port_error("DescribeNetworkInterfaces", e))?;
+        // Elastic IPs, on any interface and any of its private addresses (auto-assigned public
+        // addresses have no allocation and go with the interface).
+        let mut elastic_ips: Vec<ElasticIp> = Vec::new();
+        for n in enis.network_interfaces() {
+            // The interface's own association is its primary address's; secondary addresses
+            // carry theirs on the private address.
+            let primary = n.private_ip_address().map(str::to_string);
+            let associations = n
+                .association()
+                .map(|a| (a.allocation_id(), a.association_id(), a.public_ip(), primary.clone()))
+                .into_iter()
+                .chain(n.private_ip_addresses().iter().filter_map(|p| {
+                    let a = p.association()?;
+                    Some((
+                        a.allocation_id(),
+                        a.association_id(),
+                        a.public_ip(),
+                        p.private_ip_address().map(str::to_string),
+                    ))
+                }));
+            for (allocation, association, public_ip, private_ip) in associations {
+                let (Some(allocation_id), Some(association_id)) =
+                    (allocation.filter(|s| !s.is_empty()), association.filter(|s| !s.is_empty()))
+                else {
+                    continue;
+                };
+                if elastic_ips.iter().all(|e| e.association_id != association_id) {
+                    elastic_ips.push(ElasticIp {
+                        allocation_id: allocation_id.to_string(),
+                        association_id: association_id.to_string(),
+                        public_ip: public_ip.unwrap_or_default().to_string(),
+                        interface_id: n.network_interface_id().map(str::to_string),
+                        private_ip,
+                    });
+                }
+            }
+        }
         let mut interfaces: Vec<InterfaceState> = enis
             .network_interfaces()
             .iter()
@@ -171,7 +223,7 @@ impl Compute for Ec2Compute {
             profile: None,
             asg: None,
             target_groups: vec![],
-            elastic_ips: vec![],
+            elastic_ips,
         }))
     }
 
@@ -195,31 +247,9 @@ impl Compute for Ec2Compute {
             }))
     }
 
-    async fn elastic_ips(&self, instance_id: &str) -> PortResult<Vec<ElasticIp>> {
-        let out = self
-            .client
-            .describe_addresses()
-            .filters(Self::filter("instance-id", instance_id))
-            .send()
-            .await
-            .map_err(|e| port_error("DescribeAddresses", e))?;
-        Ok(out
-            .addresses()
-            .iter()
-            .filter_map(|a| {
-                Some(ElasticIp {
-                    allocation_id: a.allocation_id()?.to_string(),
-                    association_id: a.association_id().filter(|s| !s.is_empty())?.to_string(),
-                    public_ip: a.public_ip().unwrap_or_default().to_string(),
-                    interface_id: a.network_interface_id().filter(|s| !s.is_empty()).map(str::to_string),
-                    private_ip: a.private_ip_address().filter(|s| !s.is_empty()).map(str::to_string),
-                })
-            })
-            .collect())
-    }
-
     async fn quarantine_groups(&self, vpc_id: &str) -> PortResult<QuarantineGroups> {
-        let (untrack, quarantine) = tokio::join!(self.group_for(vpc_id, "untrack"), self.group_for(vpc_id, "quarantine"));
+        let (untrack, quarantine) =
+            tokio::join!(self.group_for(vpc_id, "untrack"), self.group_for(vpc_id, "quarantine"));
         Ok(QuarantineGroups { untrack_group_id: untrack?, quarantine_group_id: quarantine? })
     }
 
@@ -267,7 +297,12 @@ impl Compute for Ec2Compute {
             req.block_device_mappings(
                 InstanceBlockDeviceMappingSpecification::builder()
                     .device_name(&v.device_name)
-                    .ebs(EbsInstanceBlockDeviceSpecification::builder().volume_id(&v.volume_id).delete_on_termination(false).build())
+                    .ebs(
+                        EbsInstanceBlockDeviceSpecification::builder()
+                            .volume_id(&v.volume_id)
+                            .delete_on_termination(false)
+                            .build(),
+                    )
                     .build(),
             )
         });

@@ -449,10 +449,20 @@ impl IncidentStore for DynamoStore {
             }
             return Ok(LockOutcome::HeldBy { incident_id: holder, since: time_attr(item, "since", "GetItem lock")? });
         }
-        Err(PortError::new("PutItem lock", ErrorKind::Conflict, format!("the lock on {instance_id} keeps changing hands")))
+        Err(PortError::new(
+            "PutItem lock",
+            ErrorKind::Conflict,
+            format!("the lock on {instance_id} keeps changing hands"),
+        ))
     }
 
-    async fn steal_instance_lock(&self, instance_id: &str, stale_incident: &str, incident_id: &str, now: DateTime<Utc>) -> PortResult<bool> {
+    async fn steal_instance_lock(
+        &self,
+        instance_id: &str,
+        stale_incident: &str,
+        incident_id: &str,
+        now: DateTime<Utc>,
+    ) -> PortResult<bool> {
         let put = self
             .client
             .put_item()

@@ -65,7 +65,8 @@ impl Fleet for AwsFleet {
                 _ => break,
             }
         }
-        let healths = join_all(arns.iter().map(|arn| self.elb.describe_target_health().target_group_arn(arn).send())).await;
+        let healths =
+            join_all(arns.iter().map(|arn| self.elb.describe_target_health().target_group_arn(arn).send())).await;
         let mut registrations = Vec::new();
         for (arn, health) in arns.iter().zip(healths) {
             let health = health.map_err(|e| port_error("DescribeTargetHealth", e))?;
@@ -111,7 +112,8 @@ impl Fleet for AwsFleet {
     }
 
     async fn rejoin_asg(&self, asg: &AsgMembership, instance_id: &str) -> PortResult<()> {
-        let exit = self.autoscaling.exit_standby().auto_scaling_group_name(&asg.name).instance_ids(instance_id).send().await;
+        let exit =
+            self.autoscaling.exit_standby().auto_scaling_group_name(&asg.name).instance_ids(instance_id).send().await;
         match exit {
             Ok(_) => Ok(()),
             Err(e) => {
