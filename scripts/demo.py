@@ -27,6 +27,8 @@ ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events" / "remediator"
 STATE = ROOT / ".local"
 SAMPLE_GROUP = "sg-0a1b2c3d4e5f60718"
+SAMPLE_INSTANCE = "i-0a1b2c3d4e5f67890"
+AMI = "ami-12c6146b"  # shipped by the local AWS
 ENDPOINT = os.environ.get("AWS_ENDPOINT_URL", "http://127.0.0.1:5000")
 REGION = os.environ.get("AWS_REGION", "us-east-1")
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
@@ -44,6 +46,9 @@ class Demo:
         self.ec2 = boto3.client("ec2", **kw)
         self.ddb = boto3.client("dynamodb", **kw)
         self.sns = boto3.client("sns", **kw)
+        self.autoscaling = boto3.client("autoscaling", **kw)
+        self.elb = boto3.client("elbv2", **kw)
+        self.iam = boto3.client("iam", **kw)
         self.watch: subprocess.Popen | None = None
         self.step_no = 0
 
@@ -148,9 +153,9 @@ class Demo:
             return True, json.loads(out.stdout)
         return False, (out.stderr + out.stdout).strip()
 
-    def sample_for(self, name: str, group: str, **overrides) -> Path:
-        """A sample event pointed at the demo account's group (moto assigns its own ids)."""
-        event = json.loads((EVENTS / name).read_text().replace(SAMPLE_GROUP, group))
+    def sample_for(self, name: str, group: str = SAMPLE_GROUP, instance: str = SAMPLE_INSTANCE, **overrides) -> Path:
+        """A sample event pointed at the demo account's group or instance (moto assigns its own ids)."""
+        event = json.loads((EVENTS / name).read_text().replace(SAMPLE_GROUP, group).replace(SAMPLE_INSTANCE, instance))
         for path, value in overrides.items():
             node = event
             *parents, leaf = path.split(".")
@@ -175,6 +180,87 @@ class Demo:
             self.say(f"   {RED}revoked{RESET}  {rule['group_id']} {rule['rule_id']}: {ports} from {src}")
         for line in r.get("exempted", []):
             self.say(f"   {YELLOW}exempt{RESET}   {line}")
+
+    def gpu_node(self, vpc: str) -> dict:
+        """A GPU node as our users run them: in an Auto Scaling group behind a target group,
+        registered in a second one, two network interfaces, an instance profile, an Elastic IP."""
+        subnet = self.ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
+        app = self.group(vpc, "ollama-api", "Ollama API from the load balancer")
+        data = self.group(vpc, "ollama-data", "Model store access")
+        inst = self.ec2.run_instances(ImageId=AMI, InstanceType="g4dn.xlarge", MinCount=1, MaxCount=1,
+                                      NetworkInterfaces=[{"DeviceIndex": 0, "SubnetId": subnet, "Groups": [app]}])["Instances"][0]
+        iid = inst["InstanceId"]
+        eni0 = inst["NetworkInterfaces"][0]["NetworkInterfaceId"]
+        eni1 = self.ec2.create_network_interface(SubnetId=subnet, Groups=[data])["NetworkInterface"]["NetworkInterfaceId"]
+        self.ec2.attach_network_interface(NetworkInterfaceId=eni1, InstanceId=iid, DeviceIndex=1)
+        tg = lambda name: self.elb.create_target_group(Name=name, Protocol="HTTP", Port=11434, VpcId=vpc,
+                                                       TargetType="instance")["TargetGroups"][0]["TargetGroupArn"]
+        fleet_tg, canary_tg = tg("ollama-fleet"), tg("ollama-canary")
+        self.ec2.create_launch_template(LaunchTemplateName="ollama-gpu", LaunchTemplateData={"ImageId": AMI, "InstanceType": "g4dn.xlarge"})
+        self.autoscaling.create_auto_scaling_group(AutoScalingGroupName="ollama-gpu-fleet", MinSize=0, MaxSize=4, DesiredCapacity=0,
+                                                   LaunchTemplate={"LaunchTemplateName": "ollama-gpu"}, VPCZoneIdentifier=subnet,
+                                                   TargetGroupARNs=[fleet_tg])
+        self.autoscaling.attach_instances(AutoScalingGroupName="ollama-gpu-fleet", InstanceIds=[iid])
+        self.elb.register_targets(TargetGroupArn=canary_tg, Targets=[{"Id": iid, "Port": 11434}])
+        profile = self.iam.create_instance_profile(InstanceProfileName="ollama-gpu-node")["InstanceProfile"]["Arn"]
+        self.ec2.associate_iam_instance_profile(InstanceId=iid, IamInstanceProfile={"Arn": profile})
+        alloc = self.ec2.allocate_address(Domain="vpc")["AllocationId"]
+        self.ec2.associate_address(AllocationId=alloc, NetworkInterfaceId=eni0)
+        return {"id": iid, "enis": {eni0: [app], eni1: [data]}, "fleet_tg": fleet_tg, "canary_tg": canary_tg, "profile": profile}
+
+    def node_view(self, node: dict):
+        for eni in node["enis"]:
+            groups = [g["GroupId"] for g in self.ec2.describe_network_interfaces(NetworkInterfaceIds=[eni])["NetworkInterfaces"][0]["Groups"]]
+            names = [g["GroupName"] for g in self.ec2.describe_security_groups(GroupIds=groups)["SecurityGroups"]]
+            self.say(f"   {eni}: {', '.join(names)}")
+        asg = self.autoscaling.describe_auto_scaling_instances(InstanceIds=[node["id"]])["AutoScalingInstances"]
+        serving = [tg.split("/")[-2] for tg in (node["fleet_tg"], node["canary_tg"])
+                   if any(d["Target"]["Id"] == node["id"] for d in self.elb.describe_target_health(TargetGroupArn=tg)["TargetHealthDescriptions"])]
+        prof = self.ec2.describe_iam_instance_profile_associations(Filters=[{"Name": "instance-id", "Values": [node["id"]]}])["IamInstanceProfileAssociations"]
+        self.say(f"   Auto Scaling: {asg[0]['LifecycleState'] if asg else 'detached'}; serving in: {', '.join(serving) or 'nothing'}; "
+                 f"profile: {prof[0]['IamInstanceProfile']['Arn'].split('/')[-1] if prof else 'none'}")
+
+    def interface_group_ids(self, eni: str) -> list[str]:
+        return sorted(g["GroupId"] for g in self.ec2.describe_network_interfaces(NetworkInterfaceIds=[eni])["NetworkInterfaces"][0]["Groups"])
+
+    def incident(self, r: dict):
+        colour = {"isolated": GREEN, "released": GREEN, "pending_approval": YELLOW}.get(r["status"], YELLOW)
+        ttc = f"  contained in {r['time_to_containment_ms']} ms" if r.get("time_to_containment_ms") is not None else ""
+        self.say(f"{colour}{r['status']}{RESET}{' (duplicate delivery)' if r.get('duplicate') else ''}  "
+                 f"{DIM}{r['incident_id']}  policy {r['response']} ({r['decided_by_rule']}){RESET}{ttc}")
+        self.say(r["summary"])
+        for st in sorted(r.get("steps", []), key=lambda x: x["finished_ms"]):
+            mark = f"{GREEN}done{RESET}" if st["state"] == "done" else f"{RED}FAILED{RESET}"
+            self.say(f"   {st['started_ms']:>4}-{st['finished_ms']:>4} ms  {mark}  {st['step']:<25} {DIM}{st['detail'] or st.get('error') or ''}{RESET}")
+
+    def isolation_story(self, vpc: str):
+        self.step("A compromised GPU node", "In the Auto Scaling group ollama-gpu-fleet, serving Ollama, two interfaces, a role, an Elastic IP.")
+        node = self.gpu_node(vpc)
+        self.say(f"{BOLD}{node['id']}{RESET}")
+        self.node_view(node)
+
+        self.step("GuardDuty: CryptoCurrency:EC2/BitcoinTool.B!DNS, severity 8",
+                  "events/remediator/guardduty-cryptocurrency-bitcointool-dns-high.json: the policy says isolate now")
+        ok, inc = self.invoke(self.sample_for("guardduty-cryptocurrency-bitcointool-dns-high.json", instance=node["id"]))
+        self.expect(ok, f"the remediator answered: {inc if not ok else 'ok'}")
+        self.incident(inc)
+        self.expect(inc["status"] == "isolated", "the node is isolated")
+        quarantine = self.ec2.describe_security_groups(Filters=[{"Name": "tag:warden:role", "Values": ["quarantine"]}])["SecurityGroups"][0]["GroupId"]
+        self.expect(all(self.interface_group_ids(e) == [quarantine] for e in node["enis"]), "both interfaces are in the quarantine group only")
+        self.node_view(node)
+
+        self.step("A CloudWatch alarm on the same node, a minute later", "Duplicate alarms and findings must not race or repeat.")
+        ok, dup = self.invoke(self.sample_for("cloudwatch-alarm-gpu-utilization-instance.json", instance=node["id"]))
+        self.incident(dup)
+        self.expect(ok and dup["duplicate"] and dup["incident_id"] == inc["incident_id"], "recorded against the same incident, nothing changed")
+
+        self.step("The incident record", f"warden incident {inc['incident_id']}")
+        self.say(self.warden("incident", inc["incident_id"]))
+
+        self.step("Release", f"warden release {inc['incident_id']} --by you@example.com: back exactly as recorded; snapshots stay.")
+        self.say(self.warden("release", inc["incident_id"], "--by", "you@example.com"))
+        self.node_view(node)
+        self.expect(all(self.interface_group_ids(e) == sorted(g) for e, g in node["enis"].items()), "every interface has its own groups back")
 
     def warden(self, *args: str) -> str:
         out = subprocess.run([str(TARGET / "debug" / "warden"), *args], capture_output=True, text=True,
@@ -272,26 +358,38 @@ class Demo:
                     "the revoked rules are back with their descriptions")
         self.expect(len(self.rules(ollama)) == 5, "and nothing else was added")
 
+        self.isolation_story(vpc)
+
         if self.check:
             self.check_samples_as_is()
 
         print(f"\n{BOLD}Done.{RESET} The undo re-opened the exposure on purpose: the next sweep would close it again "
-              "unless someone grants an exemption (warden exempt add …).")
+              "unless someone grants an exemption (warden exempt add …). The released node kept its evidence: "
+              "snapshots, termination protection, volumes kept on termination.")
 
     def check_samples_as_is(self):
         self.step("Every sample in events/remediator/, invoked as it is",
-                  f"They name {SAMPLE_GROUP}, which this account does not have: the group-scoped ones are recorded no-ops.")
+                  f"They name {SAMPLE_GROUP} and {SAMPLE_INSTANCE}, which this account does not have: recorded outcomes, not errors.")
         self.reset()
         self.setup_warden_state()
         self.say("(local AWS wiped again: a fresh account with only the default VPC)")
         for path in sorted(EVENTS.glob("*.json")):
             ok, out = self.invoke(path)
-            if path.name == "warden-undo-request.json":
-                self.expect(not ok and "no remediation rem-" in out, f"{path.name}: refused clearly (no such remediation)")
-            elif path.name == "scheduled-sweep.json":
-                self.expect(ok and out["status"] == "no_op", f"{path.name}: swept every group, nothing exposed")
+            name = path.name
+            if name == "warden-undo-request.json":
+                self.expect(not ok and "no remediation rem-" in out, f"{name}: refused clearly (no such remediation)")
+            elif name == "warden-release-request.json":
+                self.expect(not ok and "no incident inc-" in out, f"{name}: refused clearly (no such incident)")
+            elif name == "scheduled-sweep.json":
+                self.expect(ok and out["status"] == "no_op", f"{name}: swept every group, nothing exposed")
+            elif name == "cloudwatch-alarm-asg-gpu-utilization.json":
+                self.expect(ok and out["status"] == "not_actionable" and "whole Auto Scaling group" in out["summary"],
+                            f"{name}: not_actionable, a whole group is never isolated")
+            elif name.startswith(("cloudwatch-", "guardduty-")):
+                self.expect(ok and out["status"] == "not_actionable" and "not found" in out["summary"],
+                            f"{name}: not_actionable, {SAMPLE_INSTANCE} does not exist here")
             else:
-                self.expect(ok and out["status"] == "no_op" and "not found" in out["summary"], f"{path.name}: {out['status'] if ok else out}")
+                self.expect(ok and out["status"] == "no_op" and "not found" in out["summary"], f"{name}: {out['status'] if ok else out}")
 
 
 def main():
