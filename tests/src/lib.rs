@@ -255,6 +255,9 @@ pub fn http_get(url: &str) -> String {
     panic!("GET {url}: {last}")
 }
 
+/// Subnets of one fixture's VPC must not overlap.
+static SUBNETS: AtomicU32 = AtomicU32::new(0);
+
 /// The AMI the local AWS ships (never look one up: DescribeImages is slow there).
 pub const AMI: &str = "ami-12c6146b";
 
@@ -287,7 +290,7 @@ impl Fixture {
             .ec2
             .create_subnet()
             .vpc_id(&self.vpc_id)
-            .cidr_block("10.40.1.0/24")
+            .cidr_block(format!("10.40.{}.0/24", SUBNETS.fetch_add(1, Ordering::SeqCst) % 250 + 1))
             .send()
             .await
             .expect("CreateSubnet")
