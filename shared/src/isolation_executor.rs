@@ -228,7 +228,19 @@ impl<C: Compute, F: Fleet, S: IncidentStore, N: Notifier> IsolationExecutor<C, F
         record.lease_until = Some(now + self.settings.lease);
         record.state = Some(state);
         record.plan = Some(plan.clone());
-        if let Some(existing) = self.store.create_incident(&record).await? {
+        // The record, and the VPC's quarantine groups (cached when warm), in one round trip.
+        let vpc_id = record.state.as_ref().map(|s| s.vpc_id.clone()).unwrap_or_default();
+        let cut_now = plan.now.contains(&IsolationStep::QuarantineNetwork);
+        let (created, _groups) = tokio::join!(
+            Box::pin(self.store.create_incident(&record)),
+            Box::pin(async {
+                if cut_now {
+                    // A failure here is retried, and recorded, by the containment step itself.
+                    let _ = self.quarantine_groups(&vpc_id).await;
+                }
+            })
+        );
+        if let Some(existing) = created? {
             return self.redelivered(existing, received, now, "concurrent delivery").await;
         }
         tracing::info!(incident_id = %id, instance_id, response = decision.response.as_str(), rule = %decision.rule, "incident recorded");
