@@ -145,6 +145,89 @@ impl DynamoStore {
             .condition_expression("attribute_exists(pk)")
     }
 
+    /// Put an item that must not exist yet. `Ok(false)`: it already exists.
+    async fn put_new(&self, item: Item, operation: &'static str) -> PortResult<bool> {
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(true),
+            Err(e) => match port_error(operation, e) {
+                err if err.kind == ErrorKind::Conflict => Ok(false),
+                err => Err(err),
+            },
+        }
+    }
+
+    /// The `META` item of a record, read consistently.
+    async fn get_meta(&self, pk: String, operation: &'static str) -> PortResult<Option<Item>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .key("sk", s("META"))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| port_error(operation, e))?;
+        Ok(out.item().cloned())
+    }
+
+    /// Move a `META` record from one of `from` to `to` with a new lease, unless its lease is
+    /// live. `extra` sets one more attribute. `Ok(false)`: not claimed.
+    #[allow(clippy::too_many_arguments)]
+    async fn claim_meta(
+        &self,
+        pk: String,
+        from: &[&str],
+        to: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        extra: Option<(&str, AttributeValue)>,
+        operation: &'static str,
+    ) -> PortResult<bool> {
+        let placeholders: Vec<String> = (0..from.len()).map(|i| format!(":from{i}")).collect();
+        let mut update = "SET #status = :to, lease_until = :lease, updated_at = :now".to_string();
+        if let Some((attr, _)) = &extra {
+            update.push_str(&format!(", {attr} = :extra"));
+        }
+        let mut req = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .key("sk", s("META"))
+            .update_expression(update)
+            .condition_expression(format!(
+                "#status IN ({}) AND (attribute_not_exists(lease_until) OR lease_until <= :now_ms)",
+                placeholders.join(", ")
+            ))
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":to", s(to))
+            .expression_attribute_values(":lease", n(lease_until.timestamp_millis()))
+            .expression_attribute_values(":now", s(now.to_rfc3339()))
+            .expression_attribute_values(":now_ms", n(now.timestamp_millis()));
+        for (p, status) in placeholders.iter().zip(from) {
+            req = req.expression_attribute_values(p, s(*status));
+        }
+        if let Some((_, value)) = extra {
+            req = req.expression_attribute_values(":extra", value);
+        }
+        match req.send().await {
+            Ok(_) => Ok(true),
+            Err(e) => match port_error(operation, e) {
+                err if err.kind == ErrorKind::Conflict => Ok(false),
+                err => Err(err),
+            },
+        }
+    }
+
     async fn query_all(&self, pk: String, sk_prefix: Option<&str>, operation: &'static str) -> PortResult<Vec<Item>> {
         let mut items = Vec::new();
         let mut start: Option<Item> = None;
@@ -175,38 +258,17 @@ impl DynamoStore {
 
 impl AuditStore for DynamoStore {
     async fn create_remediation(&self, record: &RemediationRecord) -> PortResult<Option<RemediationRecord>> {
-        let put = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(Self::record_item(record)))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        match put {
-            Ok(_) => Ok(None),
-            Err(e) => {
-                let err = port_error("PutItem remediation", e);
-                if err.kind != ErrorKind::Conflict {
-                    return Err(err);
-                }
-                self.remediation(&record.id).await?.map(Some).ok_or(err)
-            }
+        if self.put_new(Self::record_item(record), "PutItem remediation").await? {
+            return Ok(None);
         }
+        let existing = self.remediation(&record.id).await?;
+        existing
+            .map(Some)
+            .ok_or_else(|| PortError::new("PutItem remediation", ErrorKind::Conflict, "exists, then vanished"))
     }
 
     async fn remediation(&self, id: &str) -> PortResult<Option<RemediationRecord>> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s(rem_pk(id)))
-            .key("sk", s("META"))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| port_error("GetItem remediation", e))?;
-        out.item().map(Self::record_from).transpose()
+        self.get_meta(rem_pk(id), "GetItem remediation").await?.as_ref().map(Self::record_from).transpose()
     }
 
     async fn claim(
@@ -218,40 +280,9 @@ impl AuditStore for DynamoStore {
         lease_until: DateTime<Utc>,
         requested_by: Option<&str>,
     ) -> PortResult<bool> {
-        let placeholders: Vec<String> = (0..from.len()).map(|i| format!(":from{i}")).collect();
-        let mut update = "SET #status = :to, lease_until = :lease, updated_at = :now".to_string();
-        if requested_by.is_some() {
-            update.push_str(", undo_requested_by = :by");
-        }
-        let mut req = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(rem_pk(id)))
-            .key("sk", s("META"))
-            .update_expression(update)
-            .condition_expression(format!(
-                "#status IN ({}) AND (attribute_not_exists(lease_until) OR lease_until <= :now_ms)",
-                placeholders.join(", ")
-            ))
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":to", s(to.as_str()))
-            .expression_attribute_values(":lease", n(lease_until.timestamp_millis()))
-            .expression_attribute_values(":now", s(now.to_rfc3339()))
-            .expression_attribute_values(":now_ms", n(now.timestamp_millis()));
-        for (p, status) in placeholders.iter().zip(from) {
-            req = req.expression_attribute_values(p, s(status.as_str()));
-        }
-        if let Some(by) = requested_by {
-            req = req.expression_attribute_values(":by", s(by));
-        }
-        match req.send().await {
-            Ok(_) => Ok(true),
-            Err(e) => match port_error("UpdateItem claim", e) {
-                err if err.kind == ErrorKind::Conflict => Ok(false),
-                err => Err(err),
-            },
-        }
+        let from: Vec<&str> = from.iter().map(|st| st.as_str()).collect();
+        let extra = requested_by.map(|by| ("undo_requested_by", s(by)));
+        self.claim_meta(rem_pk(id), &from, to.as_str(), now, lease_until, extra, "UpdateItem claim").await
     }
 
     async fn finish(&self, id: &str, status: RemediationStatus, now: DateTime<Utc>) -> PortResult<()> {
@@ -507,38 +538,17 @@ impl IncidentStore for DynamoStore {
     }
 
     async fn create_incident(&self, record: &IncidentRecord) -> PortResult<Option<IncidentRecord>> {
-        let put = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(Self::incident_item(record)))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        match put {
-            Ok(_) => Ok(None),
-            Err(e) => {
-                let err = port_error("PutItem incident", e);
-                if err.kind != ErrorKind::Conflict {
-                    return Err(err);
-                }
-                self.incident(&record.id).await?.map(Some).ok_or(err)
-            }
+        if self.put_new(Self::incident_item(record), "PutItem incident").await? {
+            return Ok(None);
         }
+        let existing = self.incident(&record.id).await?;
+        existing
+            .map(Some)
+            .ok_or_else(|| PortError::new("PutItem incident", ErrorKind::Conflict, "exists, then vanished"))
     }
 
     async fn incident(&self, id: &str) -> PortResult<Option<IncidentRecord>> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s(inc_pk(id)))
-            .key("sk", s("META"))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| port_error("GetItem incident", e))?;
-        out.item().map(Self::incident_from).transpose()
+        self.get_meta(inc_pk(id), "GetItem incident").await?.as_ref().map(Self::incident_from).transpose()
     }
 
     async fn save_incident(&self, record: &IncidentRecord) -> PortResult<()> {
@@ -561,33 +571,8 @@ impl IncidentStore for DynamoStore {
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
     ) -> PortResult<bool> {
-        let placeholders: Vec<String> = (0..from.len()).map(|i| format!(":from{i}")).collect();
-        let mut req = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(inc_pk(id)))
-            .key("sk", s("META"))
-            .update_expression("SET #status = :to, lease_until = :lease, updated_at = :now")
-            .condition_expression(format!(
-                "#status IN ({}) AND (attribute_not_exists(lease_until) OR lease_until <= :now_ms)",
-                placeholders.join(", ")
-            ))
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":to", s(to.as_str()))
-            .expression_attribute_values(":lease", n(lease_until.timestamp_millis()))
-            .expression_attribute_values(":now", s(now.to_rfc3339()))
-            .expression_attribute_values(":now_ms", n(now.timestamp_millis()));
-        for (p, status) in placeholders.iter().zip(from) {
-            req = req.expression_attribute_values(p, s(status.as_str()));
-        }
-        match req.send().await {
-            Ok(_) => Ok(true),
-            Err(e) => match port_error("UpdateItem claim incident", e) {
-                err if err.kind == ErrorKind::Conflict => Ok(false),
-                err => Err(err),
-            },
-        }
+        let from: Vec<&str> = from.iter().map(|st| st.as_str()).collect();
+        self.claim_meta(inc_pk(id), &from, to.as_str(), now, lease_until, None, "UpdateItem claim incident").await
     }
 
     async fn put_incident_step(&self, id: &str, step: &StepOutcome) -> PortResult<()> {
