@@ -139,9 +139,6 @@ impl<C: Compute, F: Fleet, S: IncidentStore, N: Notifier> IsolationExecutor<C, F
         now: DateTime<Utc>,
     ) -> Result<IncidentReport, ExecutorError> {
         let id = trigger.incident_id();
-        if let Some(existing) = self.store.incident(&id).await? {
-            return self.redelivered(existing, received, now, "redelivery of the same event").await;
-        }
         let decision = self.settings.policy.decide(&trigger);
         let mut record = IncidentRecord {
             id: id.clone(),
@@ -163,6 +160,9 @@ impl<C: Compute, F: Fleet, S: IncidentStore, N: Notifier> IsolationExecutor<C, F
         };
 
         let Some(instance_id) = trigger.instance_id.clone() else {
+            if let Some(existing) = self.store.incident(&id).await? {
+                return self.redelivered(existing, received, now, "redelivery of the same event").await;
+            }
             record.summary = match &trigger.asg_name {
                 Some(asg) => format!(
                     "The alarm names the whole Auto Scaling group {asg}, not an instance: Warden isolates instances, \
@@ -173,19 +173,35 @@ impl<C: Compute, F: Fleet, S: IncidentStore, N: Notifier> IsolationExecutor<C, F
             return self.record_not_actionable(record, received).await;
         };
 
-        // One round trip: the lock and every read needed to release the instance later.
-        // (SDK futures are large: they live on the heap, not the stack.)
-        let (lock, described, profile, asg, registrations) = tokio::join!(
+        // One round trip: a redelivery check, the lock, and every read needed to release the
+        // instance later. (SDK futures are large: they live on the heap, not the stack.)
+        let (existing, lock, described, profile, asg, registrations) = tokio::join!(
+            Box::pin(self.store.incident(&id)),
             Box::pin(self.store.lock_instance(&instance_id, &id, now)),
             Box::pin(self.compute.describe_instance(&instance_id)),
             Box::pin(self.compute.profile_association(&instance_id)),
             Box::pin(self.fleet.asg_membership(&instance_id)),
             Box::pin(self.fleet.target_registrations(&instance_id)),
         );
+        if let Some(existing) = existing? {
+            // A redelivery. The lock it just took is its own incident's, or, when that incident
+            // is over, one to give back.
+            let over = matches!(existing.status, IncidentStatus::Released | IncidentStatus::NotActionable);
+            if over && matches!(lock, Ok(LockOutcome::Acquired)) {
+                self.store.unlock_instance(&instance_id, &id).await?;
+            }
+            return Box::pin(self.redelivered(existing, received, now, "redelivery of the same event")).await;
+        }
         match lock? {
             LockOutcome::Acquired => {}
             LockOutcome::HeldBy { incident_id: holder, since: held_since } => {
                 match self.store.incident(&holder).await? {
+                    // A lock left by an incident that is over (a partial release) is stale.
+                    Some(old) if matches!(old.status, IncidentStatus::Released | IncidentStatus::NotActionable) => {
+                        if !self.store.steal_instance_lock(&instance_id, &holder, &id, now).await? {
+                            return Err(ExecutorError::Busy(format!("instance {instance_id} (incident {holder})")));
+                        }
+                    }
                     Some(existing) => {
                         self.store.add_incident_trigger(&holder, &trigger, now).await?;
                         let why = format!("new trigger {}", trigger.describe());
@@ -1002,5 +1018,14 @@ mod tests {
         assert!(ex.store.locks.lock().unwrap().is_empty());
         let again = ex.release(&isolated.incident_id, "bob", Instant::now(), now()).await.unwrap();
         assert!(again.duplicate);
+
+        // Released, the instance can be isolated again by a new finding; a replay of the old
+        // one changes nothing and leaves no lock behind.
+        let replay = ex.isolate(finding("e1", 8.0), Instant::now(), now()).await.unwrap();
+        assert!(replay.duplicate);
+        assert!(ex.store.locks.lock().unwrap().is_empty());
+        let next = ex.isolate(finding("e9", 8.0), Instant::now(), now()).await.unwrap();
+        assert_ne!(next.incident_id, isolated.incident_id);
+        assert_eq!(next.status, "isolated");
     }
 }
