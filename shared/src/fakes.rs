@@ -245,6 +245,7 @@ impl Compute for FakeCompute {
             s.profile = None;
             s.asg = None;
             s.target_groups.clear();
+            s.target_groups_known = false;
         }
         Ok(s)
     }
@@ -411,6 +412,14 @@ impl IncidentStore for FakeIncidents {
     }
     async fn put_incident_step(&self, id: &str, step: &StepOutcome) -> PortResult<()> {
         self.steps.lock().unwrap().push((id.to_string(), step.clone()));
+        Ok(())
+    }
+    async fn record_target_groups(&self, id: &str, registrations: &[TargetRegistration]) -> PortResult<()> {
+        let mut all = self.incidents.lock().unwrap();
+        if let Some(state) = all.get_mut(id).and_then(|r| r.state.as_mut()) {
+            state.target_groups = registrations.to_vec();
+            state.target_groups_known = true;
+        }
         Ok(())
     }
     async fn incident_steps(&self, id: &str) -> PortResult<Vec<StepOutcome>> {

@@ -254,6 +254,10 @@ pub struct InstanceState {
     /// Every target group the instance is registered in (its Auto Scaling group's included:
     /// standby deregisters from those too, and release registers it again in all of them).
     pub target_groups: Vec<TargetRegistration>,
+    /// `false` while their discovery is still running (it is kept off the containment path);
+    /// they are recorded before any deregistration.
+    #[serde(default = "known")]
+    pub target_groups_known: bool,
     pub elastic_ips: Vec<ElasticIp>,
 }
 
@@ -261,6 +265,10 @@ pub struct InstanceState {
 pub struct AsgMembership {
     pub name: String,
     pub lifecycle_state: String,
+}
+
+fn known() -> bool {
+    true
 }
 
 /// One step of the isolation plan. The names are stable: they key the step records.
@@ -327,7 +335,7 @@ pub fn plan_isolation(state: &InstanceState, response: Response) -> IsolationPla
     if state.asg.is_some() {
         steps.push(IsolationStep::LeaveAutoScalingGroup);
     }
-    if !state.target_groups.is_empty() {
+    if !state.target_groups.is_empty() || !state.target_groups_known {
         steps.push(IsolationStep::DeregisterTargets);
     }
     if !state.volumes.is_empty() {
@@ -433,6 +441,7 @@ mod tests {
             profile: None,
             asg: None,
             target_groups: vec![],
+            target_groups_known: true,
             elastic_ips: vec![],
         }
     }

@@ -4,20 +4,30 @@
 //! by the next trigger or a retry; a release restores exactly what was recorded.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Mutex;
 use std::time::Instant;
 
 use chrono::{DateTime, Duration, Utc};
-use futures_util::future::join_all;
+use futures_util::future::{join_all, select, Either};
 use serde::Serialize;
 
 use crate::executor::ExecutorError;
 use crate::isolation::{
     plan_isolation, IncidentRecord, IncidentStatus, InstanceState, IsolationPlan, IsolationPolicy, IsolationStep,
-    IsolationTrigger, QuarantineGroups, StepOutcome, StepState,
+    IsolationTrigger, QuarantineGroups, Response, StepOutcome, StepState, TargetRegistration,
 };
 use crate::notify::incident_notification;
 use crate::ports::{Compute, Fleet, IncidentStore, LockOutcome, Notifier, PortError, PortResult};
+
+/// Target-group discovery, possibly still running when containment starts.
+type TargetGroupDiscovery<'a> = Pin<Box<dyn Future<Output = PortResult<Vec<TargetRegistration>>> + Send + 'a>>;
+
+enum Discovery<'a> {
+    Running(TargetGroupDiscovery<'a>),
+    Done(PortResult<Vec<TargetRegistration>>),
+}
 
 /// The tag key Warden puts on isolated instances and their snapshots.
 pub const INCIDENT_TAG: &str = "warden:incident";
@@ -174,15 +184,23 @@ impl<C: Compute, F: Fleet, S: IncidentStore, N: Notifier> IsolationExecutor<C, F
         };
 
         // One round trip: a redelivery check, the lock, and every read needed to release the
-        // instance later. (SDK futures are large: they live on the heap, not the stack.)
-        let (existing, lock, described, profile, asg, registrations) = tokio::join!(
-            Box::pin(self.store.incident(&id)),
-            Box::pin(self.store.lock_instance(&instance_id, &id, now)),
-            Box::pin(self.compute.describe_instance(&instance_id)),
-            Box::pin(self.compute.profile_association(&instance_id)),
-            Box::pin(self.fleet.asg_membership(&instance_id)),
-            Box::pin(self.fleet.target_registrations(&instance_id)),
-        );
+        // instance later. Target-group discovery takes two round trips, so it runs beside them
+        // and, when it is not done in time, finishes off the containment path.
+        // (SDK futures are large: they live on the heap, not the stack.)
+        let reads = Box::pin(async {
+            tokio::join!(
+                Box::pin(self.store.incident(&id)),
+                Box::pin(self.store.lock_instance(&instance_id, &id, now)),
+                Box::pin(self.compute.describe_instance(&instance_id)),
+                Box::pin(self.compute.profile_association(&instance_id)),
+                Box::pin(self.fleet.asg_membership(&instance_id)),
+            )
+        });
+        let discovery: TargetGroupDiscovery<'_> = Box::pin(self.fleet.target_registrations(&instance_id));
+        let ((existing, lock, described, profile, asg), mut target_groups) = match select(reads, discovery).await {
+            Either::Left((reads, discovery)) => (reads, Discovery::Running(discovery)),
+            Either::Right((found, reads)) => (reads.await, Discovery::Done(found)),
+        };
         if let Some(existing) = existing? {
             // A redelivery. The lock it just took is its own incident's, or, when that incident
             // is over, one to give back.
@@ -227,17 +245,34 @@ impl<C: Compute, F: Fleet, S: IncidentStore, N: Notifier> IsolationExecutor<C, F
                 return Err(e.into());
             }
         };
-        let (profile, asg, registrations) = match (profile, asg, registrations) {
-            (Ok(p), Ok(a), Ok(r)) => (p, a, r),
-            (p, a, r) => {
+        let (profile, asg) = match (profile, asg) {
+            (Ok(p), Ok(a)) => (p, a),
+            (p, a) => {
                 self.store.unlock_instance(&instance_id, &id).await?;
-                let err = [p.err(), a.err(), r.err()].into_iter().flatten().next().expect("one read failed");
+                let err = [p.err(), a.err()].into_iter().flatten().next().expect("one read failed");
                 return Err(err.into());
             }
         };
         state.profile = profile;
         state.asg = asg;
-        state.target_groups = registrations;
+        // A plan that waits for approval must be complete: finish the discovery first.
+        if decision.response != Response::Isolate {
+            if let Discovery::Running(running) = target_groups {
+                target_groups = Discovery::Done(running.await);
+            }
+        }
+        let target_groups = match target_groups {
+            Discovery::Done(Ok(found)) => {
+                state.target_groups = found;
+                state.target_groups_known = true;
+                None
+            }
+            Discovery::Done(Err(e)) => {
+                self.store.unlock_instance(&instance_id, &id).await?;
+                return Err(e.into());
+            }
+            Discovery::Running(running) => Some(running),
+        };
 
         let plan = plan_isolation(&state, decision.response);
         record.status = if plan.now.is_empty() { IncidentStatus::PendingApproval } else { IncidentStatus::Isolating };
@@ -260,7 +295,7 @@ impl<C: Compute, F: Fleet, S: IncidentStore, N: Notifier> IsolationExecutor<C, F
             return self.redelivered(existing, received, now, "concurrent delivery").await;
         }
         tracing::info!(incident_id = %id, instance_id, response = decision.response.as_str(), rule = %decision.rule, "incident recorded");
-        Box::pin(self.run(record, &plan.now, &BTreeSet::new(), received, now)).await
+        Box::pin(self.run(record, &plan.now, &BTreeSet::new(), target_groups, received, now)).await
     }
 
     /// Run the approved remainder of a pending plan, unchanged.
@@ -298,7 +333,7 @@ impl<C: Compute, F: Fleet, S: IncidentStore, N: Notifier> IsolationExecutor<C, F
         record.plan = Some(IsolationPlan { now: approved.clone(), pending_approval: vec![] });
         record.summary = format!("Approved by {approved_by}.");
         let done = self.done_steps(id).await?;
-        Box::pin(self.run(record, &approved, &done, received, now)).await
+        Box::pin(self.run(record, &approved, &done, None, received, now)).await
     }
 
     async fn done_steps(&self, id: &str) -> Result<BTreeSet<String>, ExecutorError> {
@@ -336,7 +371,7 @@ impl<C: Compute, F: Fleet, S: IncidentStore, N: Notifier> IsolationExecutor<C, F
             tracing::warn!(incident_id = %existing.id, why, "resuming an unfinished isolation");
             let done = self.done_steps(&existing.id).await?;
             let steps = existing.plan.as_ref().map(|p| p.now.clone()).unwrap_or_default();
-            return Box::pin(self.run(existing, &steps, &done, received, now)).await;
+            return Box::pin(self.run(existing, &steps, &done, None, received, now)).await;
         }
         let mut report = IncidentReport::from_record("isolation", &existing);
         report.duplicate = true;
@@ -381,6 +416,7 @@ impl<C: Compute, F: Fleet, S: IncidentStore, N: Notifier> IsolationExecutor<C, F
         mut record: IncidentRecord,
         steps: &[IsolationStep],
         done: &BTreeSet<String>,
+        target_group_discovery: Option<TargetGroupDiscovery<'_>>,
         received: Instant,
         now: DateTime<Utc>,
     ) -> Result<IncidentReport, ExecutorError> {
@@ -437,6 +473,7 @@ impl<C: Compute, F: Fleet, S: IncidentStore, N: Notifier> IsolationExecutor<C, F
         };
         let service = async {
             let mut out = Vec::new();
+            let mut found = None;
             if let (true, Some(asg)) = (todo(IsolationStep::LeaveAutoScalingGroup), &state.asg) {
                 let t = since(received);
                 let r = self.fleet.leave_asg(asg, &state.instance_id).await.map(|_| {
@@ -449,17 +486,38 @@ impl<C: Compute, F: Fleet, S: IncidentStore, N: Notifier> IsolationExecutor<C, F
             }
             if todo(IsolationStep::DeregisterTargets) {
                 let t = since(received);
-                let results =
-                    join_all(state.target_groups.iter().map(|tg| self.fleet.deregister(tg, &state.instance_id))).await;
-                let r = results
-                    .into_iter()
-                    .collect::<PortResult<Vec<()>>>()
-                    .map(|_| format!("deregistered from {} target group(s)", state.target_groups.len()));
+                // Known, or discovered now and recorded before anything is deregistered.
+                let registrations = if state.target_groups_known {
+                    Ok(state.target_groups.clone())
+                } else {
+                    let discovered = match target_group_discovery {
+                        Some(running) => running.await,
+                        None => self.fleet.target_registrations(&state.instance_id).await,
+                    };
+                    match discovered {
+                        Ok(r) => self.store.record_target_groups(&record.id, &r).await.map(|_| r),
+                        Err(e) => Err(e),
+                    }
+                };
+                let r = match registrations {
+                    Ok(registrations) => {
+                        let results =
+                            join_all(registrations.iter().map(|tg| self.fleet.deregister(tg, &state.instance_id)))
+                                .await;
+                        let n = registrations.len();
+                        found = Some(registrations);
+                        results
+                            .into_iter()
+                            .collect::<PortResult<Vec<()>>>()
+                            .map(|_| format!("deregistered from {n} target group(s)"))
+                    }
+                    Err(e) => Err(e),
+                };
                 out.push(
                     record_step(outcome("isolate", IsolationStep::DeregisterTargets.as_str(), t, received, r)).await,
                 );
             }
-            out
+            (out, found)
         };
         let snapshots = async {
             if !todo(IsolationStep::SnapshotVolumes) {
@@ -533,7 +591,12 @@ impl<C: Compute, F: Fleet, S: IncidentStore, N: Notifier> IsolationExecutor<C, F
             }
         }
         ran.extend(evidence);
+        let (service, found) = service;
         ran.extend(service);
+        if let (Some(found), Some(state)) = (found, record.state.as_mut()) {
+            state.target_groups = found;
+            state.target_groups_known = true;
+        }
         ran.extend([snapshots, addresses, profile, tag].into_iter().flatten());
 
         // Re-read and verify what containment promised.
@@ -829,6 +892,7 @@ mod tests {
             profile: None,
             asg: None,
             target_groups: vec![],
+            target_groups_known: true,
             elastic_ips: vec![ElasticIp {
                 allocation_id: "eipalloc-1".into(),
                 association_id: "eipassoc-1".into(),

@@ -233,6 +233,12 @@ pub trait IncidentStore: Send + Sync {
         lease_until: DateTime<Utc>,
     ) -> impl Future<Output = PortResult<bool>> + Send;
     fn put_incident_step(&self, id: &str, step: &StepOutcome) -> impl Future<Output = PortResult<()>> + Send;
+    /// Record the target groups found after the incident was recorded (before deregistering).
+    fn record_target_groups(
+        &self,
+        id: &str,
+        registrations: &[TargetRegistration],
+    ) -> impl Future<Output = PortResult<()>> + Send;
     fn incident_steps(&self, id: &str) -> impl Future<Output = PortResult<Vec<StepOutcome>>> + Send;
     /// Record a further trigger about an instance already under an incident.
     fn add_incident_trigger(

@@ -223,6 +223,7 @@ impl Compute for Ec2Compute {
             profile: None,
             asg: None,
             target_groups: vec![],
+            target_groups_known: false,
             elastic_ips,
         }))
     }

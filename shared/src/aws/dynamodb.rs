@@ -18,7 +18,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::port_error;
-use crate::isolation::{IncidentRecord, IncidentStatus, IsolationTrigger, StepOutcome};
+use crate::isolation::{IncidentRecord, IncidentStatus, IsolationTrigger, StepOutcome, TargetRegistration};
 use crate::plan::{Exemption, ExemptionTarget, RemediationRecord, RemediationStatus, StepRecord};
 use crate::ports::{AuditStore, ErrorKind, IncidentStore, LockOutcome, PortError, PortResult};
 
@@ -137,10 +137,18 @@ impl DynamoStore {
 
     /// An update of an existing remediation record (never creates one).
     fn update_meta(&self, id: &str) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+        self.update_meta_of(rem_pk(id))
+    }
+
+    /// An update of an existing `META` record (never creates one).
+    fn update_meta_of(
+        &self,
+        pk: String,
+    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
         self.client
             .update_item()
             .table_name(&self.table)
-            .key("pk", s(rem_pk(id)))
+            .key("pk", s(pk))
             .key("sk", s("META"))
             .condition_expression("attribute_exists(pk)")
     }
@@ -436,6 +444,12 @@ impl DynamoStore {
             record.status = status;
         }
         record.lease_until = get_n(item, "lease_until").and_then(DateTime::from_timestamp_millis);
+        if let Some(state) = record.state.as_mut().filter(|st| !st.target_groups_known) {
+            if item.contains_key("target_groups") {
+                state.target_groups = decode(item, "target_groups", "read incident")?;
+                state.target_groups_known = true;
+            }
+        }
         Ok(record)
     }
 }
@@ -587,6 +601,16 @@ impl IncidentStore for DynamoStore {
             .send()
             .await
             .map_err(|e| port_error("PutItem incident step", e))?;
+        Ok(())
+    }
+
+    async fn record_target_groups(&self, id: &str, registrations: &[TargetRegistration]) -> PortResult<()> {
+        self.update_meta_of(inc_pk(id))
+            .update_expression("SET target_groups = :tgs")
+            .expression_attribute_values(":tgs", json(&registrations))
+            .send()
+            .await
+            .map_err(|e| port_error("UpdateItem incident target groups", e))?;
         Ok(())
     }
 
