@@ -6,7 +6,7 @@ SHELL := bash
 VENV       ?= .venv
 MOTO_PORT  ?= 5000
 ARCH       ?= arm64
-FUNCTIONS  := remediator
+FUNCTIONS  := remediator approvals
 FN         ?= remediator
 EVENT      ?= events/remediator/scheduled-sweep.json
 
@@ -85,7 +85,7 @@ bench: venv ## Benchmarks: planner throughput, and remediation latency against t
 .PHONY: bins
 bins:
 	@echo "==> building the remediator and the warden CLI (the first build compiles the AWS SDK: minutes)"
-	cargo build --locked --bin remediator --bin warden
+	cargo build --locked --bin remediator --bin approvals --bin warden
 
 .PHONY: demo
 demo: venv bins ## The story: a world-open Ollama group found, revoked, recorded, notified, undone

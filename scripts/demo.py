@@ -34,6 +34,8 @@ REGION = os.environ.get("AWS_REGION", "us-east-1")
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
 INVOKE_PORT = int(os.environ.get("WARDEN_INVOKE_PORT", "9100"))
 TABLE = "warden"
+APPROVALS_URL = f"http://127.0.0.1:{INVOKE_PORT}/lambda-url/approvals/"
+APPROVAL_KEY = os.urandom(24).hex()
 TOPIC = "warden-notifications"
 
 BOLD, DIM, RED, GREEN, YELLOW, RESET = ("\033[1m", "\033[2m", "\033[31m", "\033[32m", "\033[33m", "\033[0m") if sys.stdout.isatty() else ("",) * 6
@@ -124,7 +126,9 @@ class Demo:
         STATE.mkdir(exist_ok=True)
         log = open(STATE / "remediator.log", "w")
         env = dict(os.environ, WARDEN_TABLE_NAME=TABLE, WARDEN_TOPIC_ARN=topic, WARDEN_LOG_FORMAT="text")
-        envs = f"WARDEN_TABLE_NAME={TABLE},WARDEN_TOPIC_ARN={topic},WARDEN_LOG_FORMAT=text"
+        # A fresh signing key per run; the links point at the approvals function's local URL.
+        envs = (f"WARDEN_TABLE_NAME={TABLE},WARDEN_TOPIC_ARN={topic},WARDEN_LOG_FORMAT=text,"
+                f"WARDEN_APPROVALS_URL={APPROVALS_URL},WARDEN_APPROVAL_KEY={APPROVAL_KEY}")
         self.watch = subprocess.Popen(
             ["cargo", "lambda", "watch", "--quiet", "--ignore-changes", "-P", str(INVOKE_PORT), "--env-var", envs],
             cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
@@ -264,7 +268,8 @@ class Demo:
 
     def warden(self, *args: str) -> str:
         out = subprocess.run([str(TARGET / "debug" / "warden"), *args], capture_output=True, text=True,
-                             env=dict(os.environ, WARDEN_TABLE_NAME=TABLE, WARDEN_TOPIC_ARN=self.topic))
+                             env=dict(os.environ, WARDEN_TABLE_NAME=TABLE, WARDEN_TOPIC_ARN=self.topic,
+                                      WARDEN_APPROVALS_URL=APPROVALS_URL, WARDEN_APPROVAL_KEY=APPROVAL_KEY))
         if out.returncode != 0:
             raise SystemExit(f"warden {' '.join(args)} failed: {out.stderr}")
         return out.stdout.rstrip()

@@ -206,3 +206,125 @@ mod tests {
         assert!(c.dry_run);
     }
 }
+
+/// Where the approval signing key comes from.
+#[derive(Clone, PartialEq, Eq)]
+pub enum ApprovalKeySource {
+    /// `WARDEN_APPROVAL_KEY`: the key itself (local runs only; never logged).
+    Inline(Vec<u8>),
+    /// `WARDEN_APPROVAL_KEY_PARAMETER`: an SSM Parameter Store SecureString, read once at start.
+    SsmParameter(String),
+}
+
+impl std::fmt::Debug for ApprovalKeySource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Inline(_) => f.write_str("Inline(redacted)"),
+            Self::SsmParameter(name) => write!(f, "SsmParameter({name})"),
+        }
+    }
+}
+
+/// Approvals, for the remediator (which asks) and the approvals function (which decides).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApprovalConfig {
+    /// `WARDEN_APPROVALS_URL`: the approvals function URL the email links open (required).
+    pub base_url: String,
+    pub key: ApprovalKeySource,
+    /// `WARDEN_APPROVAL_TTL_HOURS`: how long a request stays open (default 24, 1-168).
+    pub ttl_hours: i64,
+    /// `WARDEN_APPROVALS_TOPIC_ARN`: where requests and decisions are announced (default: `WARDEN_TOPIC_ARN`).
+    pub topic_arn: String,
+}
+
+impl ApprovalConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let set = |k: &str| get(k).filter(|v| !v.trim().is_empty());
+        let base_url = set("WARDEN_APPROVALS_URL").ok_or(ConfigError::Missing {
+            var: "WARDEN_APPROVALS_URL",
+            what: "the approvals function URL the email links open",
+        })?;
+        if !(base_url.starts_with("https://")
+            || base_url.starts_with("http://localhost")
+            || base_url.starts_with("http://127.0.0.1"))
+        {
+            return Err(ConfigError::Invalid {
+                var: "WARDEN_APPROVALS_URL",
+                value: base_url,
+                why: "must be https:// (http only for localhost)".into(),
+            });
+        }
+        let key =
+            match (set("WARDEN_APPROVAL_KEY_PARAMETER"), set("WARDEN_APPROVAL_KEY")) {
+                (Some(name), _) => ApprovalKeySource::SsmParameter(name),
+                (None, Some(key)) if key.len() >= crate::approval::MIN_KEY_BYTES => {
+                    ApprovalKeySource::Inline(key.into_bytes())
+                }
+                (None, Some(_)) => {
+                    return Err(ConfigError::Invalid {
+                        var: "WARDEN_APPROVAL_KEY",
+                        value: "(redacted)".into(),
+                        why: format!("must be at least {} characters", crate::approval::MIN_KEY_BYTES),
+                    })
+                }
+                (None, None) => return Err(ConfigError::Missing {
+                    var: "WARDEN_APPROVAL_KEY_PARAMETER",
+                    what:
+                        "the SSM SecureString holding the approval signing key (or WARDEN_APPROVAL_KEY for local runs)",
+                }),
+            };
+        let ttl_hours = match set("WARDEN_APPROVAL_TTL_HOURS") {
+            None => 24,
+            Some(v) => {
+                v.trim().parse::<i64>().ok().filter(|h| (1..=168).contains(h)).ok_or_else(|| ConfigError::Invalid {
+                    var: "WARDEN_APPROVAL_TTL_HOURS",
+                    value: v,
+                    why: "must be a whole number of hours between 1 and 168".into(),
+                })?
+            }
+        };
+        let topic_arn =
+            set("WARDEN_APPROVALS_TOPIC_ARN").or_else(|| set("WARDEN_TOPIC_ARN")).ok_or(ConfigError::Missing {
+                var: "WARDEN_APPROVALS_TOPIC_ARN",
+                what: "the SNS topic approval requests go to (or WARDEN_TOPIC_ARN)",
+            })?;
+        Ok(Self { base_url, key, ttl_hours, topic_arn })
+    }
+}
+
+#[cfg(test)]
+mod approval_config_tests {
+    use super::*;
+
+    fn cfg(pairs: &[(&str, &str)]) -> Result<ApprovalConfig, ConfigError> {
+        ApprovalConfig::from_lookup(|k| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string()))
+    }
+
+    #[test]
+    fn approvals_need_a_url_a_key_and_a_topic_and_never_print_the_key() {
+        let base = [
+            ("WARDEN_APPROVALS_URL", "https://abc.lambda-url.us-east-1.on.aws/"),
+            ("WARDEN_TOPIC_ARN", "arn:aws:sns:us-east-1:1:t"),
+        ];
+        assert!(cfg(&base).unwrap_err().to_string().starts_with("WARDEN_APPROVAL_KEY_PARAMETER is not set"));
+        let mut with_key = base.to_vec();
+        with_key.push(("WARDEN_APPROVAL_KEY", "k-0123456789abcdef0123456789abcdef"));
+        let c = cfg(&with_key).unwrap();
+        assert_eq!(c.ttl_hours, 24);
+        assert!(!format!("{c:?}").contains("0123456789abcdef"), "the key is redacted");
+        let mut short = base.to_vec();
+        short.push(("WARDEN_APPROVAL_KEY", "short"));
+        let err = cfg(&short).unwrap_err().to_string();
+        assert!(err.starts_with("WARDEN_APPROVAL_KEY") && !err.contains("short"), "{err}");
+        let mut http = with_key.clone();
+        http[0] = ("WARDEN_APPROVALS_URL", "http://example.com/");
+        assert!(cfg(&http).unwrap_err().to_string().starts_with("WARDEN_APPROVALS_URL"));
+        let mut ssm = base.to_vec();
+        ssm.push(("WARDEN_APPROVAL_KEY_PARAMETER", "/warden/approval-key"));
+        assert_eq!(cfg(&ssm).unwrap().key, ApprovalKeySource::SsmParameter("/warden/approval-key".into()));
+    }
+}

@@ -308,6 +308,39 @@ impl IsolationStep {
         }
     }
 
+    /// What the step does, for the approval page and email.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::ProtectEvidence => "Turn termination protection on, set shutdown behaviour to stop, keep every volume on termination",
+            Self::LeaveAutoScalingGroup => {
+                "Put the instance in Standby in its Auto Scaling group without lowering desired capacity (a replacement starts)"
+            }
+            Self::DeregisterTargets => "Deregister it from every load-balancer target group",
+            Self::SnapshotVolumes => "Snapshot every volume, tagged with the incident",
+            Self::QuarantineNetwork => {
+                "Cut its network on every interface (allow-all, then a quarantine group with no rules: live connections drop)"
+            }
+            Self::DetachElasticIps => "Detach its Elastic IPs",
+            Self::QuarantineProfile => "Replace or remove its instance profile (its credentials stop working)",
+            Self::TagInstance => "Tag it with the incident",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Self::ProtectEvidence,
+            Self::LeaveAutoScalingGroup,
+            Self::DeregisterTargets,
+            Self::SnapshotVolumes,
+            Self::QuarantineNetwork,
+            Self::DetachElasticIps,
+            Self::QuarantineProfile,
+            Self::TagInstance,
+        ]
+        .into_iter()
+        .find(|st| st.as_str() == s)
+    }
+
     /// Disrupts service (so it waits for approval under `ProtectThenApprove`).
     pub fn is_disruptive(self) -> bool {
         matches!(

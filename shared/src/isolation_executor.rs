@@ -13,13 +13,14 @@ use chrono::{DateTime, Duration, Utc};
 use futures_util::future::{join_all, select, Either};
 use serde::Serialize;
 
+use crate::approval::ApprovalAction;
 use crate::executor::ExecutorError;
 use crate::isolation::{
     plan_isolation, IncidentRecord, IncidentStatus, InstanceState, IsolationPlan, IsolationPolicy, IsolationStep,
     IsolationTrigger, QuarantineGroups, Response, StepOutcome, StepState, TargetRegistration,
 };
 use crate::notify::incident_notification;
-use crate::ports::{Compute, Fleet, IncidentStore, LockOutcome, Notifier, PortError, PortResult};
+use crate::ports::{ActionRunner, Compute, Fleet, IncidentStore, LockOutcome, Notifier, PortError, PortResult};
 
 /// Target-group discovery, possibly still running when containment starts.
 type TargetGroupDiscovery<'a> = Pin<Box<dyn Future<Output = PortResult<Vec<TargetRegistration>>> + Send + 'a>>;
@@ -852,6 +853,29 @@ impl<C: Compute, F: Fleet, S: IncidentStore, N: Notifier> IsolationExecutor<C, F
                 report.notify_error = Some(e.to_string());
             }
         }
+    }
+}
+
+/// Approved actions run here: the same executor, the recorded plan, unchanged.
+impl<C: Compute, F: Fleet, S: IncidentStore, N: Notifier> ActionRunner for IsolationExecutor<C, F, S, N> {
+    async fn run_approved(
+        &self,
+        action: &ApprovalAction,
+        approved_by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<String, String> {
+        let received = Instant::now();
+        let report = match action {
+            ApprovalAction::Isolate { incident_id, .. } => {
+                self.execute_pending(incident_id, approved_by, received, now).await
+            }
+            ApprovalAction::Release { incident_id, .. } => self.release(incident_id, approved_by, received, now).await,
+        }
+        .map_err(|e| e.to_string())?;
+        if report.failed_steps() > 0 {
+            return Err(report.summary);
+        }
+        Ok(report.summary)
     }
 }
 

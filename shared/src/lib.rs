@@ -4,6 +4,8 @@
 //! Functions (`functions/*`) are thin binaries: they parse an event at the edge, hand it to
 //! this crate, and turn the outcome into a response.
 
+pub mod approval;
+pub mod approvals;
 pub mod aws;
 pub mod config;
 pub mod event;

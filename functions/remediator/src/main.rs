@@ -1,30 +1,36 @@
 //! The remediator Lambda: closes security-group exposure of Ollama (11434) and SSH (22) to the
-//! whole internet, from CloudTrail, AWS Config, scheduled sweeps, and undoes on request.
+//! whole internet, contains compromised GPU instances, asks for approval where the policy says
+//! so, and undoes on request.
 //!
-//! A thin binary: parse the event, hand it to the shared executor, report. Everything it
+//! A thin binary: parse the event, hand it to the shared executors, report. Everything it
 //! needs is built once, before the first event.
+
+use std::time::Instant;
 
 use chrono::Utc;
 use lambda_runtime::{run, service_fn, Diagnostic, Error, LambdaEvent};
 use serde_json::Value;
 
-use std::time::Instant;
-
+use warden::approval::ApprovalAction;
+use warden::approvals::Approvals;
 use warden::aws::{
-    isolation_executor, load_sdk_config, remediation_executor, AwsFleet, DynamoStore, Ec2Compute, Ec2SecurityGroups,
-    SnsNotifier,
+    approvals, isolation_executor, load_approval_key, load_sdk_config, remediation_executor, AwsFleet, DynamoStore,
+    Ec2Compute, Ec2SecurityGroups, SnsNotifier,
 };
-use warden::config::RemediatorConfig;
+use warden::config::{ApprovalConfig, RemediatorConfig};
 use warden::event::{parse_event, Request};
 use warden::executor::{Executor, ExecutorError, Report};
+use warden::isolation::{IncidentStatus, IsolationStep};
 use warden::isolation_executor::{IncidentReport, IsolationExecutor};
 use warden::metrics::{incident_emf, remediation_emf};
+use warden::ports::IncidentStore;
 
 const FUNCTION: &str = "remediator";
 
 struct Remediator {
     executor: Executor<Ec2SecurityGroups, DynamoStore, SnsNotifier>,
     isolation: IsolationExecutor<Ec2Compute, AwsFleet, DynamoStore, SnsNotifier>,
+    approvals: Approvals<DynamoStore, SnsNotifier>,
     metrics_namespace: String,
 }
 
@@ -57,12 +63,14 @@ impl Remediator {
             Request::Isolate(trigger) => {
                 tracing::info!(event_id = %trigger.event_id, trigger = %trigger.describe(), instance_id = ?trigger.instance_id, "isolating");
                 let report = self.isolation.isolate(trigger, received, now).await.map_err(executor_failure)?;
+                if report.status == IncidentStatus::PendingApproval.as_str() {
+                    self.ask_to_isolate(&report, now).await?;
+                }
                 return self.incident_done(report, now);
             }
             Request::Release { incident_id, requested_by } => {
-                tracing::info!(%incident_id, %requested_by, "release requested");
-                let report = self.isolation.release(&incident_id, &requested_by, received, now).await.map_err(executor_failure)?;
-                return self.incident_done(report, now);
+                tracing::info!(%incident_id, %requested_by, "release requested: asking for approval");
+                return self.ask_to_release(&incident_id, &requested_by, now).await;
             }
             Request::Remediate(trigger) => {
                 tracing::info!(event_id = %trigger.event_id, trigger = %trigger.describe(), "remediating");
@@ -101,6 +109,74 @@ impl Remediator {
 }
 
 impl Remediator {
+    /// The disruptive rest of a plan waits for a human: one approval request, one email.
+    async fn ask_to_isolate(&self, report: &IncidentReport, now: chrono::DateTime<Utc>) -> Result<(), Diagnostic> {
+        let instance_id = report.instance_id.clone().unwrap_or_default();
+        let will_do = report
+            .pending_approval
+            .iter()
+            .filter_map(|s| IsolationStep::parse(s))
+            .map(|s| s.describe().to_string())
+            .collect();
+        let why = format!(
+            "{} on {instance_id}. {} (incident {}, policy rule {})",
+            report.trigger, report.summary, report.incident_id, report.decided_by_rule
+        );
+        let action = ApprovalAction::Isolate { incident_id: report.incident_id.clone(), instance_id };
+        let request = self.approvals.request(action, will_do, why, "warden remediator", now).await.map_err(|e| {
+            tracing::error!(error = %e, "could not ask for approval; a retry asks again");
+            failure("ApprovalNotRequested", e.to_string())
+        })?;
+        tracing::info!(request = %request.id, incident_id = %report.incident_id, "approval requested");
+        Ok(())
+    }
+
+    async fn ask_to_release(
+        &self,
+        incident_id: &str,
+        requested_by: &str,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<Value, Diagnostic> {
+        let record = self
+            .isolation
+            .store
+            .incident(incident_id)
+            .await
+            .map_err(|e| failure("RemediationIncomplete", e.to_string()))?
+            .ok_or_else(|| failure("RequestRefused", format!("no incident {incident_id} is on record")))?;
+        if matches!(record.status, IncidentStatus::Released | IncidentStatus::NotActionable) {
+            return Err(failure(
+                "RequestRefused",
+                format!("incident {incident_id} is {}: nothing to release", record.status.as_str()),
+            ));
+        }
+        let instance_id = record.instance_id.clone().unwrap_or_default();
+        let will_do = vec![
+            "Give every network interface its recorded security groups back".to_string(),
+            "Restore the recorded instance profile and Elastic IPs".to_string(),
+            "Put it back in service in its Auto Scaling group and target groups".to_string(),
+            "Keep the snapshots and the evidence protections".to_string(),
+        ];
+        let why = format!(
+            "{requested_by} asked to release {instance_id}, isolated after: {} (incident {incident_id}).",
+            record.trigger.describe()
+        );
+        let action = ApprovalAction::Release { incident_id: incident_id.to_string(), instance_id };
+        let request = self
+            .approvals
+            .request(action, will_do, why, requested_by, now)
+            .await
+            .map_err(|e| failure("ApprovalNotRequested", e.to_string()))?;
+        Ok(serde_json::json!({
+            "kind": "release_request",
+            "incident_id": incident_id,
+            "approval_request": request.id,
+            "status": request.status.as_str(),
+            "expires_at": request.expires_at,
+            "summary": format!("Release of {incident_id} needs approval: an email with the links went to the approvals topic."),
+        }))
+    }
+
     fn incident_done(&self, report: IncidentReport, now: chrono::DateTime<Utc>) -> Result<Value, Diagnostic> {
         println!("{}", incident_emf(&self.metrics_namespace, FUNCTION, &report, now.timestamp_millis()));
         tracing::info!(
@@ -137,10 +213,16 @@ fn failure(error_type: &str, message: String) -> Diagnostic {
 async fn main() -> Result<(), Error> {
     warden::telemetry::init();
     let config = RemediatorConfig::from_env().inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?;
+    let approval_config =
+        ApprovalConfig::from_env().inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?;
     let sdk = load_sdk_config().await;
+    let key = load_approval_key(&sdk, &approval_config.key)
+        .await
+        .inspect_err(|e| tracing::error!(error = %e, "no approval key"))?;
     let remediator = Remediator {
         executor: remediation_executor(&config, &sdk),
         isolation: isolation_executor(&config, &sdk),
+        approvals: approvals(&approval_config, &config.table_name, key, &sdk),
         metrics_namespace: config.metrics_namespace.clone(),
     };
     tracing::info!(

@@ -93,3 +93,40 @@ pub fn isolation_executor(
         },
     )
 }
+
+/// The approval signing key, read once at start: from SSM Parameter Store (SecureString,
+/// decrypted) or, for local runs, from the environment. Never logged.
+pub async fn load_approval_key(
+    sdk: &aws_config::SdkConfig,
+    source: &crate::config::ApprovalKeySource,
+) -> Result<crate::approval::SigningKey, String> {
+    let bytes = match source {
+        crate::config::ApprovalKeySource::Inline(bytes) => bytes.clone(),
+        crate::config::ApprovalKeySource::SsmParameter(name) => {
+            let out =
+                aws_sdk_ssm::Client::new(sdk).get_parameter().name(name).with_decryption(true).send().await.map_err(
+                    |e| format!("cannot read the approval key parameter {name}: {}", port_error("GetParameter", e)),
+                )?;
+            out.parameter().and_then(|p| p.value()).ok_or(format!("parameter {name} has no value"))?.as_bytes().to_vec()
+        }
+    };
+    crate::approval::SigningKey::new(bytes)
+}
+
+/// The approval flow wired to AWS.
+pub fn approvals(
+    config: &crate::config::ApprovalConfig,
+    table: &str,
+    key: crate::approval::SigningKey,
+    sdk: &aws_config::SdkConfig,
+) -> crate::approvals::Approvals<DynamoStore, SnsNotifier> {
+    crate::approvals::Approvals::new(
+        DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), table),
+        SnsNotifier::new(aws_sdk_sns::Client::new(sdk), &config.topic_arn),
+        crate::approvals::ApprovalSettings {
+            base_url: config.base_url.clone(),
+            key,
+            ttl: chrono::Duration::hours(config.ttl_hours),
+        },
+    )
+}
