@@ -249,7 +249,8 @@ class Demo:
         self.expect(ok, f"the remediator answered: {inc if not ok else 'ok'}")
         self.incident(inc)
         self.expect(inc["status"] == "isolated", "the node is isolated")
-        quarantine = self.ec2.describe_security_groups(Filters=[{"Name": "tag:warden:role", "Values": ["quarantine"]}])["SecurityGroups"][0]["GroupId"]
+        quarantine = self.ec2.describe_security_groups(Filters=[{"Name": "tag:warden:role", "Values": ["quarantine"]},
+                                                               {"Name": "vpc-id", "Values": [vpc]}])["SecurityGroups"][0]["GroupId"]
         self.expect(all(self.interface_group_ids(e) == [quarantine] for e in node["enis"]), "both interfaces are in the quarantine group only")
         self.node_view(node)
 

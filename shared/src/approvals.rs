@@ -4,14 +4,18 @@
 
 use std::collections::BTreeMap;
 
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::approval::{
     confirmation_page, is_request_id, outcome_page, request_id_for, ApprovalAction, ApprovalRequest, ApprovalStatus,
     Decision, DecisionRecord, SigningKey, TokenError,
 };
+use crate::isolation::{IncidentRecord, IsolationStep};
+use crate::isolation_executor::IncidentReport;
 use crate::notify::{clean_subject, Notification};
 use crate::plan::human_time;
 use crate::ports::{ActionRunner, ApprovalStore, Notifier, PortResult};
@@ -124,6 +128,46 @@ impl<S: ApprovalStore, N: Notifier> Approvals<S, N> {
         self.notifier.notify(&self.request_email(&request)).await?;
         tracing::info!(request = %request.id, action = %request.action.label(), expires = %human_time(request.expires_at), "approval requested");
         Ok(request)
+    }
+
+    /// The disruptive rest of a pending isolation plan, for a human to approve.
+    pub async fn ask_to_isolate(&self, report: &IncidentReport, now: DateTime<Utc>) -> PortResult<ApprovalRequest> {
+        let instance_id = report.instance_id.clone().unwrap_or_default();
+        let will_do = report
+            .pending_approval
+            .iter()
+            .filter_map(|s| IsolationStep::parse(s))
+            .map(|s| s.describe().to_string())
+            .collect();
+        let why = format!(
+            "{} on {instance_id}. {} (incident {}, policy rule {})",
+            report.trigger, report.summary, report.incident_id, report.decided_by_rule
+        );
+        let action = ApprovalAction::Isolate { incident_id: report.incident_id.clone(), instance_id };
+        self.request(action, will_do, why, "warden remediator", now).await
+    }
+
+    /// Releasing an isolated instance, for a human to approve.
+    pub async fn ask_to_release(
+        &self,
+        record: &IncidentRecord,
+        requested_by: &str,
+        now: DateTime<Utc>,
+    ) -> PortResult<ApprovalRequest> {
+        let instance_id = record.instance_id.clone().unwrap_or_default();
+        let will_do = vec![
+            "Give every network interface its recorded security groups back".to_string(),
+            "Restore the recorded instance profile and Elastic IPs".to_string(),
+            "Put it back in service in its Auto Scaling group and target groups".to_string(),
+            "Keep the snapshots and the evidence protections".to_string(),
+        ];
+        let why = format!(
+            "{requested_by} asked to release {instance_id}, isolated after: {} (incident {}).",
+            record.trigger.describe(),
+            record.id
+        );
+        let action = ApprovalAction::Release { incident_id: record.id.clone(), instance_id };
+        self.request(action, will_do, why, requested_by, now).await
     }
 
     fn request_email(&self, r: &ApprovalRequest) -> Notification {
@@ -373,6 +417,100 @@ impl<S: ApprovalStore, N: Notifier> Approvals<S, N> {
             }
         }
         Ok(report)
+    }
+}
+
+/// Larger form bodies are refused: the page's form is a few hundred bytes.
+pub const MAX_BODY_BYTES: usize = 4096;
+
+fn header<'a>(event: &'a Value, name: &str) -> &'a str {
+    event
+        .get("headers")
+        .and_then(Value::as_object)
+        .and_then(|h| h.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).and_then(|(_, v)| v.as_str()))
+        .unwrap_or("")
+}
+
+fn refused(status: u16, title: &str, message: &str) -> PageResponse {
+    PageResponse { status, html: outcome_page(title, message, false) }
+}
+
+/// The function URL response: the page, with headers that keep it out of caches and frames
+/// and forbid every script and external resource.
+pub fn http_response(page: PageResponse) -> Value {
+    json!({
+        "statusCode": page.status,
+        "headers": {
+            "content-type": "text/html; charset=utf-8",
+            "cache-control": "no-store",
+            "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+            "x-content-type-options": "nosniff",
+            "referrer-policy": "no-referrer",
+            "x-frame-options": "DENY"
+        },
+        "body": page.html,
+        "isBase64Encoded": false
+    })
+}
+
+impl<S: ApprovalStore, N: Notifier> Approvals<S, N> {
+    /// A function URL (payload 2.0) request: GET shows, POST decides, anything else is refused.
+    /// Always a page, never an error: a person is reading it.
+    pub async fn http<R: ActionRunner>(&self, event: &Value, runner: &R, now: DateTime<Utc>) -> Value {
+        let page = self.http_page(event, runner, now).await;
+        tracing::info!(status = page.status, "page served");
+        http_response(page)
+    }
+
+    async fn http_page<R: ActionRunner>(&self, event: &Value, runner: &R, now: DateTime<Utc>) -> PageResponse {
+        let method = event.pointer("/requestContext/http/method").and_then(Value::as_str).unwrap_or("");
+        let who = Requester {
+            source_ip: event
+                .pointer("/requestContext/http/sourceIp")
+                .and_then(Value::as_str)
+                .unwrap_or("unknown")
+                .to_string(),
+            user_agent: event
+                .pointer("/requestContext/http/userAgent")
+                .and_then(Value::as_str)
+                .unwrap_or("unknown")
+                .chars()
+                .take(256)
+                .collect(),
+        };
+        match method {
+            "GET" | "HEAD" => {
+                let query = event.get("rawQueryString").and_then(Value::as_str).unwrap_or("");
+                self.page(&TokenFields::parse(query), &who, now).await
+            }
+            "POST" => {
+                let raw = event.get("body").and_then(Value::as_str).unwrap_or("");
+                // Base64 grows a body by a third: anything this large is over the limit either way.
+                if raw.len() > MAX_BODY_BYTES * 2 {
+                    security_warning("oversized", "", &who);
+                    return refused(413, "Too large", "That form is far larger than Warden's. Nothing was done.");
+                }
+                let body = if event.get("isBase64Encoded").and_then(Value::as_bool) == Some(true) {
+                    match STANDARD.decode(raw).ok().and_then(|b| String::from_utf8(b).ok()) {
+                        Some(b) => b,
+                        None => {
+                            return refused(400, "Unreadable form", "The form could not be read. Nothing was done.")
+                        }
+                    }
+                } else {
+                    raw.to_string()
+                };
+                if body.len() > MAX_BODY_BYTES {
+                    security_warning("oversized", "", &who);
+                    return refused(413, "Too large", "That form is far larger than Warden's. Nothing was done.");
+                }
+                if !header(event, "content-type").starts_with("application/x-www-form-urlencoded") {
+                    return refused(415, "Not a form", "Only the page's own form can decide. Nothing was done.");
+                }
+                self.decide(&TokenFields::parse(&body), &who, runner, now).await
+            }
+            _ => refused(405, "Not allowed", "Open the link from the email. Nothing was done."),
+        }
     }
 }
 

@@ -22,6 +22,11 @@ use warden::ports::SecurityGroups;
 
 pub type AwsExecutor = Executor<Ec2SecurityGroups, DynamoStore, SnsNotifier>;
 pub type AwsIsolation = IsolationExecutor<Ec2Compute, AwsFleet, DynamoStore, SnsNotifier>;
+pub type AwsApprovals = warden::approvals::Approvals<DynamoStore, SnsNotifier>;
+
+/// The signing key the tests use (a real deployment reads it from SSM Parameter Store).
+pub const TEST_APPROVAL_KEY: &[u8] = b"integration-test-approval-key-0123456789";
+pub const TEST_APPROVALS_URL: &str = "http://127.0.0.1:9100/lambda-url/approvals/";
 
 /// The local AWS endpoint, or a clear instruction: these tests never skip silently.
 pub fn endpoint() -> String {
@@ -107,6 +112,19 @@ impl Fixture {
 
     pub fn executor(&self, dry_run: bool) -> AwsExecutor {
         remediation_executor(&self.config(dry_run), &self.sdk)
+    }
+
+    /// The approval flow on this fixture's table and topic.
+    pub fn approvals(&self) -> AwsApprovals {
+        warden::approvals::Approvals::new(
+            DynamoStore::new(self.ddb.clone(), &self.table),
+            SnsNotifier::new(aws_sdk_sns::Client::new(&self.sdk), &self.topic_arn),
+            warden::approvals::ApprovalSettings {
+                base_url: TEST_APPROVALS_URL.into(),
+                key: warden::approval::SigningKey::new(TEST_APPROVAL_KEY.to_vec()).unwrap(),
+                ttl: chrono::Duration::hours(24),
+            },
+        )
     }
 
     /// The isolation executor; `quarantine_profile` replaces the instance's profile (else removed).
@@ -492,3 +510,62 @@ impl Fixture {
 
 /// The instance id the sample events name.
 pub const SAMPLE_INSTANCE_ID: &str = "i-0a1b2c3d4e5f67890";
+
+/// A Lambda function URL request (payload 2.0), as the approvals function receives it.
+pub fn url_event(method: &str, query: &str, body: Option<&str>, content_type: &str) -> Value {
+    serde_json::json!({
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": "/",
+        "rawQueryString": query,
+        "headers": {"content-type": content_type, "user-agent": "integration-test/1.0", "host": "abc.lambda-url.us-east-1.on.aws"},
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "abc",
+            "domainName": "abc.lambda-url.us-east-1.on.aws",
+            "http": {"method": method, "path": "/", "protocol": "HTTP/1.1", "sourceIp": "198.51.100.23", "userAgent": "integration-test/1.0"},
+            "requestId": "r-1",
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": "26/Nov/2026:12:00:00 +0000",
+            "timeEpoch": 1795694400000u64
+        },
+        "body": body,
+        "isBase64Encoded": false
+    })
+}
+
+/// The hidden fields of the page's form for one decision, as a form body.
+pub fn form_for(html: &str, decision: &str) -> String {
+    let form = html
+        .split("<form")
+        .skip(1)
+        .find(|f| f.contains(&format!(r#"name="decision" value="{decision}""#)))
+        .unwrap_or_else(|| panic!("no {decision} form in the page:\n{html}"));
+    let value = |name: &str| {
+        let marker = format!(r#"name="{name}" value=""#);
+        let start = form.find(&marker).unwrap_or_else(|| panic!("no {name} field")) + marker.len();
+        form[start..].split('"').next().unwrap().to_string()
+    };
+    format!(
+        "request={}&decision={}&expires={}&token={}",
+        value("request"),
+        value("decision"),
+        value("expires"),
+        value("token")
+    )
+}
+
+/// Test helpers on the isolation executor.
+#[allow(async_fn_in_trait)]
+pub trait IncidentStatusOf {
+    async fn store_incident(&self, id: &str) -> String;
+}
+
+impl IncidentStatusOf for AwsIsolation {
+    async fn store_incident(&self, id: &str) -> String {
+        let record =
+            warden::ports::IncidentStore::incident(&self.store, id).await.expect("read incident").expect("incident");
+        record.status.as_str().to_string()
+    }
+}

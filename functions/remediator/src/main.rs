@@ -11,7 +11,6 @@ use chrono::Utc;
 use lambda_runtime::{run, service_fn, Diagnostic, Error, LambdaEvent};
 use serde_json::Value;
 
-use warden::approval::ApprovalAction;
 use warden::approvals::Approvals;
 use warden::aws::{
     approvals, isolation_executor, load_approval_key, load_sdk_config, remediation_executor, AwsFleet, DynamoStore,
@@ -20,7 +19,7 @@ use warden::aws::{
 use warden::config::{ApprovalConfig, RemediatorConfig};
 use warden::event::{parse_event, Request};
 use warden::executor::{Executor, ExecutorError, Report};
-use warden::isolation::{IncidentStatus, IsolationStep};
+use warden::isolation::IncidentStatus;
 use warden::isolation_executor::{IncidentReport, IsolationExecutor};
 use warden::metrics::{incident_emf, remediation_emf};
 use warden::ports::IncidentStore;
@@ -111,19 +110,7 @@ impl Remediator {
 impl Remediator {
     /// The disruptive rest of a plan waits for a human: one approval request, one email.
     async fn ask_to_isolate(&self, report: &IncidentReport, now: chrono::DateTime<Utc>) -> Result<(), Diagnostic> {
-        let instance_id = report.instance_id.clone().unwrap_or_default();
-        let will_do = report
-            .pending_approval
-            .iter()
-            .filter_map(|s| IsolationStep::parse(s))
-            .map(|s| s.describe().to_string())
-            .collect();
-        let why = format!(
-            "{} on {instance_id}. {} (incident {}, policy rule {})",
-            report.trigger, report.summary, report.incident_id, report.decided_by_rule
-        );
-        let action = ApprovalAction::Isolate { incident_id: report.incident_id.clone(), instance_id };
-        let request = self.approvals.request(action, will_do, why, "warden remediator", now).await.map_err(|e| {
+        let request = self.approvals.ask_to_isolate(report, now).await.map_err(|e| {
             tracing::error!(error = %e, "could not ask for approval; a retry asks again");
             failure("ApprovalNotRequested", e.to_string())
         })?;
@@ -150,21 +137,9 @@ impl Remediator {
                 format!("incident {incident_id} is {}: nothing to release", record.status.as_str()),
             ));
         }
-        let instance_id = record.instance_id.clone().unwrap_or_default();
-        let will_do = vec![
-            "Give every network interface its recorded security groups back".to_string(),
-            "Restore the recorded instance profile and Elastic IPs".to_string(),
-            "Put it back in service in its Auto Scaling group and target groups".to_string(),
-            "Keep the snapshots and the evidence protections".to_string(),
-        ];
-        let why = format!(
-            "{requested_by} asked to release {instance_id}, isolated after: {} (incident {incident_id}).",
-            record.trigger.describe()
-        );
-        let action = ApprovalAction::Release { incident_id: incident_id.to_string(), instance_id };
         let request = self
             .approvals
-            .request(action, will_do, why, requested_by, now)
+            .ask_to_release(&record, requested_by, now)
             .await
             .map_err(|e| failure("ApprovalNotRequested", e.to_string()))?;
         Ok(serde_json::json!({
