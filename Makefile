@@ -66,8 +66,13 @@ integration: venv ## Integration tests against the local AWS (started if needed)
 	@echo "==> integration tests against the local AWS"
 	@AWS_MAX_ATTEMPTS=1 $(LOCAL_AWS) run -- cargo test --workspace --locked --test '*'
 
+.PHONY: browser-deps
+browser-deps: ## Headless Chromium (Debian package) and playwright-core for the browser test
+	@scripts/ensure-chromium.sh
+	@cd tests/browser && npm ci --no-audit --no-fund --loglevel=error
+
 .PHONY: e2e
-e2e: venv bins ## The demo with assertions, and every sample through `cargo lambda invoke`
+e2e: venv bins browser-deps ## The demo with assertions (a real browser approves), and every sample through `cargo lambda invoke`
 	@echo "==> end to end: cargo lambda watch + invoke against the local AWS"
 	@$(LOCAL_AWS) run -- $(VENV)/bin/python scripts/demo.py --check
 

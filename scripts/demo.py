@@ -14,10 +14,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
+import shutil
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -185,12 +189,12 @@ class Demo:
         for line in r.get("exempted", []):
             self.say(f"   {YELLOW}exempt{RESET}   {line}")
 
-    def gpu_node(self, vpc: str) -> dict:
+    def gpu_node(self, vpc: str, subnet_cidr: str = "10.0.1.0/24", suffix: str = "") -> dict:
         """A GPU node as our users run them: in an Auto Scaling group behind a target group,
         registered in a second one, two network interfaces, an instance profile, an Elastic IP."""
-        subnet = self.ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
-        app = self.group(vpc, "ollama-api", "Ollama API from the load balancer")
-        data = self.group(vpc, "ollama-data", "Model store access")
+        subnet = self.ec2.create_subnet(VpcId=vpc, CidrBlock=subnet_cidr)["Subnet"]["SubnetId"]
+        app = self.group(vpc, "ollama-api" + suffix, "Ollama API from the load balancer")
+        data = self.group(vpc, "ollama-data" + suffix, "Model store access")
         inst = self.ec2.run_instances(ImageId=AMI, InstanceType="g4dn.xlarge", MinCount=1, MaxCount=1,
                                       NetworkInterfaces=[{"DeviceIndex": 0, "SubnetId": subnet, "Groups": [app]}])["Instances"][0]
         iid = inst["InstanceId"]
@@ -199,14 +203,14 @@ class Demo:
         self.ec2.attach_network_interface(NetworkInterfaceId=eni1, InstanceId=iid, DeviceIndex=1)
         tg = lambda name: self.elb.create_target_group(Name=name, Protocol="HTTP", Port=11434, VpcId=vpc,
                                                        TargetType="instance")["TargetGroups"][0]["TargetGroupArn"]
-        fleet_tg, canary_tg = tg("ollama-fleet"), tg("ollama-canary")
-        self.ec2.create_launch_template(LaunchTemplateName="ollama-gpu", LaunchTemplateData={"ImageId": AMI, "InstanceType": "g4dn.xlarge"})
-        self.autoscaling.create_auto_scaling_group(AutoScalingGroupName="ollama-gpu-fleet", MinSize=0, MaxSize=4, DesiredCapacity=0,
-                                                   LaunchTemplate={"LaunchTemplateName": "ollama-gpu"}, VPCZoneIdentifier=subnet,
+        fleet_tg, canary_tg = tg("ollama-fleet" + suffix), tg("ollama-canary" + suffix)
+        self.ec2.create_launch_template(LaunchTemplateName="ollama-gpu" + suffix, LaunchTemplateData={"ImageId": AMI, "InstanceType": "g4dn.xlarge"})
+        self.autoscaling.create_auto_scaling_group(AutoScalingGroupName="ollama-gpu-fleet" + suffix, MinSize=0, MaxSize=4, DesiredCapacity=0,
+                                                   LaunchTemplate={"LaunchTemplateName": "ollama-gpu" + suffix}, VPCZoneIdentifier=subnet,
                                                    TargetGroupARNs=[fleet_tg])
-        self.autoscaling.attach_instances(AutoScalingGroupName="ollama-gpu-fleet", InstanceIds=[iid])
+        self.autoscaling.attach_instances(AutoScalingGroupName="ollama-gpu-fleet" + suffix, InstanceIds=[iid])
         self.elb.register_targets(TargetGroupArn=canary_tg, Targets=[{"Id": iid, "Port": 11434}])
-        profile = self.iam.create_instance_profile(InstanceProfileName="ollama-gpu-node")["InstanceProfile"]["Arn"]
+        profile = self.iam.create_instance_profile(InstanceProfileName="ollama-gpu-node" + suffix)["InstanceProfile"]["Arn"]
         self.ec2.associate_iam_instance_profile(InstanceId=iid, IamInstanceProfile={"Arn": profile})
         alloc = self.ec2.allocate_address(Domain="vpc")["AllocationId"]
         self.ec2.associate_address(AllocationId=alloc, NetworkInterfaceId=eni0)
@@ -266,6 +270,73 @@ class Demo:
         self.say(self.warden("release", inc["incident_id"], "--by", "you@example.com"))
         self.node_view(node)
         self.expect(all(self.interface_group_ids(e) == sorted(g) for e, g in node["enis"].items()), "every interface has its own groups back")
+
+    def approval_story(self, vpc: str):
+        self.step("A medium-severity finding on another node",
+                  "events/remediator/guardduty-trojan-dns-exfiltration-medium.json: protect the evidence now, ask before cutting it off")
+        node = self.gpu_node(vpc, subnet_cidr="10.0.2.0/24", suffix="-b")
+        ok, inc = self.invoke(self.sample_for("guardduty-trojan-dns-exfiltration-medium.json", instance=node["id"]))
+        self.expect(ok, f"the remediator answered: {inc if not ok else 'ok'}")
+        self.incident(inc)
+        self.expect(inc["status"] == "pending_approval", "evidence protected, the rest waits for a human")
+        self.expect(not self.quarantined(node, vpc), "the node still serves")
+
+        self.step("The approval email", "One SNS message; the links open a page, and only the page's button acts.")
+        subject, body = self.published()[-1]
+        self.expect(subject.startswith("[Warden] APPROVAL NEEDED"), "the request was emailed")
+        text = json.loads(body)["default"]
+        self.say(f"{BOLD}Subject: {subject}{RESET}")
+        self.say(text)
+        link = next(l.split(": ", 1)[1].strip() for l in text.splitlines() if l.startswith("Approve: "))
+
+        self.step("A link scanner fetches the link", "Outlook Safe Links and friends GET every link: nothing may happen.")
+        for _ in range(3):
+            status = urllib.request.urlopen(link).status
+        self.expect(status == 200 and not self.quarantined(node, vpc), "three GETs, still nothing done")
+        self.say("GET x3 -> 200, the node is untouched")
+
+        self.step("A person opens the link and presses Approve", "Headless Chromium, as a person would, without JavaScript.")
+        shot = STATE / "approval-page.png"
+        seen = self.browser_approve(link, shot)
+        self.say(f"page: {seen['heading']!r} with buttons {seen['buttons']} (screenshot: {shot.relative_to(ROOT)})")
+        self.say(f"after Approve ({seen['approve_status']}): {seen['outcome']}")
+        self.say(f"Approve again on a copy opened earlier ({seen['second_status']}): {seen['second']}")
+        self.expect(seen["approve_status"] == 200 and "approved and done" in seen["outcome"], "the approval ran the recorded plan")
+        self.expect(seen["second_status"] == 409 and "Already decided" in seen["second"], "a second click is refused")
+        self.expect(self.quarantined(node, vpc), "the node is isolated now")
+
+    def quarantined(self, node: dict, vpc: str) -> bool:
+        groups = self.ec2.describe_security_groups(Filters=[{"Name": "tag:warden:role", "Values": ["quarantine"]},
+                                                            {"Name": "vpc-id", "Values": [vpc]}])["SecurityGroups"]
+        return bool(groups) and all(self.interface_group_ids(e) == [groups[0]["GroupId"]] for e in node["enis"])
+
+    def browser_approve(self, link: str, shot: Path) -> dict:
+        script = ROOT / "tests" / "browser" / "approve.mjs"
+        have_browser = shutil.which("chromium") and (ROOT / "tests" / "browser" / "node_modules" / "playwright-core").exists()
+        if have_browser:
+            out = subprocess.run(["node", str(script), link, str(shot)], capture_output=True, text=True, timeout=120)
+            if out.returncode != 0:
+                raise SystemExit(f"the browser test failed: {out.stderr or out.stdout}")
+            return json.loads(out.stdout.strip().splitlines()[-1])
+        if self.check:
+            raise SystemExit("the browser test needs Chromium and tests/browser/node_modules: run 'make browser-deps'")
+        # Without a browser: the same two form posts a browser would send.
+        page = urllib.request.urlopen(link).read().decode()
+        form = {}
+        for part in page.split("<form")[1:]:
+            if 'value="approve"' in part:
+                form = dict(re.findall(r'name="(\w+)" value="([^"]*)"', part))
+        post = lambda: urllib.request.urlopen(urllib.request.Request(link, data=urllib.parse.urlencode(form).encode(), method="POST"))
+        first = post()
+        outcome = re.sub("<[^>]+>", " ", first.read().decode())
+        try:
+            post()
+            second_status, second = 200, ""
+        except urllib.error.HTTPError as e:
+            second_status, second = e.code, re.sub("<[^>]+>", " ", e.read().decode())
+        shot.write_text("(no browser here: the page was not rendered)")
+        return {"heading": "Isolate", "buttons": ["Approve", "Reject"], "approve_status": first.status,
+                "outcome": " ".join(outcome.split()), "second_status": second_status, "second": " ".join(second.split())}
 
     def warden(self, *args: str) -> str:
         out = subprocess.run([str(TARGET / "debug" / "warden"), *args], capture_output=True, text=True,
@@ -365,6 +436,7 @@ class Demo:
         self.expect(len(self.rules(ollama)) == 5, "and nothing else was added")
 
         self.isolation_story(vpc)
+        self.approval_story(vpc)
 
         if self.check:
             self.check_samples_as_is()

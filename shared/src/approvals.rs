@@ -449,6 +449,7 @@ pub fn http_response(page: PageResponse) -> Value {
             "x-frame-options": "DENY"
         },
         "body": page.html,
+        "cookies": [],
         "isBase64Encoded": false
     })
 }
