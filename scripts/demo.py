@@ -152,9 +152,9 @@ class Demo:
             os.killpg(self.watch.pid, 15)
             self.watch.wait(timeout=10)
 
-    def invoke(self, event_file: Path) -> tuple[bool, dict | str]:
+    def invoke(self, event_file: Path, function: str = "remediator") -> tuple[bool, dict | str]:
         out = subprocess.run(
-            ["cargo", "lambda", "invoke", "remediator", "-P", str(INVOKE_PORT), "--data-file", str(event_file)],
+            ["cargo", "lambda", "invoke", function, "-P", str(INVOKE_PORT), "--data-file", str(event_file)],
             cwd=ROOT, capture_output=True, text=True, timeout=300,
         )
         if out.returncode == 0:
@@ -468,6 +468,15 @@ class Demo:
                             f"{name}: not_actionable, {SAMPLE_INSTANCE} does not exist here")
             else:
                 self.expect(ok and out["status"] == "no_op" and "not found" in out["summary"], f"{name}: {out['status'] if ok else out}")
+        approvals = ROOT / "events" / "approvals"
+        for path in sorted(approvals.glob("*.json")):
+            ok, out = self.invoke(path, "approvals")
+            name = f"approvals/{path.name}"
+            if name.endswith("scheduled-expiry-sweep.json"):
+                self.expect(ok and out["expired"] == [], f"{name}: nothing pending, nothing expired")
+            else:
+                # The sample's request is unknown here: a clear page, never an error.
+                self.expect(ok and out["statusCode"] == 404 and "Unknown request" in out["body"], f"{name}: 404 page, nothing done")
 
 
 def main():

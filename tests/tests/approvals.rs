@@ -232,3 +232,37 @@ async fn a_release_request_goes_through_the_same_flow() {
     assert_eq!(status, 200, "{html}");
     assert!(!contained(&p).await, "released: the interfaces have their own groups back");
 }
+
+#[tokio::test]
+async fn the_signing_key_is_read_from_ssm_parameter_store_and_refused_when_unusable() {
+    use warden::approval::{Decision, SigningKey};
+    use warden::config::ApprovalKeySource;
+    let f = Fixture::new().await;
+    let ssm = aws_sdk_ssm::Client::new(&f.sdk);
+    let name = format!("/warden/test/approval-key-{}", std::process::id());
+    let secret = "a-secure-string-key-0123456789abcdef";
+    ssm.put_parameter()
+        .name(&name)
+        .value(secret)
+        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+        .overwrite(true)
+        .send()
+        .await
+        .unwrap();
+    let key = warden::aws::load_approval_key(&f.sdk, &ApprovalKeySource::SsmParameter(name.clone())).await.unwrap();
+    let same = SigningKey::new(secret.as_bytes().to_vec()).unwrap();
+    assert_eq!(key.sign("apr-1", Decision::Approve, 1), same.sign("apr-1", Decision::Approve, 1));
+
+    let missing = warden::aws::load_approval_key(&f.sdk, &ApprovalKeySource::SsmParameter("/warden/none".into())).await;
+    assert!(missing.unwrap_err().contains("/warden/none"));
+    ssm.put_parameter()
+        .name(&name)
+        .value("short")
+        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+        .overwrite(true)
+        .send()
+        .await
+        .unwrap();
+    let short = warden::aws::load_approval_key(&f.sdk, &ApprovalKeySource::SsmParameter(name)).await.unwrap_err();
+    assert!(short.contains("at least 32 bytes") && !short.contains("short"), "{short}");
+}
