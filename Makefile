@@ -98,6 +98,8 @@ demo: venv bins ## The story: a world-open Ollama group found, revoked, recorded
 
 .PHONY: build
 build: venv ## Release zips for Lambda (ARCH=arm64 by default; ARCH=x86_64 also works)
+	@if [ "$(ARCH)" = arm64 ]; then rustup target add aarch64-unknown-linux-gnu >/dev/null 2>&1 || \
+	  echo "note: could not add the aarch64 target with rustup; try ARCH=x86_64"; fi
 	cargo lambda build --release --$(ARCH) --output-format zip $(addprefix --bin ,$(FUNCTIONS))
 	@ls -l $(CARGO_TARGET_DIR)/lambda/*/bootstrap.zip
 
