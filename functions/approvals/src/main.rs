@@ -8,10 +8,7 @@ use lambda_runtime::{run, service_fn, Diagnostic, Error, LambdaEvent};
 use serde_json::Value;
 
 use warden::approvals::Approvals;
-use warden::aws::{
-    approvals, isolation_executor, load_approval_key, load_sdk_config, AwsFleet, DynamoStore, Ec2Compute, SnsNotifier,
-};
-use warden::config::{ApprovalConfig, RemediatorConfig};
+use warden::aws::{isolation_executor, AwsFleet, DynamoStore, Ec2Compute, SnsNotifier};
 use warden::isolation_executor::IsolationExecutor;
 
 struct ApprovalsFunction {
@@ -49,17 +46,10 @@ impl ApprovalsFunction {
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     warden::telemetry::init();
-    let config = RemediatorConfig::from_env().inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?;
-    let approval_config =
-        ApprovalConfig::from_env().inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?;
-    let sdk = load_sdk_config().await;
-    let key = load_approval_key(&sdk, &approval_config.key)
+    let (config, sdk, approvals) = warden::aws::from_env()
         .await
-        .inspect_err(|e| tracing::error!(error = %e, "no approval key"))?;
-    let function = ApprovalsFunction {
-        approvals: approvals(&approval_config, &config.table_name, key, &sdk),
-        runner: isolation_executor(&config, &sdk),
-    };
+        .inspect_err(|e| tracing::error!(error = %e, "cannot start: fix the configuration"))?;
+    let function = ApprovalsFunction { approvals, runner: isolation_executor(&config, &sdk) };
     tracing::info!(table = %config.table_name, "approvals ready");
     let function = &function;
     run(service_fn(move |event| function.handle(event))).await

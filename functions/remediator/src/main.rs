@@ -13,10 +13,8 @@ use serde_json::Value;
 
 use warden::approvals::Approvals;
 use warden::aws::{
-    approvals, isolation_executor, load_approval_key, load_sdk_config, remediation_executor, AwsFleet, DynamoStore,
-    Ec2Compute, Ec2SecurityGroups, SnsNotifier,
+    isolation_executor, remediation_executor, AwsFleet, DynamoStore, Ec2Compute, Ec2SecurityGroups, SnsNotifier,
 };
-use warden::config::{ApprovalConfig, RemediatorConfig};
 use warden::event::{parse_event, Request};
 use warden::executor::{Executor, ExecutorError, Report};
 use warden::isolation::IncidentStatus;
@@ -187,17 +185,13 @@ fn failure(error_type: &str, message: String) -> Diagnostic {
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     warden::telemetry::init();
-    let config = RemediatorConfig::from_env().inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?;
-    let approval_config =
-        ApprovalConfig::from_env().inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?;
-    let sdk = load_sdk_config().await;
-    let key = load_approval_key(&sdk, &approval_config.key)
+    let (config, sdk, approvals) = warden::aws::from_env()
         .await
-        .inspect_err(|e| tracing::error!(error = %e, "no approval key"))?;
+        .inspect_err(|e| tracing::error!(error = %e, "cannot start: fix the configuration"))?;
     let remediator = Remediator {
         executor: remediation_executor(&config, &sdk),
         isolation: isolation_executor(&config, &sdk),
-        approvals: approvals(&approval_config, &config.table_name, key, &sdk),
+        approvals,
         metrics_namespace: config.metrics_namespace.clone(),
     };
     tracing::info!(

@@ -113,6 +113,20 @@ pub async fn load_approval_key(
     crate::approval::SigningKey::new(bytes)
 }
 
+/// Everything a function needs, from the environment, read once at start: the configuration,
+/// the SDK configuration, and the approval flow with its key. Errors name what to set.
+pub async fn from_env() -> Result<
+    (crate::config::RemediatorConfig, aws_config::SdkConfig, crate::approvals::Approvals<DynamoStore, SnsNotifier>),
+    String,
+> {
+    let config = crate::config::RemediatorConfig::from_env().map_err(|e| e.to_string())?;
+    let approval_config = crate::config::ApprovalConfig::from_env().map_err(|e| e.to_string())?;
+    let sdk = load_sdk_config().await;
+    let key = load_approval_key(&sdk, &approval_config.key).await?;
+    let flow = approvals(&approval_config, &config.table_name, key, &sdk);
+    Ok((config, sdk, flow))
+}
+
 /// The approval flow wired to AWS.
 pub fn approvals(
     config: &crate::config::ApprovalConfig,
