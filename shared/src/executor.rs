@@ -15,6 +15,10 @@ use crate::ports::{AuditStore, ErrorKind, Notifier, PortError, RevokeResult, Sec
 
 /// The raw event is kept for audit, up to this size (DynamoDB items are ≤ 400 KB).
 const MAX_STORED_EVENT_BYTES: usize = 64 * 1024;
+/// Revocations per remediation record: with the raw event, well inside 400 KB.
+pub const MAX_ACTIONS_PER_RECORD: usize = 400;
+/// Parts of one remediation handled in one invocation (20 000 rules).
+const MAX_PARTS: usize = 50;
 
 /// Policy and mode for exposure remediation, from the typed config.
 #[derive(Debug, Clone)]
@@ -77,6 +81,9 @@ pub struct Report {
     pub exempted: Vec<String>,
     pub expired_exemptions: Vec<String>,
     pub rules_checked: usize,
+    /// Further records of the same remediation when it was too large for one.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<String>,
     pub notified: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notify_error: Option<String>,
@@ -102,6 +109,7 @@ impl Report {
             exempted: Vec::new(),
             expired_exemptions: Vec::new(),
             rules_checked: 0,
+            parts: Vec::new(),
             notified: false,
             notify_error: None,
             duration_ms: 0,
@@ -113,6 +121,28 @@ impl Report {
         r.event_id = Some(event_id.to_string());
         r.summary = format!("Nothing to do: {reason}.");
         r
+    }
+
+    /// Fold the next part of the same remediation into this report.
+    fn absorb(&mut self, part: Report) {
+        self.parts.extend(part.remediation_id.clone());
+        self.duplicate &= part.duplicate;
+        if part.status == RemediationStatus::Partial.as_str() || self.status == RemediationStatus::NoOp.as_str() {
+            self.status = part.status.clone();
+        }
+        self.revoked.extend(part.revoked);
+        self.already_absent.extend(part.already_absent);
+        self.would_revoke.extend(part.would_revoke);
+        self.restored.extend(part.restored);
+        self.failed.extend(part.failed);
+        for g in part.groups {
+            if !self.groups.contains(&g) {
+                self.groups.push(g);
+            }
+        }
+        self.notified &= part.notified;
+        self.notify_error = self.notify_error.take().or(part.notify_error);
+        self.summary = format!("{} (in {} parts)", summary_of(self), self.parts.len() + 1);
     }
 
     /// Work is left that a redelivery of the same event would finish: the caller should fail
@@ -180,18 +210,56 @@ impl<G: SecurityGroups, S: AuditStore, N: Notifier> Executor<G, S, N> {
         raw_event: &str,
         now: DateTime<Utc>,
     ) -> Result<Report, ExecutorError> {
+        // A record holds at most MAX_ACTIONS_PER_RECORD revocations (DynamoDB items are
+        // ≤ 400 KB): a larger exposure is remediated in parts, each its own record.
         let started = Instant::now();
-        let id = trigger.remediation_id();
+        let mut combined: Option<Report> = None;
+        for part in 0..MAX_PARTS {
+            let (report, more) = self.remediate_part(&trigger, part, raw_event, now).await?;
+            combined = Some(match combined {
+                None => report,
+                Some(mut all) => {
+                    all.absorb(report);
+                    all
+                }
+            });
+            if !more {
+                break;
+            }
+        }
+        let mut report = combined.expect("at least one part");
+        report.duration_ms = started.elapsed().as_millis() as u64;
+        Ok(report)
+    }
+
+    /// One part of a remediation. `Ok((report, true))`: offending rules were left for the next part.
+    async fn remediate_part(
+        &self,
+        trigger: &Trigger,
+        part: usize,
+        raw_event: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(Report, bool), ExecutorError> {
+        let started = Instant::now();
+        let id = match part {
+            0 => trigger.remediation_id(),
+            n => format!("{}-part{}", trigger.remediation_id(), n + 1),
+        };
+        let trigger = trigger.clone();
 
         // A redelivery of an event already on record never re-plans: it reports or resumes.
         if let Some(existing) = self.store.remediation(&id).await? {
-            return self.redelivered(existing, now, started).await;
+            let more = existing.plan.left_for_next_part > 0 && !existing.dry_run;
+            return Ok((self.redelivered(existing, now, started).await?, more));
         }
 
         let rules = self.groups.ingress_rules(trigger.scope()).await?;
         let any_exposure = rules.iter().any(|r| exposure_reason(r, &self.settings.sensitive_ports).is_some());
         let exemptions = if any_exposure { self.store.exemptions().await? } else { Vec::new() };
-        let plan = plan_exposure_remediation(trigger, &rules, &exemptions, &self.settings.sensitive_ports, now);
+        let mut plan = plan_exposure_remediation(trigger, &rules, &exemptions, &self.settings.sensitive_ports, now);
+        plan.truncate_to(MAX_ACTIONS_PER_RECORD);
+        // A dry run changes nothing, so a next part would plan the same rules again.
+        let more = plan.left_for_next_part > 0 && !self.settings.dry_run;
 
         let status = if plan.is_empty() {
             RemediationStatus::NoOp
@@ -214,7 +282,8 @@ impl<G: SecurityGroups, S: AuditStore, N: Notifier> Executor<G, S, N> {
         };
         if let Some(existing) = self.store.create_remediation(&record).await? {
             // Lost a race with a concurrent delivery of the same event.
-            return self.redelivered(existing, now, started).await;
+            let more = existing.plan.left_for_next_part > 0 && !existing.dry_run;
+            return Ok((self.redelivered(existing, now, started).await?, more));
         }
         tracing::info!(remediation_id = %id, status = status.as_str(), actions = record.plan.actions.len(), "plan recorded");
 
@@ -229,6 +298,9 @@ impl<G: SecurityGroups, S: AuditStore, N: Notifier> Executor<G, S, N> {
                     "DRY RUN: {} world-open rule(s) would be revoked; nothing was changed.",
                     report.would_revoke.len()
                 );
+                if record.plan.left_for_next_part > 0 {
+                    report.summary.push_str(&format!(" ({} more not listed.)", record.plan.left_for_next_part));
+                }
                 self.notify(&mut report, &id).await;
             }
             _ => {
@@ -237,7 +309,7 @@ impl<G: SecurityGroups, S: AuditStore, N: Notifier> Executor<G, S, N> {
             }
         }
         report.duration_ms = started.elapsed().as_millis() as u64;
-        Ok(report)
+        Ok((report, more))
     }
 
     async fn redelivered(
@@ -782,6 +854,34 @@ mod tests {
         assert_eq!(sent.len(), 1);
         assert!(sent[0].text.contains("sgr-ollama"), "the re-sent message names what was revoked");
         assert_eq!(*ex.groups.revoke_calls.lock().unwrap(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_large_exposure_is_remediated_in_parts_each_its_own_record() {
+        let ex = executor(false);
+        let mut rules = Vec::new();
+        for g in 0..50 {
+            for r in 0..19 {
+                let mut rule = rule(&format!("sgr-{g}-{r}"), "tcp", 22, 22, RuleSource::CidrIpv4("0.0.0.0/0".into()));
+                rule.group_id = format!("sg-{g:017x}");
+                rules.push(rule);
+            }
+        }
+        *ex.groups.rules.lock().unwrap() = rules;
+        let sweep = Trigger::new("sweep-1", TriggerKind::ScheduledSweep { rule: "r".into() }, now());
+        let report = ex.remediate(sweep.clone(), "{}", now()).await.unwrap();
+        assert_eq!(report.revoked.len(), 950);
+        assert!(ex.groups.ids().is_empty());
+        assert_eq!(report.parts.len(), 2, "{:?}", report.parts);
+        let records = ex.store.records.lock().unwrap().clone();
+        assert_eq!(records.len(), 3);
+        assert!(records.values().all(|r| r.plan.actions.len() <= MAX_ACTIONS_PER_RECORD));
+        assert!(records.values().all(|r| r.status == RemediationStatus::Completed));
+        assert_eq!(ex.notifier.sent.lock().unwrap().len(), 3);
+
+        let again = ex.remediate(sweep, "{}", now()).await.unwrap();
+        assert!(again.duplicate);
+        assert_eq!(ex.store.records.lock().unwrap().len(), 3, "a redelivery adds no part");
     }
 
     #[tokio::test]

@@ -122,6 +122,10 @@ pub struct Plan {
     pub expired_exemptions_ignored: Vec<Exemption>,
     pub groups_checked: usize,
     pub rules_checked: usize,
+    /// Offending rules left out of this plan to keep its record within DynamoDB's item size;
+    /// the next part of the same remediation takes them.
+    #[serde(default)]
+    pub left_for_next_part: usize,
 }
 
 impl Plan {
@@ -133,7 +137,34 @@ impl Plan {
             expired_exemptions_ignored: Vec::new(),
             groups_checked: 0,
             rules_checked: 0,
+            left_for_next_part: 0,
         }
+    }
+
+    /// Keep at most `max` actions, whole groups first (a group's rules are revoked in one call),
+    /// and count the rest as left for the next part.
+    pub fn truncate_to(&mut self, max: usize) {
+        if self.actions.len() <= max {
+            return;
+        }
+        let group_of = |a: &Action| match a {
+            Action::RevokeIngressRule { rule, .. } => rule.group_id.clone(),
+        };
+        let mut keep = 0;
+        while keep < self.actions.len() {
+            let group = group_of(&self.actions[keep]);
+            let end =
+                self.actions[keep..].iter().position(|a| group_of(a) != group).map_or(self.actions.len(), |n| keep + n);
+            if end > max && keep > 0 {
+                break;
+            }
+            keep = end.min(max);
+            if keep == max {
+                break;
+            }
+        }
+        self.left_for_next_part = self.actions.len() - keep;
+        self.actions.truncate(keep);
     }
 
     pub fn is_empty(&self) -> bool {
@@ -299,6 +330,44 @@ mod tests {
         assert_eq!(a.remediation_id(), a.clone().remediation_id());
         assert_ne!(a.remediation_id(), b.remediation_id());
         assert!(a.remediation_id().starts_with("rem-20261126T120001Z-"));
+    }
+
+    fn revoke(group: &str, rule: &str) -> Action {
+        Action::RevokeIngressRule {
+            rule: crate::exposure::IngressRule {
+                group_id: group.into(),
+                rule_id: rule.into(),
+                ip_protocol: "tcp".into(),
+                from_port: 22,
+                to_port: 22,
+                source: crate::exposure::RuleSource::CidrIpv4("0.0.0.0/0".into()),
+                description: None,
+                tags: Default::default(),
+            },
+            reason: "test".into(),
+        }
+    }
+
+    #[test]
+    fn truncation_keeps_whole_groups_and_counts_the_rest() {
+        let t = Trigger::new(
+            "e",
+            TriggerKind::ScheduledSweep { rule: "r".into() },
+            "2026-11-26T12:00:00Z".parse().unwrap(),
+        );
+        let mut plan = Plan::new(t);
+        plan.actions = vec![revoke("a", "1"), revoke("a", "2"), revoke("b", "3"), revoke("b", "4"), revoke("c", "5")];
+        let mut small = plan.clone();
+        small.truncate_to(3);
+        assert_eq!(small.actions.len(), 2, "group b does not fit whole: it waits");
+        assert_eq!(small.left_for_next_part, 3);
+        let mut tiny = plan.clone();
+        tiny.truncate_to(1);
+        assert_eq!(tiny.actions.len(), 1, "a group larger than the limit is split");
+        assert_eq!(tiny.left_for_next_part, 4);
+        let mut all = plan.clone();
+        all.truncate_to(10);
+        assert_eq!((all.actions.len(), all.left_for_next_part), (5, 0));
     }
 
     #[test]

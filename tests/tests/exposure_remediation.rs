@@ -309,3 +309,43 @@ async fn undo_of_an_unknown_remediation_is_a_clear_error_and_changes_nothing() {
     assert_eq!(err.to_string(), "no remediation rem-20260101T000000Z-000000000000 is on record");
     assert!(f.published().is_empty());
 }
+
+#[tokio::test]
+async fn a_sweep_too_large_for_one_record_is_remediated_in_parts() {
+    let f = Fixture::in_region("sa-east-1").await;
+    let mut groups = Vec::new();
+    for g in 0..9 {
+        let group = f.new_group(&format!("wide-open-{g}")).await;
+        let mut permissions = Vec::new();
+        for port in 0..50 {
+            permissions.push(
+                aws_sdk_ec2::types::IpPermission::builder()
+                    .ip_protocol("tcp")
+                    .from_port(22)
+                    .to_port(22 + port)
+                    .ip_ranges(aws_sdk_ec2::types::IpRange::builder().cidr_ip("0.0.0.0/0").build())
+                    .build(),
+            );
+        }
+        f.ec2
+            .authorize_security_group_ingress()
+            .group_id(&group)
+            .set_ip_permissions(Some(permissions))
+            .send()
+            .await
+            .unwrap();
+        groups.push(group);
+    }
+    let executor = f.executor(false);
+    let report = run(&executor, &f.sample("scheduled-sweep.json")).await;
+    assert_eq!(report.status, "completed", "{}", report.summary);
+    assert_eq!(report.revoked.len(), 450);
+    assert_eq!(report.parts.len(), 1, "400 + 50: two records");
+    for group in &groups {
+        assert!(f.rule_ids(group).await.is_empty(), "{group}");
+    }
+    for id in std::iter::once(report.remediation_id.clone().unwrap()).chain(report.parts.clone()) {
+        let record = executor.store.remediation(&id).await.unwrap().expect("each part is on record");
+        assert_eq!(record.status, RemediationStatus::Completed);
+    }
+}
