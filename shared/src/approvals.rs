@@ -347,7 +347,10 @@ impl<S: ApprovalStore, N: Notifier> Approvals<S, N> {
         }
         tracing::info!(request = %request.id, decision = decision.as_str(), source_ip = %who.source_ip, "approval decided");
         let (title, message, ok) = match decision {
-            Decision::Reject => ("Rejected", format!("{} was rejected. Nothing will be done.", request.action.label()), true),
+            Decision::Reject => match runner.run_rejected(&request.action, &format!("approval {}", request.id), now).await {
+                Ok(outcome) => ("Rejected", format!("{} was rejected. Nothing more will be done. {outcome}", request.action.label()), true),
+                Err(why) => ("Rejected", format!("{} was rejected. Nothing more will be done ({why}).", request.action.label()), true),
+            },
             Decision::Approve => match runner.run_approved(&request.action, &format!("approval {}", request.id), now).await {
                 Ok(outcome) => ("Approved", format!("{} was approved and done: {outcome}", request.action.label()), true),
                 Err(why) => (

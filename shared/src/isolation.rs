@@ -547,6 +547,9 @@ pub enum IncidentStatus {
     Partial,
     /// Nothing to isolate: the alarm names a whole group, or the instance is gone.
     NotActionable,
+    /// A human rejected the pending plan: the evidence stays protected, nothing else is done,
+    /// and the instance's lock is freed for future incidents.
+    Dismissed,
     Releasing,
     Released,
     /// Some release steps failed; running the release again retries them.
@@ -561,10 +564,16 @@ impl IncidentStatus {
             Self::PendingApproval => "pending_approval",
             Self::Partial => "partial",
             Self::NotActionable => "not_actionable",
+            Self::Dismissed => "dismissed",
             Self::Releasing => "releasing",
             Self::Released => "released",
             Self::ReleasePartial => "release_partial",
         }
+    }
+
+    /// Finished for good: its instance's lock may be taken by a new incident.
+    pub fn is_over(self) -> bool {
+        matches!(self, Self::Released | Self::NotActionable | Self::Dismissed)
     }
 
     pub fn parse(s: &str) -> Option<Self> {
@@ -574,6 +583,7 @@ impl IncidentStatus {
             Self::PendingApproval,
             Self::Partial,
             Self::NotActionable,
+            Self::Dismissed,
             Self::Releasing,
             Self::Released,
             Self::ReleasePartial,

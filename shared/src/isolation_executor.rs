@@ -205,7 +205,7 @@ impl<C: Compute, F: Fleet, S: IncidentStore, N: Notifier> IsolationExecutor<C, F
         if let Some(existing) = existing? {
             // A redelivery. The lock it just took is its own incident's, or, when that incident
             // is over, one to give back.
-            let over = matches!(existing.status, IncidentStatus::Released | IncidentStatus::NotActionable);
+            let over = existing.status.is_over();
             if over && matches!(lock, Ok(LockOutcome::Acquired)) {
                 self.store.unlock_instance(&instance_id, &id).await?;
             }
@@ -216,10 +216,21 @@ impl<C: Compute, F: Fleet, S: IncidentStore, N: Notifier> IsolationExecutor<C, F
             LockOutcome::HeldBy { incident_id: holder, since: held_since } => {
                 match self.store.incident(&holder).await? {
                     // A lock left by an incident that is over (a partial release) is stale.
-                    Some(old) if matches!(old.status, IncidentStatus::Released | IncidentStatus::NotActionable) => {
+                    Some(old) if old.status.is_over() => {
                         if !self.store.steal_instance_lock(&instance_id, &holder, &id, now).await? {
                             return Err(ExecutorError::Busy(format!("instance {instance_id} (incident {holder})")));
                         }
+                    }
+                    // A stronger trigger for an instance whose isolation waits for approval: the
+                    // policy now says isolate, so the recorded plan runs at once.
+                    Some(existing)
+                        if existing.status == IncidentStatus::PendingApproval
+                            && decision.response == Response::Isolate =>
+                    {
+                        self.store.add_incident_trigger(&holder, &trigger, now).await?;
+                        let by = format!("escalation: {} (rule {})", trigger.describe(), decision.rule);
+                        tracing::warn!(incident_id = %holder, %by, "escalating a pending isolation");
+                        return Box::pin(self.execute_pending(&holder, &by, received, now)).await;
                     }
                     Some(existing) => {
                         self.store.add_incident_trigger(&holder, &trigger, now).await?;
@@ -335,6 +346,39 @@ impl<C: Compute, F: Fleet, S: IncidentStore, N: Notifier> IsolationExecutor<C, F
         record.summary = format!("Approved by {approved_by}.");
         let done = self.done_steps(id).await?;
         Box::pin(self.run(record, &approved, &done, None, received, now)).await
+    }
+
+    /// A human rejected the pending plan: record it, keep the evidence, free the instance.
+    pub async fn dismiss(
+        &self,
+        id: &str,
+        rejected_by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<IncidentReport, ExecutorError> {
+        let mut record =
+            self.store.incident(id).await?.ok_or_else(|| ExecutorError::UnknownIncident(id.to_string()))?;
+        if record.status != IncidentStatus::PendingApproval {
+            return Err(ExecutorError::Refused(format!(
+                "incident {id} is {}: only a plan pending approval can be dismissed",
+                record.status.as_str()
+            )));
+        }
+        if !self
+            .store
+            .claim_incident(id, &[IncidentStatus::PendingApproval], IncidentStatus::Dismissed, now, now)
+            .await?
+        {
+            return Err(ExecutorError::Busy(id.to_string()));
+        }
+        record.status = IncidentStatus::Dismissed;
+        record.lease_until = None;
+        record.updated_at = now;
+        record.summary = format!("The pending plan was rejected by {rejected_by}; the evidence protections stay.");
+        self.store.save_incident(&record).await?;
+        if let Some(instance) = &record.instance_id {
+            self.store.unlock_instance(instance, id).await?;
+        }
+        Ok(IncidentReport::from_record("isolation", &record))
     }
 
     async fn done_steps(&self, id: &str) -> Result<BTreeSet<String>, ExecutorError> {
@@ -877,6 +921,20 @@ impl<C: Compute, F: Fleet, S: IncidentStore, N: Notifier> ActionRunner for Isola
         }
         Ok(report.summary)
     }
+
+    async fn run_rejected(
+        &self,
+        action: &ApprovalAction,
+        rejected_by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<String, String> {
+        match action {
+            ApprovalAction::Isolate { incident_id, .. } => {
+                self.dismiss(incident_id, rejected_by, now).await.map(|r| r.summary).map_err(|e| e.to_string())
+            }
+            ApprovalAction::Release { instance_id, .. } => Ok(format!("{instance_id} stays isolated.")),
+        }
+    }
 }
 
 fn capitalize(s: &str) -> String {
@@ -1070,6 +1128,31 @@ mod tests {
         assert!(groups(&ex).values().all(|g| g == &vec!["sg-quarantine".to_string()]));
         assert!(!*ex.fleet.in_service.lock().unwrap());
         assert_eq!(ex.compute.snapshots.lock().unwrap().len(), 1, "done steps are not repeated");
+    }
+
+    #[tokio::test]
+    async fn a_stronger_trigger_escalates_a_pending_isolation_at_once() {
+        let ex = executor();
+        let pending = ex.isolate(finding("e1", 5.0), Instant::now(), now()).await.unwrap();
+        assert_eq!(pending.status, "pending_approval");
+        let escalated = ex.isolate(finding("e2", 8.0), Instant::now(), now()).await.unwrap();
+        assert_eq!(escalated.incident_id, pending.incident_id);
+        assert_eq!(escalated.status, "isolated", "{escalated:#?}");
+        assert!(groups(&ex).values().all(|g| g == &vec!["sg-quarantine".to_string()]));
+    }
+
+    #[tokio::test]
+    async fn a_rejected_plan_dismisses_the_incident_and_frees_the_instance() {
+        let ex = executor();
+        let pending = ex.isolate(finding("e1", 5.0), Instant::now(), now()).await.unwrap();
+        let dismissed = ex.dismiss(&pending.incident_id, "bob", now()).await.unwrap();
+        assert_eq!(dismissed.status, "dismissed");
+        assert!(ex.store.locks.lock().unwrap().is_empty());
+        assert_eq!(groups(&ex)["eni-0"], ["sg-app", "sg-ssh"], "nothing disruptive happened");
+        let later = ex.isolate(finding("e3", 8.0), Instant::now(), now()).await.unwrap();
+        assert_ne!(later.incident_id, pending.incident_id, "a new incident");
+        assert_eq!(later.status, "isolated");
+        assert!(ex.dismiss(&pending.incident_id, "bob", now()).await.is_err(), "only a pending plan can be dismissed");
     }
 
     #[tokio::test]

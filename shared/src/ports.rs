@@ -286,4 +286,11 @@ pub trait ActionRunner: Send + Sync {
         approved_by: &str,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<String, String>> + Send;
+    /// What a rejection means for the action's subject. `Ok(what happened)`.
+    fn run_rejected(
+        &self,
+        action: &ApprovalAction,
+        rejected_by: &str,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<String, String>> + Send;
 }

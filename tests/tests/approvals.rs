@@ -146,6 +146,11 @@ async fn reject_is_recorded_notified_and_changes_nothing() {
     assert_eq!(status, 200);
     assert!(html.contains("was rejected"));
     assert!(!contained(&p).await);
+    assert_eq!(
+        p.isolation.store_incident(&p.report.incident_id).await,
+        "dismissed",
+        "the instance is free for new incidents"
+    );
     assert_eq!(p.approvals.store.approval(&p.request_id).await.unwrap().unwrap().status, ApprovalStatus::Rejected);
     let published = p.f.published();
     assert_eq!(published.len(), before + 1);

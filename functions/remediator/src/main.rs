@@ -129,7 +129,7 @@ impl Remediator {
             .await
             .map_err(|e| failure("RemediationIncomplete", e.to_string()))?
             .ok_or_else(|| failure("RequestRefused", format!("no incident {incident_id} is on record")))?;
-        if matches!(record.status, IncidentStatus::Released | IncidentStatus::NotActionable) {
+        if record.status.is_over() {
             return Err(failure(
                 "RequestRefused",
                 format!("incident {incident_id} is {}: nothing to release", record.status.as_str()),
