@@ -385,7 +385,7 @@ class Demo:
         for g, n in ((ollama, "ollama-gpu-nodes"), (batch, "gpu-batch"), (bastion, "bastion")):
             self.show_rules(g, n)
 
-        self.step("Start the remediator", "`cargo lambda watch` runs the Lambda function locally (log: .local/remediator.log).")
+        self.step("Start the functions", "`cargo lambda watch` runs the remediator and approvals Lambdas locally (log: .local/remediator.log).")
         self.start_remediator(self.topic)
         self.say(f"listening on 127.0.0.1:{INVOKE_PORT}; the first invoke starts the binary")
 
