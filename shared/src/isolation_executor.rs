@@ -911,6 +911,12 @@ impl<C: Compute, F: Fleet, S: IncidentStore, N: Notifier> ActionRunner for Isola
         let received = Instant::now();
         let report = match action {
             ApprovalAction::Isolate { incident_id, .. } => {
+                // A stronger trigger may have run the plan already (escalation): nothing is left.
+                if let Ok(Some(r)) = self.store.incident(incident_id).await {
+                    if r.status == IncidentStatus::Isolated {
+                        return Ok(format!("nothing left to do: {}", r.summary));
+                    }
+                }
                 self.execute_pending(incident_id, approved_by, received, now).await
             }
             ApprovalAction::Release { incident_id, .. } => self.release(incident_id, approved_by, received, now).await,
@@ -1139,6 +1145,10 @@ mod tests {
         assert_eq!(escalated.incident_id, pending.incident_id);
         assert_eq!(escalated.status, "isolated", "{escalated:#?}");
         assert!(groups(&ex).values().all(|g| g == &vec!["sg-quarantine".to_string()]));
+        // The approval asked for earlier finds nothing left to do.
+        let action = ApprovalAction::Isolate { incident_id: pending.incident_id.clone(), instance_id: I.into() };
+        let late = ex.run_approved(&action, "alice", now()).await.unwrap();
+        assert!(late.starts_with("nothing left to do"), "{late}");
     }
 
     #[tokio::test]
