@@ -73,6 +73,35 @@ pub fn incident_emf(
     Value::Object(line).to_string()
 }
 
+/// The EMF line for one approval page: what kind of answer, so refusals (tampered, replayed,
+/// expired links) can be alarmed on.
+pub fn approval_page_emf(namespace: &str, method: &str, status: u64, timestamp_ms: i64) -> String {
+    let outcome = match (method, status) {
+        (_, 500..) => "error",
+        ("POST", 200) => "decided",
+        (_, 200) => "page_shown",
+        (_, 409) => "refused_replay",
+        (_, 410) => "refused_expired",
+        (_, 403) => "refused_token",
+        (_, 404) => "refused_unknown",
+        _ => "refused_request",
+    };
+    let mut line = Map::new();
+    line.insert(
+        "_aws".into(),
+        json!({
+            "Timestamp": timestamp_ms,
+            "CloudWatchMetrics": [{"Namespace": namespace, "Dimensions": [["Function", "Outcome"]], "Metrics": [{"Name": "ApprovalPages", "Unit": "Count"}]}]
+        }),
+    );
+    line.insert("Function".into(), json!("approvals"));
+    line.insert("Outcome".into(), json!(outcome));
+    line.insert("ApprovalPages".into(), json!(1));
+    line.insert("Method".into(), json!(method));
+    line.insert("StatusCode".into(), json!(status));
+    Value::Object(line).to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,5 +122,16 @@ mod tests {
         }
         assert_eq!(line["Outcome"], "ignored");
         assert_eq!(line["_aws"]["Timestamp"], 1_764_000_000_000_i64);
+    }
+
+    #[test]
+    fn approval_pages_are_counted_by_outcome() {
+        let outcome =
+            |m, s| serde_json::from_str::<Value>(&approval_page_emf("Warden", m, s, 0)).unwrap()["Outcome"].clone();
+        assert_eq!(outcome("GET", 200), "page_shown");
+        assert_eq!(outcome("POST", 200), "decided");
+        assert_eq!(outcome("POST", 403), "refused_token");
+        assert_eq!(outcome("POST", 409), "refused_replay");
+        assert_eq!(outcome("POST", 503), "error");
     }
 }

@@ -10,17 +10,23 @@ use serde_json::Value;
 use warden::approvals::Approvals;
 use warden::aws::{isolation_executor, AwsFleet, DynamoStore, Ec2Compute, SnsNotifier};
 use warden::isolation_executor::IsolationExecutor;
+use warden::metrics::approval_page_emf;
 
 struct ApprovalsFunction {
     approvals: Approvals<DynamoStore, SnsNotifier>,
     runner: IsolationExecutor<Ec2Compute, AwsFleet, DynamoStore, SnsNotifier>,
+    metrics_namespace: String,
 }
 
 impl ApprovalsFunction {
     async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
         let raw = event.payload;
-        if raw.pointer("/requestContext/http/method").is_some() {
-            return Ok(self.approvals.http(&raw, &self.runner, Utc::now()).await);
+        if let Some(method) = raw.pointer("/requestContext/http/method").and_then(Value::as_str) {
+            let now = Utc::now();
+            let response = self.approvals.http(&raw, &self.runner, now).await;
+            let status = response["statusCode"].as_u64().unwrap_or(500);
+            println!("{}", approval_page_emf(&self.metrics_namespace, method, status, now.timestamp_millis()));
+            return Ok(response);
         }
         let source = raw.get("source").and_then(Value::as_str).unwrap_or("");
         let detail_type = raw.get("detail-type").and_then(Value::as_str).unwrap_or("");
@@ -49,7 +55,11 @@ async fn main() -> Result<(), Error> {
     let (config, sdk, approvals) = warden::aws::from_env()
         .await
         .inspect_err(|e| tracing::error!(error = %e, "cannot start: fix the configuration"))?;
-    let function = ApprovalsFunction { approvals, runner: isolation_executor(&config, &sdk) };
+    let function = ApprovalsFunction {
+        approvals,
+        runner: isolation_executor(&config, &sdk),
+        metrics_namespace: config.metrics_namespace.clone(),
+    };
     tracing::info!(table = %config.table_name, "approvals ready");
     let function = &function;
     run(service_fn(move |event| function.handle(event))).await
