@@ -11,6 +11,7 @@ pub mod config;
 pub mod event;
 pub mod executor;
 pub mod exposure;
+pub mod guard;
 pub mod isolation;
 pub mod isolation_executor;
 pub mod metrics;
