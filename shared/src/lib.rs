@@ -16,8 +16,10 @@ pub mod isolation;
 pub mod isolation_executor;
 pub mod metrics;
 pub mod notify;
+pub mod ollama;
 pub mod plan;
 pub mod ports;
+pub mod registry;
 pub mod telemetry;
 
 #[cfg(test)]
