@@ -11,6 +11,7 @@ pub mod config;
 pub mod event;
 pub mod executor;
 pub mod exposure;
+pub mod gateway;
 pub mod guard;
 pub mod isolation;
 pub mod isolation_executor;
@@ -21,6 +22,7 @@ pub mod plan;
 pub mod ports;
 pub mod registry;
 pub mod telemetry;
+pub mod validator;
 
 #[cfg(test)]
 pub mod fakes;
