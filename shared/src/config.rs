@@ -117,6 +117,133 @@ impl RemediatorConfig {
     }
 }
 
+/// Environment of the request validator.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidatorConfig {
+    /// `WARDEN_TABLE_NAME`: the table holding the model registry and quota counters (required).
+    pub table_name: String,
+    /// `OLLAMA_URL`: where admitted requests go, `http://host:port` (required).
+    pub ollama_url: String,
+    /// `WARDEN_VALIDATOR_POLICY`: limits, per-use-case thresholds and quotas as JSON, inline or
+    /// `@/path/to/file.json` (default: `ValidatorPolicy::default()`, documented in the README).
+    pub policy: crate::validator::ValidatorPolicy,
+    /// `WARDEN_API_KEY_USE_CASES`: JSON object mapping API key ids (and IAM ARNs) to use cases
+    /// (default `{}`).
+    pub key_use_cases: std::collections::HashMap<String, String>,
+    /// `WARDEN_REGISTRY_CACHE_SECONDS`: how long a read of the registry is reused (default 30).
+    pub registry_cache_seconds: u64,
+    /// `WARDEN_OLLAMA_TIMEOUT_SECONDS`: the whole exchange with Ollama (default 120).
+    pub ollama_timeout_seconds: u64,
+    /// `WARDEN_OLLAMA_CONNECT_TIMEOUT_MS`: connecting to Ollama (default 2000).
+    pub ollama_connect_timeout_ms: u64,
+    /// `WARDEN_MAX_RESPONSE_BYTES`: Ollama responses over this are refused (default 5 MiB; Lambda
+    /// returns at most 6 MB).
+    pub max_response_bytes: usize,
+    /// `WARDEN_LLM_METRICS_NAMESPACE`: CloudWatch namespace of the validator's metrics
+    /// (default `Custom/LLM`).
+    pub metrics_namespace: String,
+}
+
+impl ValidatorConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let set = |var: &str| get(var).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let table_name = set("WARDEN_TABLE_NAME").ok_or(ConfigError::Missing {
+            var: "WARDEN_TABLE_NAME",
+            what: "the DynamoDB table Warden records to (e.g. warden)",
+        })?;
+        let ollama_url = set("OLLAMA_URL").ok_or(ConfigError::Missing {
+            var: "OLLAMA_URL",
+            what: "the Ollama endpoint, e.g. http://ollama.internal:11434",
+        })?;
+        if !ollama_url.starts_with("http://") || ollama_url["http://".len()..].trim_end_matches('/').contains('/') {
+            return Err(ConfigError::Invalid {
+                var: "OLLAMA_URL",
+                value: ollama_url,
+                why: "must be http://host:port with no path (Ollama inside the VPC)".into(),
+            });
+        }
+        let policy = match set("WARDEN_VALIDATOR_POLICY") {
+            None => crate::validator::ValidatorPolicy::default(),
+            Some(v) => {
+                let invalid =
+                    |why: String| ConfigError::Invalid { var: "WARDEN_VALIDATOR_POLICY", value: v.clone(), why };
+                let json = match v.strip_prefix('@') {
+                    Some(path) => {
+                        std::fs::read_to_string(path).map_err(|e| invalid(format!("cannot read {path}: {e}")))?
+                    }
+                    None => v.clone(),
+                };
+                crate::validator::ValidatorPolicy::from_json(&json).map_err(invalid)?
+            }
+        };
+        let key_use_cases = match set("WARDEN_API_KEY_USE_CASES") {
+            None => Default::default(),
+            Some(v) => serde_json::from_str(&v).map_err(|e| ConfigError::Invalid {
+                var: "WARDEN_API_KEY_USE_CASES",
+                value: v.clone(),
+                why: format!("must be a JSON object of key id to use case: {e}"),
+            })?,
+        };
+        let number = |var: &'static str, default: u64, min: u64, max: u64| -> Result<u64, ConfigError> {
+            match set(var) {
+                None => Ok(default),
+                Some(v) => v.parse::<u64>().ok().filter(|n| (min..=max).contains(n)).ok_or(ConfigError::Invalid {
+                    var,
+                    value: v,
+                    why: format!("must be a whole number between {min} and {max}"),
+                }),
+            }
+        };
+        Ok(Self {
+            table_name,
+            ollama_url,
+            policy,
+            key_use_cases,
+            registry_cache_seconds: number("WARDEN_REGISTRY_CACHE_SECONDS", 30, 0, 3600)?,
+            ollama_timeout_seconds: number("WARDEN_OLLAMA_TIMEOUT_SECONDS", 120, 1, 900)?,
+            ollama_connect_timeout_ms: number("WARDEN_OLLAMA_CONNECT_TIMEOUT_MS", 2000, 10, 60_000)?,
+            max_response_bytes: number("WARDEN_MAX_RESPONSE_BYTES", 5 * 1024 * 1024, 1024, 6_000_000)? as usize,
+            metrics_namespace: set("WARDEN_LLM_METRICS_NAMESPACE").unwrap_or_else(|| "Custom/LLM".into()),
+        })
+    }
+}
+
+#[cfg(test)]
+mod validator_config_tests {
+    use super::*;
+
+    fn cfg(pairs: &[(&str, &str)]) -> Result<ValidatorConfig, ConfigError> {
+        let map: std::collections::HashMap<String, String> =
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        ValidatorConfig::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_and_required_variables() {
+        let c = cfg(&[("WARDEN_TABLE_NAME", "warden"), ("OLLAMA_URL", "http://10.0.0.5:11434")]).unwrap();
+        assert_eq!(
+            (c.registry_cache_seconds, c.ollama_timeout_seconds, c.metrics_namespace.as_str()),
+            (30, 120, "Custom/LLM")
+        );
+        assert!(cfg(&[("WARDEN_TABLE_NAME", "warden")]).unwrap_err().to_string().starts_with("OLLAMA_URL is not set"));
+        for (var, value) in [
+            ("OLLAMA_URL", "https://ollama.example.com/v1"),
+            ("WARDEN_VALIDATOR_POLICY", "{\"limitz\": {}}"),
+            ("WARDEN_API_KEY_USE_CASES", "[1]"),
+            ("WARDEN_OLLAMA_TIMEOUT_SECONDS", "0"),
+        ] {
+            let mut pairs = vec![("WARDEN_TABLE_NAME", "warden"), ("OLLAMA_URL", "http://ollama:11434")];
+            pairs.retain(|(k, _)| *k != var);
+            pairs.push((var, value));
+            assert!(cfg(&pairs).unwrap_err().to_string().starts_with(var), "{var}");
+        }
+    }
+}
+
 fn parse_ports(raw: &str) -> Result<Vec<SensitivePort>, ConfigError> {
     let invalid = |why: String| ConfigError::Invalid { var: "WARDEN_SENSITIVE_PORTS", value: raw.to_string(), why };
     let mut ports: Vec<SensitivePort> = Vec::new();

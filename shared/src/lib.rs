@@ -21,7 +21,9 @@ pub mod ollama;
 pub mod plan;
 pub mod ports;
 pub mod registry;
+pub mod request_guard;
 pub mod telemetry;
+pub mod upstream;
 pub mod validator;
 
 #[cfg(test)]

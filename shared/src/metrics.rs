@@ -102,6 +102,50 @@ pub fn approval_page_emf(namespace: &str, method: &str, status: u64, timestamp_m
     Value::Object(line).to_string()
 }
 
+/// The EMF line for one request through the validator (namespace `Custom/LLM` by default).
+/// Per-caller counts (dimension `Caller`, and fleet-wide with no dimension) feed the alarms that
+/// suspend abusive callers; `BlockedRequests` is counted by `Reason`.
+pub fn validator_emf(namespace: &str, o: &crate::request_guard::Outcome, timestamp_ms: i64) -> String {
+    let blocked = o.reason.is_some() && o.status >= 400;
+    let mut directives = vec![
+        json!({
+            "Namespace": namespace,
+            "Dimensions": [["Caller"], []],
+            "Metrics": [
+                {"Name": "Requests", "Unit": "Count"},
+                {"Name": "PromptInjectionAttempts", "Unit": "Count"},
+                {"Name": "AuthFailures", "Unit": "Count"},
+                {"Name": "PiiDetections", "Unit": "Count"}
+            ]
+        }),
+        json!({
+            "Namespace": namespace,
+            "Dimensions": [[]],
+            "Metrics": [{"Name": "ValidationLatency", "Unit": "Microseconds"}]
+        }),
+    ];
+    let mut line = Map::new();
+    if blocked {
+        directives.push(json!({
+            "Namespace": namespace,
+            "Dimensions": [["Reason"]],
+            "Metrics": [{"Name": "BlockedRequests", "Unit": "Count"}]
+        }));
+        line.insert("BlockedRequests".into(), json!(1));
+        line.insert("Reason".into(), json!(o.reason.unwrap_or("-")));
+    }
+    line.insert("_aws".into(), json!({"Timestamp": timestamp_ms, "CloudWatchMetrics": directives}));
+    line.insert("Caller".into(), json!(o.caller.as_deref().unwrap_or("anonymous")));
+    line.insert("Requests".into(), json!(1));
+    line.insert("PromptInjectionAttempts".into(), json!(u8::from(o.injection)));
+    line.insert("AuthFailures".into(), json!(u8::from(o.auth_failure)));
+    line.insert("PiiDetections".into(), json!(u8::from(o.pii)));
+    line.insert("ValidationLatency".into(), json!(o.validation_us));
+    line.insert("Status".into(), json!(o.status));
+    line.insert("RequestId".into(), json!(o.request_id));
+    Value::Object(line).to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

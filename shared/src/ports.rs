@@ -294,3 +294,60 @@ pub trait ActionRunner: Send + Sync {
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<String, String>> + Send;
 }
+
+/// What importing a registry changed.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
+pub struct RegistryImport {
+    pub written: Vec<String>,
+    pub removed: Vec<String>,
+}
+
+/// The model registry as stored (DynamoDB): read whole by the validator, replaced whole by
+/// `warden registry import`.
+pub trait ModelRegistryStore: Send + Sync {
+    fn models(&self) -> impl Future<Output = PortResult<Vec<crate::registry::ModelEntry>>> + Send;
+    fn replace_models(
+        &self,
+        models: &[crate::registry::ModelEntry],
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = PortResult<RegistryImport>> + Send;
+}
+
+/// One caller's fixed quota window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuotaWindow {
+    /// Unix seconds at which the window starts.
+    pub start: i64,
+    pub seconds: u64,
+}
+
+impl QuotaWindow {
+    pub fn containing(now: DateTime<Utc>, seconds: u64) -> Self {
+        let t = now.timestamp();
+        Self { start: t - t.rem_euclid(seconds as i64), seconds }
+    }
+
+    pub fn end(&self) -> i64 {
+        self.start + self.seconds as i64
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuotaOutcome {
+    /// Counted: the totals in this window after this request.
+    Allowed { requests: u64, tokens: u64 },
+    /// Over a budget; nothing was counted.
+    Exhausted,
+}
+
+/// Per-caller request and token budgets, shared by every Lambda instance (atomic counters).
+pub trait QuotaStore: Send + Sync {
+    fn consume(
+        &self,
+        caller: &str,
+        window: QuotaWindow,
+        tokens: u64,
+        max_requests: u64,
+        max_tokens: u64,
+    ) -> impl Future<Output = PortResult<QuotaOutcome>> + Send;
+}

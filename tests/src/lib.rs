@@ -2,6 +2,8 @@
 //! through `AWS_ENDPOINT_URL` exactly as Lambda reaches AWS. Every test builds its own VPC,
 //! security group, table and topic, so tests never depend on each other's leftovers.
 
+pub mod fake_ollama;
+
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -189,6 +191,20 @@ impl Fixture {
         let text = text.replace(SAMPLE_GROUP_ID, &self.group_id);
         serde_json::from_str(&text).expect("sample JSON")
     }
+}
+
+/// A fresh, empty Warden table in the local AWS.
+pub async fn new_table(ddb: &aws_sdk_dynamodb::Client) -> String {
+    let table = unique("warden-test");
+    create_table(ddb, &table).await;
+    table
+}
+
+/// A sample event of another function (`events/<function>/<name>`).
+pub fn sample_of(function: &str, name: &str) -> Value {
+    let path = format!("{}/../events/{function}/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}")))
+        .expect("sample JSON")
 }
 
 /// The group id the sample events name.

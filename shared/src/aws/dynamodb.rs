@@ -82,6 +82,10 @@ impl DynamoStore {
         Self { client, table: table.into() }
     }
 
+    pub(super) fn client(&self) -> &Client {
+        &self.client
+    }
+
     pub fn table(&self) -> &str {
         &self.table
     }
@@ -237,7 +241,12 @@ impl DynamoStore {
         }
     }
 
-    async fn query_all(&self, pk: String, sk_prefix: Option<&str>, operation: &'static str) -> PortResult<Vec<Item>> {
+    pub(super) async fn query_all(
+        &self,
+        pk: String,
+        sk_prefix: Option<&str>,
+        operation: &'static str,
+    ) -> PortResult<Vec<Item>> {
         let mut items = Vec::new();
         let mut start: Option<Item> = None;
         loop {

@@ -6,6 +6,7 @@ mod dynamodb;
 mod ec2;
 mod fleet;
 mod sns;
+mod validator_store;
 
 pub use compute::{Ec2Compute, ROLE_TAG};
 pub use dynamodb::DynamoStore;
@@ -142,5 +143,27 @@ pub fn approvals(
             key,
             ttl: chrono::Duration::hours(config.ttl_hours),
         },
+    )
+}
+
+/// The request validator wired to DynamoDB (registry, quotas) and Ollama.
+pub fn request_guard(
+    config: &crate::config::ValidatorConfig,
+    sdk: &aws_config::SdkConfig,
+) -> crate::request_guard::RequestGuard<DynamoStore, DynamoStore, crate::upstream::OllamaClient> {
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), &config.table_name);
+    let upstream = crate::upstream::OllamaClient::new(
+        &config.ollama_url,
+        std::time::Duration::from_millis(config.ollama_connect_timeout_ms),
+        std::time::Duration::from_secs(config.ollama_timeout_seconds),
+        config.max_response_bytes,
+    );
+    crate::request_guard::RequestGuard::new(
+        config.policy.clone(),
+        config.key_use_cases.clone(),
+        store.clone(),
+        std::time::Duration::from_secs(config.registry_cache_seconds),
+        store,
+        upstream,
     )
 }

@@ -137,9 +137,8 @@ fn numbers(bytes: &[u8], start: usize, tally: &mut Tally) -> usize {
         tally.add(FindingKind::NationalId, 0.85);
     } else if n == 12 && groups == [4, 4, 4] && one_sep && digits[0] >= 2 && verhoeff(digits) {
         tally.add(FindingKind::NationalId, 0.8);
-    } else if plus && (8..=15).contains(&n) && digits[0] != 0 && (g >= 2 || n >= 10) {
-        tally.add(FindingKind::Phone, 0.7);
-    } else if n == 10 && groups == [3, 3, 4] && digits[0] >= 2 && (bytes[start] == b'(' || (one_sep && seps[0] != b' '))
+    } else if (plus && (8..=15).contains(&n) && digits[0] != 0 && (g >= 2 || n >= 10))
+        || (n == 10 && groups == [3, 3, 4] && digits[0] >= 2 && (bytes[start] == b'(' || (one_sep && seps[0] != b' ')))
     {
         tally.add(FindingKind::Phone, 0.7);
     }
@@ -165,7 +164,7 @@ fn luhn(digits: &[u8]) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 fn card_prefix(d: &[u8]) -> bool {

@@ -1,0 +1,279 @@
+//! The request validator as a service: an API Gateway event in, a response out. Around the pure
+//! decision (`crate::validator::check`) it reads the model registry (cached briefly, fail
+//! closed), counts the caller's quota, forwards to Ollama and maps what Ollama says. It returns
+//! what happened as an [`Outcome`] for the log line and the metrics; it never logs prompt text.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+use tokio::sync::Mutex;
+
+use crate::gateway::{HttpRequest, HttpResponse};
+use crate::guard::{Category, Finding};
+use crate::ports::{ModelRegistryStore, QuotaOutcome, QuotaStore, QuotaWindow};
+use crate::registry::Registry;
+use crate::upstream::{Upstream, UpstreamError};
+use crate::validator::{check, Refusal, ValidatorPolicy};
+
+/// What happened to one request (for logs and metrics; no prompt text, no PII).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    pub request_id: String,
+    pub caller: Option<String>,
+    pub use_case: Option<String>,
+    pub model: Option<String>,
+    pub status: u16,
+    /// Why it was refused (`None` when forwarded and answered).
+    pub reason: Option<&'static str>,
+    pub findings: Vec<Finding>,
+    pub flagged: Vec<Finding>,
+    pub auth_failure: bool,
+    pub injection: bool,
+    pub pii: bool,
+    /// Time spent deciding (parse, registry lookup, checks, content scan), in microseconds.
+    pub validation_us: u64,
+    pub upstream_ms: Option<u64>,
+    pub source_ip: Option<String>,
+}
+
+struct CachedRegistry {
+    loaded: Instant,
+    registry: Arc<Registry>,
+}
+
+pub struct RequestGuard<R, Q, U> {
+    policy: ValidatorPolicy,
+    key_use_cases: HashMap<String, String>,
+    registry_store: R,
+    registry_ttl: Duration,
+    cache: Mutex<Option<CachedRegistry>>,
+    quotas: Q,
+    upstream: U,
+}
+
+impl<R: ModelRegistryStore, Q: QuotaStore, U: Upstream> RequestGuard<R, Q, U> {
+    pub fn new(
+        policy: ValidatorPolicy,
+        key_use_cases: HashMap<String, String>,
+        registry_store: R,
+        registry_ttl: Duration,
+        quotas: Q,
+        upstream: U,
+    ) -> Self {
+        Self { policy, key_use_cases, registry_store, registry_ttl, cache: Mutex::new(None), quotas, upstream }
+    }
+
+    /// The registry, from the cache while it is fresh. When it cannot be read and the cache has
+    /// expired, there is no registry: the caller refuses (fail closed), never serves stale.
+    async fn registry(&self) -> Result<Arc<Registry>, String> {
+        let mut cache = self.cache.lock().await;
+        if let Some(c) = cache.as_ref().filter(|c| c.loaded.elapsed() < self.registry_ttl) {
+            return Ok(c.registry.clone());
+        }
+        let models = self.registry_store.models().await.map_err(|e| e.to_string())?;
+        let registry = Arc::new(Registry { models });
+        *cache = Some(CachedRegistry { loaded: Instant::now(), registry: registry.clone() });
+        Ok(registry)
+    }
+
+    pub async fn handle(&self, event: &Value, now: DateTime<Utc>) -> (HttpResponse, Outcome) {
+        let started = Instant::now();
+        let mut outcome = Outcome {
+            request_id: "-".into(),
+            caller: None,
+            use_case: None,
+            model: None,
+            status: 0,
+            reason: None,
+            findings: Vec::new(),
+            flagged: Vec::new(),
+            auth_failure: false,
+            injection: false,
+            pii: false,
+            validation_us: 0,
+            upstream_ms: None,
+            source_ip: None,
+        };
+        let req = match HttpRequest::from_event(event, &self.key_use_cases) {
+            Ok(r) => r,
+            Err(e) => {
+                let refusal = Refusal::new(400, "bad_event", e.to_string());
+                return self.refused(refusal, outcome, started);
+            }
+        };
+        outcome.request_id = req.request_id.clone();
+        outcome.source_ip = req.source_ip.clone();
+        outcome.caller = req.caller.as_ref().map(|c| c.id.clone());
+        outcome.use_case = req.caller.as_ref().and_then(|c| c.use_case.clone());
+        // Refuse the unauthenticated before touching the registry.
+        if req.caller.as_ref().and_then(|c| c.use_case.as_ref()).is_none() {
+            let refusal = check(&req, &self.policy, &Registry::default()).err().unwrap_or_else(|| {
+                Refusal::new(403, "no_use_case", "the caller has no use case: ask the platform team to assign one")
+            });
+            return self.refused(refusal, outcome, started);
+        }
+        let registry = match self.registry().await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(error = %e, "model registry unreadable: refusing requests (fail closed)");
+                let refusal =
+                    Refusal::new(503, "registry_unavailable", "the model registry cannot be read; try again shortly");
+                return self.refused(refusal.with_retry_after(5), outcome, started);
+            }
+        };
+        let admitted = match check(&req, &self.policy, &registry) {
+            Ok(a) => a,
+            Err(refusal) => return self.refused(refusal, outcome, started),
+        };
+        outcome.model = Some(admitted.model.ollama_name());
+        outcome.flagged = admitted.flagged.clone();
+        outcome.pii = admitted.flagged.iter().any(|f| f.kind.category() == Category::Pii);
+
+        let use_case = self.policy.use_case(&admitted.use_case);
+        let window = QuotaWindow::containing(now, self.policy.quota_window_seconds);
+        let retry_after = (window.end() - now.timestamp()).max(1) as u64;
+        if admitted.estimated_tokens > use_case.tokens_per_window {
+            let refusal = Refusal::new(
+                413,
+                "over_token_budget",
+                format!(
+                    "this request alone needs ~{} tokens; the budget is {} per {} s: lower num_predict or the prompt",
+                    admitted.estimated_tokens, use_case.tokens_per_window, window.seconds
+                ),
+            );
+            return self.refused(refusal, outcome, started);
+        }
+        match self
+            .quotas
+            .consume(
+                &admitted.caller.id,
+                window,
+                admitted.estimated_tokens,
+                use_case.requests_per_window,
+                use_case.tokens_per_window,
+            )
+            .await
+        {
+            Ok(QuotaOutcome::Allowed { .. }) => {}
+            Ok(QuotaOutcome::Exhausted) => {
+                let refusal = Refusal::new(
+                    429,
+                    "quota_exceeded",
+                    format!(
+                        "quota of {} requests / {} tokens per {} s used up; retry in {retry_after} s",
+                        use_case.requests_per_window, use_case.tokens_per_window, window.seconds
+                    ),
+                );
+                return self.refused(refusal.with_retry_after(retry_after), outcome, started);
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "quota store unreadable: refusing requests (fail closed)");
+                let refusal = Refusal::new(503, "quota_unavailable", "quotas cannot be checked; try again shortly");
+                return self.refused(refusal.with_retry_after(5), outcome, started);
+            }
+        }
+        outcome.validation_us = started.elapsed().as_micros() as u64;
+
+        let upstream_started = Instant::now();
+        let forwarded = self.upstream.forward(admitted.endpoint.path(), admitted.body).await;
+        outcome.upstream_ms = Some(upstream_started.elapsed().as_millis() as u64);
+        let response = match forwarded {
+            Ok(r) if r.status < 400 => HttpResponse {
+                status: r.status,
+                content_type: if admitted.streams { "application/x-ndjson" } else { "application/json" },
+                headers: Vec::new(),
+                body: String::from_utf8_lossy(&r.body).into_owned(),
+            },
+            Ok(r) => {
+                // Ollama's errors are `{"error": "..."}`; keep its message, say it was upstream.
+                let message = serde_json::from_slice::<Value>(&r.body)
+                    .ok()
+                    .and_then(|v| v.get("error").and_then(Value::as_str).map(str::to_string))
+                    .unwrap_or_else(|| format!("Ollama answered {}", r.status));
+                let (status, code) =
+                    if r.status >= 500 { (502, "upstream_error") } else { (r.status, "upstream_rejected") };
+                outcome.reason = Some(code);
+                HttpResponse::error(status, code, &message, json!({}))
+            }
+            Err(e) => {
+                let (status, code) = match e {
+                    UpstreamError::Timeout(_) => (504, "upstream_timeout"),
+                    UpstreamError::TooLarge(_) => (502, "upstream_response_too_large"),
+                    UpstreamError::Unreachable(_) => (502, "upstream_unavailable"),
+                };
+                tracing::error!(error = %e, "forwarding to Ollama failed");
+                outcome.reason = Some(code);
+                HttpResponse::error(status, code, &e.to_string(), json!({}))
+            }
+        };
+        outcome.status = response.status;
+        let response = response.with_header("x-request-id", outcome.request_id.clone());
+        (response, outcome)
+    }
+
+    fn refused(&self, refusal: Refusal, mut outcome: Outcome, started: Instant) -> (HttpResponse, Outcome) {
+        outcome.status = refusal.status;
+        outcome.reason = Some(refusal.code);
+        outcome.auth_failure = refusal.is_auth_failure();
+        outcome.injection = refusal.is_injection();
+        outcome.pii |= refusal.findings.iter().any(|f| f.kind.category() == Category::Pii);
+        outcome.findings = refusal.findings.clone();
+        outcome.validation_us = started.elapsed().as_micros() as u64;
+        let kinds: Vec<&str> = refusal.findings.iter().map(|f| f.kind.as_str()).collect();
+        let extra = if kinds.is_empty() { json!({}) } else { json!({ "findings": kinds }) };
+        let mut response = HttpResponse::error(refusal.status, refusal.code, &refusal.message, extra)
+            .with_header("x-request-id", outcome.request_id.clone());
+        if let Some(after) = refusal.retry_after {
+            response = response.with_header("retry-after", after.to_string());
+        }
+        (response, outcome)
+    }
+}
+
+impl Refusal {
+    pub fn with_retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
+    }
+}
+
+/// Log what happened: one `SECURITY_WARNING` line per blocked request (caller, reason, finding
+/// kinds — never the text), an info line otherwise.
+pub fn log_outcome(o: &Outcome) {
+    let findings: Vec<&str> = o.findings.iter().map(|f| f.kind.as_str()).collect();
+    let flagged: Vec<&str> = o.flagged.iter().map(|f| f.kind.as_str()).collect();
+    let caller = o.caller.as_deref().unwrap_or("anonymous");
+    let security = o.auth_failure
+        || !o.findings.is_empty()
+        || o.reason.is_some_and(|r| {
+            r.starts_with("model_") || r == "endpoint_not_allowed" || r == "field_refused" || r == "quota_exceeded"
+        });
+    if security {
+        tracing::warn!(
+            caller,
+            use_case = o.use_case.as_deref().unwrap_or("-"),
+            reason = o.reason.unwrap_or("-"),
+            findings = %findings.join(","),
+            status = o.status,
+            request_id = %o.request_id,
+            source_ip = o.source_ip.as_deref().unwrap_or("-"),
+            "SECURITY_WARNING request refused"
+        );
+    } else {
+        tracing::info!(
+            caller,
+            use_case = o.use_case.as_deref().unwrap_or("-"),
+            model = o.model.as_deref().unwrap_or("-"),
+            status = o.status,
+            reason = o.reason.unwrap_or("-"),
+            flagged = %flagged.join(","),
+            validation_us = o.validation_us,
+            upstream_ms = o.upstream_ms.unwrap_or(0),
+            request_id = %o.request_id,
+            "request handled"
+        );
+    }
+}

@@ -1,0 +1,105 @@
+//! Forwarding to Ollama: plain HTTP/1.1 to the private fleet (behind an internal load balancer),
+//! with a connect timeout, an overall timeout and a cap on the response size. Streamed NDJSON
+//! responses are passed through whole (API Gateway proxy integrations buffer responses).
+
+use std::future::Future;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::Request;
+use hyper_util::client::legacy::{connect::HttpConnector, Client};
+use hyper_util::rt::TokioExecutor;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpstreamResponse {
+    pub status: u16,
+    pub content_type: String,
+    pub body: Vec<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UpstreamError {
+    #[error("Ollama is unreachable: {0}")]
+    Unreachable(String),
+    #[error("Ollama did not answer within {0} s")]
+    Timeout(u64),
+    #[error("Ollama's response is over {0} bytes")]
+    TooLarge(usize),
+}
+
+/// Where admitted requests go.
+pub trait Upstream: Send + Sync {
+    fn forward(
+        &self,
+        path: &'static str,
+        body: Vec<u8>,
+    ) -> impl Future<Output = Result<UpstreamResponse, UpstreamError>> + Send;
+}
+
+#[derive(Clone)]
+pub struct OllamaClient {
+    base: String,
+    client: Client<HttpConnector, Full<Bytes>>,
+    timeout: Duration,
+    max_response_bytes: usize,
+}
+
+impl OllamaClient {
+    /// `base` is `http://host:port` (no trailing slash, no path).
+    pub fn new(base: &str, connect_timeout: Duration, timeout: Duration, max_response_bytes: usize) -> Self {
+        let mut connector = HttpConnector::new();
+        connector.set_connect_timeout(Some(connect_timeout));
+        connector.set_nodelay(true);
+        let client = Client::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(30)).build(connector);
+        Self { base: base.trim_end_matches('/').to_string(), client, timeout, max_response_bytes }
+    }
+}
+
+impl Upstream for OllamaClient {
+    async fn forward(&self, path: &'static str, body: Vec<u8>) -> Result<UpstreamResponse, UpstreamError> {
+        let request = Request::post(format!("{}{path}", self.base))
+            .header("content-type", "application/json")
+            .header("accept", "application/json, application/x-ndjson")
+            .body(Full::new(Bytes::from(body)))
+            .map_err(|e| UpstreamError::Unreachable(e.to_string()))?;
+        let exchange = async {
+            let response =
+                self.client.request(request).await.map_err(|e| UpstreamError::Unreachable(error_chain(&e)))?;
+            let status = response.status().as_u16();
+            let content_type = response
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("application/json")
+                .to_string();
+            let body = Limited::new(response.into_body(), self.max_response_bytes)
+                .collect()
+                .await
+                .map_err(|e| {
+                    if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
+                        UpstreamError::TooLarge(self.max_response_bytes)
+                    } else {
+                        UpstreamError::Unreachable(e.to_string())
+                    }
+                })?
+                .to_bytes()
+                .to_vec();
+            Ok(UpstreamResponse { status, content_type, body })
+        };
+        tokio::time::timeout(self.timeout, exchange)
+            .await
+            .map_err(|_| UpstreamError::Timeout(self.timeout.as_secs()))?
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}

@@ -1,0 +1,150 @@
+//! A local HTTP server that speaks the part of Ollama's API the validator forwards to:
+//! `/api/chat` and `/api/generate` (one JSON object, or NDJSON chunks with chunked transfer
+//! encoding when `stream` is not false, as Ollama does), `/api/embed`, `/api/embeddings`, and
+//! Ollama's 404 `{"error": "model … not found"}` for models it has not pulled. It records what it
+//! received so tests can prove what was (and was not) forwarded. The model named `slow` answers
+//! after 3 s; `broken` answers 500.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// Models this fake has "pulled".
+pub const PULLED: &[&str] =
+    &["llama3-8b:latest", "coder-7b:latest", "nomic-embed-text:v1.5", "slow:latest", "broken:latest"];
+
+#[derive(Clone, Default)]
+pub struct Received(Arc<Mutex<Vec<(String, Value)>>>);
+
+impl Received {
+    pub fn all(&self) -> Vec<(String, Value)> {
+        self.0.lock().unwrap().clone()
+    }
+    pub fn count(&self) -> usize {
+        self.0.lock().unwrap().len()
+    }
+}
+
+pub struct FakeOllama {
+    pub url: String,
+    pub received: Received,
+}
+
+impl FakeOllama {
+    /// Serve on `127.0.0.1:port` (0: any free port) until the runtime stops.
+    pub async fn start(port: u16) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(("127.0.0.1", port)).await?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let received = Received::default();
+        let log = received.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let log = log.clone();
+                tokio::spawn(async move {
+                    let _ = serve(stream, log).await;
+                });
+            }
+        });
+        Ok(Self { url, received })
+    }
+}
+
+async fn serve(mut stream: TcpStream, log: Received) -> std::io::Result<()> {
+    loop {
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            if stream.read(&mut byte).await? == 0 {
+                return Ok(());
+            }
+            head.push(byte[0]);
+        }
+        let head = String::from_utf8_lossy(&head).to_string();
+        let path = head.split_whitespace().nth(1).unwrap_or("/").to_string();
+        let length: usize = head
+            .lines()
+            .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0)))
+            .unwrap_or(0);
+        let mut body = vec![0u8; length];
+        stream.read_exact(&mut body).await?;
+        let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        log.0.lock().unwrap().push((path.clone(), request.clone()));
+        respond(&mut stream, &path, &request).await?;
+    }
+}
+
+async fn write_json(stream: &mut TcpStream, status: &str, body: &Value) -> std::io::Result<()> {
+    let body = body.to_string();
+    let head = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await?;
+    stream.write_all(body.as_bytes()).await
+}
+
+async fn respond(stream: &mut TcpStream, path: &str, req: &Value) -> std::io::Result<()> {
+    let model = req.get("model").and_then(Value::as_str).unwrap_or("");
+    if !PULLED.contains(&model) {
+        let error = json!({"error": format!("model \"{model}\" not found, try pulling it first")});
+        return write_json(stream, "404 Not Found", &error).await;
+    }
+    if model == "slow:latest" {
+        tokio::time::sleep(Duration::from_secs(3)).await;
+    }
+    if model == "broken:latest" {
+        return write_json(
+            stream,
+            "500 Internal Server Error",
+            &json!({"error": "llama runner process has terminated"}),
+        )
+        .await;
+    }
+    let now = "2026-11-26T14:02:12.000000Z";
+    match path {
+        "/api/embed" => {
+            let n = req["input"].as_array().map_or(1, Vec::len);
+            let embeddings: Vec<Vec<f32>> = (0..n).map(|i| vec![0.1 * i as f32, 0.2, 0.3]).collect();
+            write_json(stream, "200 OK", &json!({"model": model, "embeddings": embeddings, "total_duration": 1200000}))
+                .await
+        }
+        "/api/embeddings" => write_json(stream, "200 OK", &json!({"embedding": [0.1, 0.2, 0.3]})).await,
+        "/api/chat" | "/api/generate" => {
+            let chat = path == "/api/chat";
+            let words = ["Sure", ", here", " is", " an", " answer."];
+            let chunk = |text: &str, done: bool| {
+                let mut v = if chat {
+                    json!({"model": model, "created_at": now, "message": {"role": "assistant", "content": text}, "done": done})
+                } else {
+                    json!({"model": model, "created_at": now, "response": text, "done": done})
+                };
+                if done {
+                    v["done_reason"] = json!("stop");
+                    v["eval_count"] = json!(words.len());
+                }
+                v
+            };
+            if req.get("stream") == Some(&json!(false)) {
+                return write_json(stream, "200 OK", &chunk(&words.concat(), true)).await;
+            }
+            stream
+                .write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\nTransfer-Encoding: chunked\r\n\r\n",
+                )
+                .await?;
+            for (i, w) in words.iter().enumerate() {
+                let line = format!("{}\n", chunk(w, false));
+                stream.write_all(format!("{:x}\r\n{line}\r\n", line.len()).as_bytes()).await?;
+                if i == 0 {
+                    stream.flush().await?;
+                }
+            }
+            let last = format!("{}\n", chunk("", true));
+            stream.write_all(format!("{:x}\r\n{last}\r\n0\r\n\r\n", last.len()).as_bytes()).await
+        }
+        _ => write_json(stream, "404 Not Found", &json!({"error": "404 page not found"})).await,
+    }
+}

@@ -1,0 +1,250 @@
+//! The request validator in front of a local Ollama stand-in, over the local AWS (registry and
+//! quotas in DynamoDB): allowed, refused, streamed, quota exhausted, registry down, Ollama down.
+
+use chrono::Utc;
+use serde_json::{json, Value};
+
+use warden::aws::{request_guard, DynamoStore};
+use warden::config::ValidatorConfig;
+use warden::gateway::HttpResponse;
+use warden::ports::ModelRegistryStore;
+use warden::registry::parse_registry_yaml;
+use warden::request_guard::{Outcome, RequestGuard};
+use warden::upstream::OllamaClient;
+use warden_integration_tests::fake_ollama::FakeOllama;
+use warden_integration_tests::{new_table, sample_of, sdk};
+
+const REGISTRY: &str = include_str!("../../events/request-validator/model-registry.yaml");
+
+type Guard = RequestGuard<DynamoStore, DynamoStore, OllamaClient>;
+
+struct Setup {
+    ddb: aws_sdk_dynamodb::Client,
+    table: String,
+    ollama: FakeOllama,
+    sdk: aws_config::SdkConfig,
+}
+
+/// The demo registry plus two models the fake Ollama misbehaves with.
+fn registry_yaml() -> String {
+    let llama = &REGISTRY[REGISTRY.find("  - name: llama3-8b").unwrap()..REGISTRY.find("  - name: coder-7b").unwrap()];
+    format!("{REGISTRY}\n{}\n{}", llama.replace("llama3-8b\n", "slow\n"), llama.replace("llama3-8b\n", "broken\n"))
+}
+
+async fn setup() -> Setup {
+    let sdk = sdk("us-east-1").await;
+    let ddb = aws_sdk_dynamodb::Client::new(&sdk);
+    let table = new_table(&ddb).await;
+    let store = DynamoStore::new(ddb.clone(), &table);
+    let models = parse_registry_yaml(&registry_yaml()).unwrap();
+    store.replace_models(&models, Utc::now()).await.unwrap();
+    let ollama = FakeOllama::start(0).await.unwrap();
+    Setup { ddb, table, ollama, sdk }
+}
+
+impl Setup {
+    fn guard_with(&self, extra: &[(&str, &str)]) -> Guard {
+        let mut vars = vec![("WARDEN_TABLE_NAME", self.table.as_str()), ("OLLAMA_URL", self.ollama.url.as_str())];
+        vars.extend_from_slice(extra);
+        let config =
+            ValidatorConfig::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())).unwrap();
+        request_guard(&config, &self.sdk)
+    }
+
+    fn guard(&self) -> Guard {
+        self.guard_with(&[])
+    }
+}
+
+async fn send(guard: &Guard, event: &Value) -> (HttpResponse, Outcome) {
+    guard.handle(event, Utc::now()).await
+}
+
+fn error_code(r: &HttpResponse) -> String {
+    let v: Value = serde_json::from_str(&r.body).unwrap();
+    v["error"]["code"].as_str().unwrap_or_default().to_string()
+}
+
+fn header<'a>(r: &'a HttpResponse, name: &str) -> Option<&'a str> {
+    r.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
+#[tokio::test]
+async fn allowed_requests_reach_ollama_exactly_as_validated() {
+    let s = setup().await;
+    let guard = s.guard();
+    let (r, o) = send(&guard, &sample_of("request-validator", "chat-allowed.json")).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let answer: Value = serde_json::from_str(&r.body).unwrap();
+    assert_eq!(answer["message"]["content"], "Sure, here is an answer.");
+    assert_eq!(
+        (o.caller.as_deref(), o.model.as_deref(), o.reason),
+        (Some("team-support"), Some("llama3-8b:latest"), None)
+    );
+    let received = s.ollama.received.all();
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].0, "/api/chat");
+    // What Ollama got is the typed request re-serialised: canonical model, nothing extra.
+    let body = &received[0].1;
+    assert_eq!(body["model"], "llama3-8b:latest");
+    assert_eq!(body.as_object().unwrap().keys().collect::<Vec<_>>(), ["messages", "model", "options", "stream"]);
+
+    let (r, o) = send(&guard, &sample_of("request-validator", "generate-allowed-http-api.json")).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(o.caller.as_deref(), Some("user-7f3a"), "JWT subject of the HTTP API event");
+    let (r, _) = send(&guard, &sample_of("request-validator", "embed-allowed-http-api.json")).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let embed: Value = serde_json::from_str(&r.body).unwrap();
+    assert_eq!(embed["embeddings"].as_array().unwrap().len(), 2);
+    assert_eq!(s.ollama.received.count(), 3);
+}
+
+#[tokio::test]
+async fn streamed_responses_pass_through_as_ndjson() {
+    let s = setup().await;
+    let (r, _) = send(&s.guard(), &sample_of("request-validator", "chat-streamed.json")).await;
+    assert_eq!((r.status, r.content_type), (200, "application/x-ndjson"), "{}", r.body);
+    let lines: Vec<Value> = r.body.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 6);
+    assert_eq!(lines.last().unwrap()["done"], true);
+    let text: String = lines.iter().map(|l| l["message"]["content"].as_str().unwrap()).collect();
+    assert_eq!(text, "Sure, here is an answer.");
+}
+
+#[tokio::test]
+async fn refused_requests_never_reach_ollama() {
+    let s = setup().await;
+    let guard = s.guard();
+    for (sample, status, code) in [
+        ("chat-prompt-injection.json", 400, "content_blocked"),
+        ("chat-jailbreak-obfuscated.json", 400, "content_blocked"),
+        ("chat-tag-smuggling.json", 400, "content_blocked"),
+        ("chat-pii-restricted-model.json", 400, "content_blocked"),
+        ("generate-raw-mode.json", 400, "field_refused"),
+        ("generate-runner-options.json", 400, "field_refused"),
+        ("pull-admin-endpoint.json", 403, "endpoint_not_allowed"),
+        ("blobs-upload.json", 403, "endpoint_not_allowed"),
+        ("chat-cloud-model.json", 403, "model_refused"),
+        ("chat-unregistered-model.json", 403, "model_not_registered"),
+        ("chat-no-identity.json", 401, "unauthenticated"),
+    ] {
+        let (r, o) = send(&guard, &sample_of("request-validator", sample)).await;
+        assert_eq!((r.status, error_code(&r).as_str()), (status, code), "{sample}: {}", r.body);
+        assert_eq!(o.reason, Some(code));
+        // The response names the finding kinds, never the text that triggered them.
+        if code == "content_blocked" {
+            let v: Value = serde_json::from_str(&r.body).unwrap();
+            assert!(!v["error"]["findings"].as_array().unwrap().is_empty(), "{sample}");
+            assert!(!r.body.contains("4111") && !r.body.to_lowercase().contains("ignore all"), "{sample}: {}", r.body);
+        }
+    }
+    let (_, o) = send(&guard, &sample_of("request-validator", "chat-prompt-injection.json")).await;
+    assert!(o.injection);
+    let (_, o) = send(&guard, &sample_of("request-validator", "chat-no-identity.json")).await;
+    assert!(o.auth_failure);
+    assert_eq!(s.ollama.received.count(), 0, "nothing refused was forwarded");
+}
+
+#[tokio::test]
+async fn quotas_hold_across_instances_and_say_when_to_retry() {
+    let s = setup().await;
+    let policy = json!({"use_cases": {"customer_service": {"requests_per_window": 3, "tokens_per_window": 100000}},
+        "quota_window_seconds": 3600})
+    .to_string();
+    // Two validator instances share the counters in DynamoDB.
+    let a = s.guard_with(&[("WARDEN_VALIDATOR_POLICY", &policy)]);
+    let b = s.guard_with(&[("WARDEN_VALIDATOR_POLICY", &policy)]);
+    let event = sample_of("request-validator", "chat-allowed.json");
+    assert_eq!(send(&a, &event).await.0.status, 200);
+    assert_eq!(send(&b, &event).await.0.status, 200);
+    assert_eq!(send(&a, &event).await.0.status, 200);
+    let (r, o) = send(&b, &event).await;
+    assert_eq!((r.status, error_code(&r).as_str()), (429, "quota_exceeded"), "{}", r.body);
+    let retry: u64 = header(&r, "retry-after").unwrap().parse().unwrap();
+    assert!((1..=3600).contains(&retry), "{retry}");
+    assert_eq!(o.reason, Some("quota_exceeded"));
+    assert_eq!(s.ollama.received.count(), 3);
+
+    // The token budget: one request that alone needs more than the budget.
+    let tight =
+        json!({"use_cases": {"customer_service": {"requests_per_window": 100, "tokens_per_window": 100}}}).to_string();
+    let (r, _) = send(&s.guard_with(&[("WARDEN_VALIDATOR_POLICY", &tight)]), &event).await;
+    assert_eq!((r.status, error_code(&r).as_str()), (413, "over_token_budget"));
+}
+
+#[tokio::test]
+async fn registry_or_quota_store_down_fails_closed() {
+    let s = setup().await;
+    let event = sample_of("request-validator", "chat-allowed.json");
+    let mut missing = setup_missing_table(&s);
+    let (r, _) = send(&missing, &event).await;
+    assert_eq!((r.status, error_code(&r).as_str()), (503, "registry_unavailable"), "{}", r.body);
+    assert!(header(&r, "retry-after").is_some());
+
+    // Registry cached, then the table goes away: quotas cannot be counted, so nothing passes.
+    let guard = s.guard();
+    assert_eq!(send(&guard, &event).await.0.status, 200);
+    s.ddb.delete_table().table_name(&s.table).send().await.unwrap();
+    let (r, _) = send(&guard, &event).await;
+    assert_eq!((r.status, error_code(&r).as_str()), (503, "quota_unavailable"), "{}", r.body);
+    missing = s.guard_with(&[("WARDEN_REGISTRY_CACHE_SECONDS", "0")]);
+    assert_eq!(send(&missing, &event).await.0.status, 503);
+    assert_eq!(s.ollama.received.count(), 1);
+}
+
+fn setup_missing_table(s: &Setup) -> Guard {
+    let vars = [("WARDEN_TABLE_NAME", "no-such-table"), ("OLLAMA_URL", s.ollama.url.as_str())];
+    let config =
+        ValidatorConfig::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())).unwrap();
+    request_guard(&config, &s.sdk)
+}
+
+fn with_model(event: &Value, model: &str) -> Value {
+    let mut event = event.clone();
+    let mut body: Value = serde_json::from_str(event["body"].as_str().unwrap()).unwrap();
+    body["model"] = json!(model);
+    event["body"] = json!(body.to_string());
+    event
+}
+
+#[tokio::test]
+async fn ollama_failures_become_clear_errors() {
+    let s = setup().await;
+    let event = sample_of("request-validator", "chat-allowed.json");
+    let (r, _) = send(&s.guard(), &with_model(&event, "broken")).await;
+    assert_eq!((r.status, error_code(&r).as_str()), (502, "upstream_error"), "{}", r.body);
+    assert!(r.body.contains("llama runner process has terminated"));
+
+    let (r, _) = send(&s.guard_with(&[("WARDEN_OLLAMA_TIMEOUT_SECONDS", "1")]), &with_model(&event, "slow")).await;
+    assert_eq!((r.status, error_code(&r).as_str()), (504, "upstream_timeout"), "{}", r.body);
+
+    // Registered but not pulled on the fleet: Ollama's 404, said as such.
+    let (r, _) = send(&s.guard(), &with_model(&event, "coder-7b")).await;
+    assert_eq!(r.status, 403, "coder-7b is not approved for customer_service: {}", r.body);
+
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", l.local_addr().unwrap())
+    };
+    let vars = [("WARDEN_TABLE_NAME", s.table.as_str()), ("OLLAMA_URL", closed.as_str())];
+    let config =
+        ValidatorConfig::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())).unwrap();
+    let (r, _) = send(&request_guard(&config, &s.sdk), &event).await;
+    assert_eq!((r.status, error_code(&r).as_str()), (502, "upstream_unavailable"), "{}", r.body);
+}
+
+#[tokio::test]
+async fn registry_import_replaces_the_whole_registry() {
+    let s = setup().await;
+    let store = DynamoStore::new(s.ddb.clone(), &s.table);
+    assert_eq!(store.models().await.unwrap().len(), 6);
+    let fewer = parse_registry_yaml(REGISTRY).unwrap();
+    let report = store.replace_models(&fewer[..2], Utc::now()).await.unwrap();
+    assert_eq!(report.written, ["llama3-8b:latest", "coder-7b:latest"]);
+    let mut removed = report.removed.clone();
+    removed.sort();
+    assert_eq!(removed, ["broken:latest", "legacy-13b:latest", "nomic-embed-text:v1.5", "slow:latest"]);
+    let names: Vec<String> = store.models().await.unwrap().into_iter().map(|m| m.name.0).collect();
+    assert_eq!(names.len(), 2);
+    assert!(names.contains(&"coder-7b:latest".to_string()));
+}
