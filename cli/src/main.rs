@@ -5,13 +5,14 @@ use std::process::ExitCode;
 
 use chrono::{Duration, SecondsFormat, Utc};
 
-use warden::aws::{isolation_executor, load_sdk_config, remediation_executor};
+use warden::aws::{isolation_executor, load_sdk_config, remediation_executor, DynamoStore};
 use warden::config::RemediatorConfig;
 use warden::event::is_security_group_id;
 use warden::executor::Report;
 use warden::isolation_executor::IncidentReport;
 use warden::plan::{Action, Exemption, ExemptionTarget};
-use warden::ports::{AuditStore, IncidentStore};
+use warden::ports::{AuditStore, IncidentStore, ModelRegistryStore};
+use warden::registry::{parse_registry_yaml, ModelEntry, ModelRef, Registry};
 
 const USAGE: &str = "\
 warden — operate Warden's remediations
@@ -29,9 +30,15 @@ USAGE:
       An isolation incident: trigger, policy decision, recorded state, every step with its timing.
   warden release <incident-id> --by <who> [--json]
       Give an isolated instance back its groups, profile, addresses and service, as recorded.
+  warden registry validate <model-registry.yaml>
+      Check a model registry file (digests, dates, names, unknown fields) and say which line is wrong.
+  warden registry import <model-registry.yaml>
+      Check it, then make it the registry the request validator and Config rules read (replaces it whole).
+  warden registry list [--json]
+  warden registry show <model> [--json]
 
 ENVIRONMENT:
-  WARDEN_TABLE_NAME, WARDEN_TOPIC_ARN (as for the remediator), the usual AWS_* variables
+  WARDEN_TABLE_NAME, WARDEN_TOPIC_ARN (as for the remediator; `registry` needs only the table), the usual AWS_* variables
   (AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL for a local AWS).";
 
 struct Args(Vec<String>);
@@ -113,6 +120,9 @@ async fn run(args: Args) -> Result<(), String> {
     if command == "help" || args.flag("--help") || args.flag("-h") {
         println!("{USAGE}");
         return Ok(());
+    }
+    if command == "registry" {
+        return registry(&args).await;
     }
     let config = RemediatorConfig::from_env()
         .map_err(|e| format!("{e}\n(set it as for the remediator; see README.md, Configuration)"))?;
@@ -297,6 +307,115 @@ async fn run(args: Args) -> Result<(), String> {
             println!("  {}", record.summary);
         }
         other => return Err(format!("unknown command {other:?}\n\n{USAGE}")),
+    }
+    Ok(())
+}
+
+fn read_registry_file(path: &str) -> Result<Vec<ModelEntry>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))?;
+    parse_registry_yaml(&text).map_err(|e| match e.line {
+        Some(line) => format!("{path}:{line}: {}", e.message),
+        None => format!("{path}: {}", e.message),
+    })
+}
+
+fn print_models(models: &[ModelEntry]) {
+    println!(
+        "{:<28} {:<34} {:<22} {:>4} {:>4} {:>4}  {}",
+        "MODEL", "APPROVED FOR", "RESTRICTIONS", "CRIT", "HIGH", "MED", "LAST SCAN"
+    );
+    for m in models {
+        let v = m.validation_results.vulnerabilities;
+        let restrictions: Vec<String> = m
+            .restrictions
+            .iter()
+            .map(|r| serde_json::to_value(r).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default())
+            .collect();
+        let state = if m.vulnerable() { "  BLOCKED: critical vulnerabilities" } else { "" };
+        println!(
+            "{:<28} {:<34} {:<22} {:>4} {:>4} {:>4}  {}{state}",
+            m.name.0,
+            m.approved_for.join(","),
+            if restrictions.is_empty() { "-".to_string() } else { restrictions.join(",") },
+            v.critical,
+            v.high,
+            v.medium,
+            m.validation_results.last_scan.0.to_rfc3339_opts(SecondsFormat::Secs, true)
+        );
+    }
+}
+
+async fn registry(args: &Args) -> Result<(), String> {
+    let usage = "usage: warden registry validate|import <file> | list | show <model>";
+    let sub = args.positional(1).ok_or(usage)?;
+    if sub == "validate" {
+        let path = args.positional(2).ok_or(usage)?;
+        let models = read_registry_file(path)?;
+        println!("{path}: {} models, valid", models.len());
+        print_models(&models);
+        return Ok(());
+    }
+    let table = std::env::var("WARDEN_TABLE_NAME")
+        .ok()
+        .filter(|t| !t.trim().is_empty())
+        .ok_or("WARDEN_TABLE_NAME is not set: the DynamoDB table Warden records to (see README.md, Configuration)")?;
+    let sdk = load_sdk_config().await;
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), &table);
+    match sub {
+        "import" => {
+            let path = args.positional(2).ok_or(usage)?;
+            let models = read_registry_file(path)?;
+            let report = store.replace_models(&models, Utc::now()).await.map_err(|e| e.to_string())?;
+            println!("imported {} models from {path} into {table}", report.written.len());
+            for name in &report.written {
+                println!("  + {name}");
+            }
+            for name in &report.removed {
+                println!("  - {name} (no longer in the file: removed)");
+            }
+        }
+        "list" => {
+            let models = store.models().await.map_err(|e| e.to_string())?;
+            if args.flag("--json") {
+                println!("{}", serde_json::to_string_pretty(&models).map_err(|e| e.to_string())?);
+            } else if models.is_empty() {
+                println!("the registry in {table} is empty: every inference request is refused until one is imported");
+            } else {
+                print_models(&models);
+            }
+        }
+        "show" => {
+            let name = args.positional(2).ok_or(usage)?;
+            let wanted = ModelRef::parse(name).map_err(|e| e.to_string())?;
+            let models = store.models().await.map_err(|e| e.to_string())?;
+            let registry = Registry { models };
+            let entry = registry.find(&wanted).ok_or(format!("{} is not in the registry", wanted.ollama_name()))?;
+            if args.flag("--json") {
+                println!("{}", serde_json::to_string_pretty(entry).map_err(|e| e.to_string())?);
+            } else {
+                let v = entry.validation_results.vulnerabilities;
+                println!("{}", entry.name.0);
+                println!("  source        {}", entry.source);
+                println!("  license       {}", entry.license);
+                println!("  sha256        {}", entry.sha256.0);
+                println!("  approved for  {}", entry.approved_for.join(", "));
+                println!("  restrictions  {:?}", entry.restrictions);
+                println!(
+                    "  container     {}:{} @sha256:{}",
+                    entry.container.repository, entry.container.tag, entry.container.sha256.0
+                );
+                println!(
+                    "  last scan     {} — critical {}, high {}, medium {}, low {}{}",
+                    entry.validation_results.last_scan.0.to_rfc3339_opts(SecondsFormat::Secs, true),
+                    v.critical,
+                    v.high,
+                    v.medium,
+                    v.low,
+                    if entry.vulnerable() { " (BLOCKED: critical vulnerabilities)" } else { "" }
+                );
+            }
+        }
+        other => return Err(format!("unknown registry command {other:?}; {usage}")),
     }
     Ok(())
 }
