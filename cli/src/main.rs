@@ -321,8 +321,8 @@ fn read_registry_file(path: &str) -> Result<Vec<ModelEntry>, String> {
 
 fn print_models(models: &[ModelEntry]) {
     println!(
-        "{:<28} {:<34} {:<22} {:>4} {:>4} {:>4}  {}",
-        "MODEL", "APPROVED FOR", "RESTRICTIONS", "CRIT", "HIGH", "MED", "LAST SCAN"
+        "{:<28} {:<34} {:<22} {:>4} {:>4} {:>4}  LAST SCAN",
+        "MODEL", "APPROVED FOR", "RESTRICTIONS", "CRIT", "HIGH", "MED"
     );
     for m in models {
         let v = m.validation_results.vulnerabilities;

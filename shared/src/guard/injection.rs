@@ -16,25 +16,34 @@ use std::sync::OnceLock;
 use super::normalise::{fold_keyword, Normalised};
 use super::FindingKind;
 
-/// FNV-1a: keyword lookups are on short strings, where SipHash's setup dominates.
+/// An Fx-style hash, eight bytes at a time: keyword lookups are on short strings, where
+/// SipHash's setup dominates the scan.
 #[derive(Default)]
-struct Fnv(u64);
+struct WordHasher(u64);
 
-impl Hasher for Fnv {
+impl Hasher for WordHasher {
     fn finish(&self) -> u64 {
         self.0
     }
     fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 { 0xcbf29ce484222325 } else { self.0 };
-        for &b in bytes {
-            h ^= b as u64;
-            h = h.wrapping_mul(0x100000001b3);
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        let mut h = self.0;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let v = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+            h = (h.rotate_left(5) ^ v).wrapping_mul(K);
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut buf = [0u8; 8];
+            buf[..rest.len()].copy_from_slice(rest);
+            h = (h.rotate_left(5) ^ u64::from_le_bytes(buf) ^ (rest.len() as u64) << 59).wrapping_mul(K);
         }
         self.0 = h;
     }
 }
 
-type Keywords = HashMap<String, u64, BuildHasherDefault<Fnv>>;
+type Keywords = HashMap<String, u64, BuildHasherDefault<WordHasher>>;
 
 // Word classes (bit flags: a word can be in several).
 const OVERRIDE: u64 = 1 << 0;
@@ -157,6 +166,38 @@ const CLASSES: &[(u64, &str)] = &[
     (DIRECTED, "as you yourself youre to ai assistant model chatbot gpt bot chatgpt llm"),
 ];
 
+/// Which (first two letters, length) combinations any keyword has: most words are rejected by
+/// one bit test before hashing.
+struct Prefilter(Vec<u32>);
+
+fn bigram(w: &[u8]) -> Option<usize> {
+    let a = w.first().filter(|b| b.is_ascii_lowercase())?;
+    let b = w.get(1).map_or(Some(26), |b| b.is_ascii_lowercase().then(|| (b - b'a') as usize))?;
+    Some((a - b'a') as usize * 27 + b)
+}
+
+impl Prefilter {
+    fn may_contain(&self, w: &str) -> bool {
+        match bigram(w.as_bytes()) {
+            Some(k) => w.len() < 32 && self.0[k] & (1 << w.len()) != 0,
+            None => true,
+        }
+    }
+}
+
+fn prefilter() -> &'static Prefilter {
+    static FILTER: OnceLock<Prefilter> = OnceLock::new();
+    FILTER.get_or_init(|| {
+        let mut bits = vec![0u32; 26 * 27];
+        for key in keywords().keys() {
+            if let Some(k) = bigram(key.as_bytes()).filter(|_| key.len() < 32) {
+                bits[k] |= 1 << key.len();
+            }
+        }
+        Prefilter(bits)
+    })
+}
+
 fn keywords() -> &'static Keywords {
     static TABLE: OnceLock<Keywords> = OnceLock::new();
     TABLE.get_or_init(|| {
@@ -182,8 +223,11 @@ pub struct Hit {
 /// Scan normalised tokens (and the raw text, for template tokens) for injection and jailbreaks.
 pub fn scan(raw: &str, norm: &Normalised) -> Vec<Hit> {
     let table = keywords();
-    let mut classes: Vec<u64> =
-        norm.words().map(|w| if w.len() > 24 { 0 } else { table.get(w).copied().unwrap_or(0) }).collect();
+    let filter = prefilter();
+    let mut classes: Vec<u64> = norm
+        .words()
+        .map(|w| if w.len() > 24 || !filter.may_contain(w) { 0 } else { table.get(w).copied().unwrap_or(0) })
+        .collect();
     let mut hits = Vec::new();
     // "RE-VEAL", "SYS-TEM": hyphenated halves that are a keyword together.
     for i in 0..classes.len().saturating_sub(1) {
@@ -217,6 +261,9 @@ fn any_in(classes: &[u64], from: usize, to: usize, class: u64) -> Option<usize> 
 fn contextual_classes(norm: &Normalised, c: &mut [u64]) {
     let n = c.len();
     for i in 0..n {
+        if c[i] == 0 {
+            continue; // every word these rules look at is in the keyword table
+        }
         let w = norm.word(i);
         let prev = |k: usize| if i >= k { norm.word(i - k) } else { "" };
         if c[i] & SOFT_TARGET != 0 {
@@ -360,20 +407,20 @@ fn token_rules(raw: &str, norm: &Normalised, c: &[u64], hits: &mut Vec<Hit>) {
                 }
             }
         }
-        let own = (1..=3).any(|k| i >= k && matches!(word(i - k), "my" | "our"));
-        // Revoked: "your previous instructions have been revoked", "the rules above are no longer valid".
-        let pretended = (1..=5).any(|k| i >= k && matches!(word(i - k), "pretend" | "imagine" | "assume"));
-        let given_after = any_in(c, i + 1, i + 4, GIVEN).is_some();
-        if !own
-            && class & TARGET != 0
-            && (any_in(c, i.saturating_sub(3), i, PRIOR | YOUR).is_some()
+        if class & TARGET != 0 {
+            let own = (1..=3).any(|k| i >= k && matches!(word(i - k), "my" | "our"));
+            let pretended = (1..=5).any(|k| i >= k && matches!(word(i - k), "pretend" | "imagine" | "assume"));
+            let given_after = any_in(c, i + 1, i + 4, GIVEN).is_some();
+            // Revoked: "your previous instructions have been revoked", "the rules above are no longer valid".
+            let referenced = any_in(c, i.saturating_sub(3), i, PRIOR | YOUR).is_some()
                 || (i + 1 < n && c[i + 1] & BEFORE != 0)
                 || pretended
-                || given_after)
-        {
-            if let Some(j) = any_in(c, i + 1, i + 8, REVOKED) {
-                if same_clause(raw, norm, i, j) {
-                    push(FindingKind::InstructionOverride, "revoked", 0.85, i);
+                || given_after;
+            if !own && referenced {
+                if let Some(j) = any_in(c, i + 1, i + 8, REVOKED) {
+                    if same_clause(raw, norm, i, j) {
+                        push(FindingKind::InstructionOverride, "revoked", 0.85, i);
+                    }
                 }
             }
         }
@@ -561,10 +608,8 @@ fn raw_rules(raw: &str, hits: &mut Vec<Hit>) {
         }
     }
     // Markdown images the client will fetch, with data stuffed into the URL.
-    let mut from = 0;
-    while let Some(k) = raw[from..].find("![") {
-        let at = from + k;
-        let rest = &raw[at..raw.len().min(at + 300)];
+    for at in memchr::memmem::find_iter(bytes, b"![") {
+        let rest = &raw[at..raw.floor_char_boundary((at + 300).min(raw.len()))];
         if let Some(url_at) = rest.find("](http") {
             let url: String = rest[url_at + 2..].chars().take_while(|c| *c != ')' && !c.is_whitespace()).collect();
             if let Some(q) = url.find('?') {
@@ -578,14 +623,19 @@ fn raw_rules(raw: &str, hits: &mut Vec<Hit>) {
                 });
             }
         }
-        from = at + 2;
     }
     // Forged dialogue: several role labels ("User:", "Assistant:", "Human:") in one text.
-    let lower = raw.to_ascii_lowercase();
-    let roles = ["user:", "assistant:", "human:", "system:", "ai:"]
-        .iter()
-        .filter(|r| lower.match_indices(*r).any(|(k, _)| k == 0 || !lower.as_bytes()[k - 1].is_ascii_alphanumeric()));
-    if roles.count() >= 2 {
+    let mut roles_seen = 0u8;
+    for colon in memchr::memchr_iter(b':', bytes) {
+        let word_start = bytes[..colon].iter().rposition(|b| !b.is_ascii_alphabetic()).map_or(0, |p| p + 1);
+        let role = &bytes[word_start..colon];
+        for (bit, name) in [b"user".as_slice(), b"assistant", b"human", b"system", b"ai"].iter().enumerate() {
+            if role.eq_ignore_ascii_case(name) {
+                roles_seen |= 1 << bit;
+            }
+        }
+    }
+    if roles_seen.count_ones() >= 2 {
         hits.push(Hit { kind: FindingKind::TemplateToken, rule: "fake_dialogue", score: 0.6, orig_start: 0 });
     }
     let mut line_start = 0usize;
@@ -664,9 +714,14 @@ fn damp_quoted_discussion(raw: &str, classes: &[u64], hits: &mut [Hit]) {
     if !meta && !token_talk {
         return;
     }
+    // Spans come out in order and do not overlap: one binary search per hit.
     let spans = quoted_spans(raw);
+    let quoted = |at: u32| {
+        let k = spans.partition_point(|&(s, _)| s <= at);
+        k > 0 && at < spans[k - 1].1
+    };
     for hit in hits.iter_mut() {
-        if meta && spans.iter().any(|&(s, e)| s <= hit.orig_start && hit.orig_start < e) {
+        if meta && quoted(hit.orig_start) {
             hit.score *= 0.45;
         } else if token_talk && hit.rule == "template_token" {
             // "Which id does <|endoftext|> have in our tokenizer?" is about tokens, not an attack.

@@ -261,3 +261,121 @@ mod tests {
         assert!(two > one && two >= 0.75, "{two}");
     }
 }
+
+/// Property tests: the normaliser and the detectors take any text without panicking, and the
+/// normaliser's invariants hold.
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::normalise::normalise;
+    use super::*;
+
+    /// Text biased towards what the detectors react to: attack words, digits, separators,
+    /// invisible and look-alike characters, template punctuation.
+    fn tricky_text() -> impl Strategy<Value = String> {
+        let pieces = prop::sample::select(vec![
+            "ignore",
+            "previous",
+            "instructions",
+            "you",
+            "are",
+            "now",
+            "DAN",
+            " ",
+            "  ",
+            "-",
+            ".",
+            ":",
+            "!",
+            "|",
+            "@",
+            "$",
+            "\u{200B}",
+            "\u{200D}",
+            "\u{202E}",
+            "\u{FE0F}",
+            "\u{E0041}",
+            "\u{E007F}",
+            "🏴",
+            "а",
+            "ο",
+            "ｉ",
+            "𝐢",
+            "ⓘ",
+            "é",
+            "\u{0301}",
+            "<|",
+            "|>",
+            "[INST]",
+            "![x](http://a/?q={",
+            "4111 1111 1111 1111",
+            "+44 20",
+            "DE89",
+            "AKIA",
+            "eyJ",
+            "Bearer ",
+            "-----BEGIN ",
+            "\n",
+            "User:",
+            "0",
+            "1",
+            "l",
+            "'",
+            "\"",
+            "`",
+            "«",
+            "ß",
+            "ǅ",
+            "\u{10FFFF}",
+        ]);
+        prop::collection::vec(pieces, 0..40).prop_map(|v| v.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn detectors_never_panic_on_any_text(text in "\\PC{0,200}") {
+            let _ = scan_text(&text);
+        }
+
+        #[test]
+        fn detectors_never_panic_on_tricky_text(text in tricky_text()) {
+            let _ = scan_text(&text);
+        }
+
+        #[test]
+        fn tokens_point_into_the_text_in_order(text in tricky_text()) {
+            let n = normalise(&text);
+            let mut last_end = 0;
+            for t in &n.tokens {
+                prop_assert!(t.start < t.end && (t.end as usize) <= n.text.len());
+                prop_assert!(t.orig_start <= t.orig_end && (t.orig_end as usize) <= text.len());
+                prop_assert!(t.orig_start as usize >= last_end, "tokens overlap or go backwards");
+                prop_assert!(text.is_char_boundary(t.orig_start as usize) && text.is_char_boundary(t.orig_end as usize));
+                last_end = t.orig_end as usize;
+            }
+        }
+
+        #[test]
+        fn normalising_is_idempotent_on_skeletons(text in "[a-z]{2,10}( {1,3}[a-z]{2,10}){0,8}") {
+            // A skeleton normalises to itself: folding twice changes nothing. (One-letter words
+            // are left out: how spaced letters join depends on the spacing, which joining with
+            // single spaces changes.)
+            let once: Vec<String> = normalise(&text).words().map(str::to_string).collect();
+            let joined = once.join(" ");
+            let twice: Vec<String> = normalise(&joined).words().map(str::to_string).collect();
+            prop_assert_eq!(once, twice);
+        }
+
+        #[test]
+        fn invisible_padding_changes_no_word(word in "[a-z]{3,12}", at in 1usize..3) {
+            let at = at.min(word.len() - 1);
+            let padded = format!("{}\u{200B}{}", &word[..at], &word[at..]);
+            let plain: Vec<String> = normalise(&word).words().map(str::to_string).collect();
+            let hidden: Vec<String> = normalise(&padded).words().map(str::to_string).collect();
+            prop_assert_eq!(plain, hidden);
+        }
+    }
+}

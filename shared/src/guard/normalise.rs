@@ -137,9 +137,27 @@ fn leet(d: u8) -> char {
     }
 }
 
+/// The class of every ASCII character, computed once.
+const ASCII_CLASS: [Class; 128] = {
+    let mut table = [Class::Separator; 128];
+    let mut b = 0;
+    while b < 128 {
+        table[b] = match b as u8 {
+            b'0'..=b'9' => Class::Digit(b as u8),
+            b'a'..=b'z' => Class::Letter(if b as u8 == b'l' { 'i' } else { b as u8 as char }),
+            b'A'..=b'Z' => Class::Letter(if b as u8 == b'L' { 'i' } else { (b as u8 + 32) as char }),
+            b'@' | b'$' => Class::Symbol(b as u8),
+            b'\'' => Class::Invisible,
+            _ => Class::Separator,
+        };
+        b += 1;
+    }
+    table
+};
+
 fn classify(c: char) -> Class {
-    if c.is_ascii_digit() {
-        return Class::Digit(c as u8);
+    if c.is_ascii() {
+        return ASCII_CLASS[c as usize];
     }
     if let Some(l) = fold_letter(c) {
         return Class::Letter(skeleton(l));
@@ -159,60 +177,135 @@ fn classify(c: char) -> Class {
     }
 }
 
-/// Normalise `text` into skeleton tokens.
+/// Normalise `text` into skeleton tokens: one pass over the bytes, ASCII by table, each word
+/// written straight into the output.
 pub fn normalise(text: &str) -> Normalised {
-    let mut out = Normalised { text: String::with_capacity(text.len()), tokens: Vec::with_capacity(text.len() / 5) };
-    let mut word: Vec<Class> = Vec::with_capacity(32);
-    let mut word_start = 0usize;
-    let mut word_end = 0usize;
-    let mut chars = text.char_indices().peekable();
-    while let Some((at, c)) = chars.next() {
-        let mut class = classify(c);
-        // `!` and `|` read as `i` at the start of a word or inside one ("!gnore", "pr|or").
-        if matches!(c, '!' | '|') && chars.peek().is_some_and(|(_, n)| n.is_ascii_alphabetic()) {
-            class = Class::Symbol(b'i');
-        }
-        if class == Class::Separator {
-            flush(&mut out, &mut word, word_start, word_end);
+    let bytes = text.as_bytes();
+    let mut out = Normalised { text: String::with_capacity(text.len()), tokens: Vec::with_capacity(text.len() / 8) };
+    let mut word = Word::default();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        // Fast path: a run of ASCII letters and digits is copied in one go (one branch per
+        // word rather than per byte).
+        if b.is_ascii_alphanumeric() {
+            let mut j = i;
+            let mut letters = false;
+            let mut digits = false;
+            while j < bytes.len() && bytes[j].is_ascii_alphanumeric() {
+                letters |= bytes[j].is_ascii_alphabetic();
+                digits |= bytes[j].is_ascii_digit();
+                j += 1;
+            }
+            word.open(&out, i);
+            let mut buf = [0u8; 64];
+            for chunk in bytes[i..j].chunks(64) {
+                for (o, &c) in buf.iter_mut().zip(chunk) {
+                    *o = match c.to_ascii_lowercase() {
+                        b'l' => b'i',
+                        c => c,
+                    };
+                }
+                // ASCII in, ASCII out: always valid UTF-8.
+                out.text.push_str(std::str::from_utf8(&buf[..chunk.len()]).unwrap_or_default());
+            }
+            word.has_letter |= letters;
+            word.has_other |= digits;
+            word.orig_end = j;
+            i = j;
             continue;
         }
-        if word.is_empty() {
-            if class == Class::Invisible {
-                continue;
+        let (len, class) = if b < 0x80 {
+            let mut class = ASCII_CLASS[b as usize];
+            // `!` and `|` read as `i` at the start of a word or inside one ("!gnore", "pr|or").
+            if (b == b'!' || b == b'|') && bytes.get(i + 1).is_some_and(u8::is_ascii_alphabetic) {
+                class = Class::Letter('i');
             }
-            word_start = at;
+            (1, class)
+        } else {
+            let c = text[i..].chars().next().unwrap_or('\u{FFFD}');
+            (c.len_utf8(), classify(c))
+        };
+        match class {
+            Class::Separator => word.finish(&mut out),
+            Class::Invisible => {
+                if word.open {
+                    word.orig_end = i + len;
+                }
+            }
+            Class::Letter(c) => {
+                word.open(&out, i);
+                out.text.push(c);
+                word.has_letter = true;
+                word.orig_end = i + len;
+            }
+            Class::Digit(d) | Class::Symbol(d) => {
+                word.open(&out, i);
+                out.text.push(d as char);
+                word.has_other = true;
+                word.has_symbol |= matches!(class, Class::Symbol(_));
+                word.orig_end = i + len;
+            }
         }
-        word.push(class);
-        word_end = at + c.len_utf8();
+        i += len;
     }
-    flush(&mut out, &mut word, word_start, word_end);
+    word.finish(&mut out);
     merge_spaced_letters(&mut out, text);
     out
 }
 
-fn flush(out: &mut Normalised, word: &mut Vec<Class>, orig_start: usize, orig_end: usize) {
-    if word.is_empty() {
-        return;
-    }
-    let has_letter = word.iter().any(|c| matches!(c, Class::Letter(_)));
-    let start = out.text.len();
-    for class in word.iter() {
-        match *class {
-            Class::Letter(c) => out.text.push(c),
-            Class::Digit(d) if has_letter => out.text.push(leet(d)),
-            Class::Digit(d) => out.text.push(d as char),
-            Class::Symbol(s) if has_letter => out.text.push(leet(s)),
-            _ => {}
+#[derive(Default)]
+struct Word {
+    open: bool,
+    out_start: usize,
+    orig_start: usize,
+    orig_end: usize,
+    has_letter: bool,
+    /// Digits or leet symbols, mapped (or dropped) once the whole word is known.
+    has_other: bool,
+    has_symbol: bool,
+    scratch: String,
+}
+
+impl Word {
+    fn open(&mut self, out: &Normalised, at: usize) {
+        if !self.open {
+            self.open = true;
+            self.out_start = out.text.len();
+            self.orig_start = at;
+            self.orig_end = at;
+            self.has_letter = false;
+            self.has_other = false;
+            self.has_symbol = false;
         }
     }
-    word.clear();
-    if out.text.len() > start {
-        out.tokens.push(Token {
-            start: start as u32,
-            end: out.text.len() as u32,
-            orig_start: orig_start as u32,
-            orig_end: orig_end as u32,
-        });
+
+    fn finish(&mut self, out: &mut Normalised) {
+        if !self.open {
+            return;
+        }
+        self.open = false;
+        // Leetspeak only inside words with letters (`1gn0re`); numbers stay numbers and stray
+        // symbols go.
+        if self.has_other && (self.has_letter || self.has_symbol) {
+            self.scratch.clear();
+            let word = &out.text[self.out_start..];
+            if self.has_letter {
+                self.scratch.extend(word.chars().map(|c| if c.is_ascii() { leet(c as u8) } else { c }));
+            } else {
+                self.scratch.extend(word.chars().filter(char::is_ascii_digit));
+            }
+            out.text.truncate(self.out_start);
+            out.text.push_str(&self.scratch);
+        }
+        if out.text.len() > self.out_start {
+            out.tokens.push(Token {
+                start: self.out_start as u32,
+                end: out.text.len() as u32,
+                orig_start: self.orig_start as u32,
+                orig_end: self.orig_end as u32,
+            });
+        }
     }
 }
 
@@ -220,6 +313,14 @@ fn flush(out: &mut Normalised, word: &mut Vec<Class>, orig_start: usize, orig_en
 /// separators wider than the narrowest one mark word boundaries.
 fn merge_spaced_letters(out: &mut Normalised, original: &str) {
     let n = out.tokens.len();
+    // Most texts have no run of three one-letter words: nothing to do.
+    let one = |t: &Token| {
+        let len = (t.end - t.start) as usize;
+        len == 1 || (len <= 4 && out.text[t.start as usize..].chars().next().is_some_and(|c| c.len_utf8() == len))
+    };
+    if !out.tokens.windows(3).any(|w| w.iter().all(one)) {
+        return;
+    }
     let single: Vec<bool> = out.tokens.iter().map(|t| t.end - t.start == 1 || out_char_count(out, t) == 1).collect();
     let mut merged: Vec<Token> = Vec::with_capacity(n);
     let mut i = 0;

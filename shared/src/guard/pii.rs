@@ -40,16 +40,27 @@ pub fn scan(text: &str) -> Vec<Finding> {
     let mut i = 0;
     while i < bytes.len() {
         let b = bytes[i];
+        if is_word(b) {
+            // Detectors start only at the beginning of a word; the rest of a word is skipped.
+            let consumed = if !at_boundary(bytes, i) {
+                0
+            } else {
+                match b {
+                    b'0'..=b'9' => numbers(bytes, i, &mut tally),
+                    b'b' | b'B' if starts_with_ci(bytes, i, b"bearer ") => bearer(bytes, i, &mut tally),
+                    b'A'..=b'Z' => upper_word(bytes, i, &mut tally),
+                    b'e' if bytes[i..].starts_with(b"eyJ") => jwt(bytes, i, &mut tally),
+                    b'g' | b'x' | b's' => prefixed_token(bytes, i, &mut tally),
+                    _ => 0,
+                }
+            };
+            i += if consumed == 0 { bytes[i..].iter().take_while(|&&b| is_word(b)).count() } else { consumed };
+            continue;
+        }
         let consumed = match b {
             b'@' => email(bytes, i, &mut tally),
-            b'0'..=b'9' | b'+' | b'(' if at_boundary(bytes, i) => numbers(bytes, i, &mut tally),
-            b'b' | b'B' if at_boundary(bytes, i) && starts_with_ci(bytes, i, b"bearer ") => {
-                bearer(bytes, i, &mut tally)
-            }
-            b'A'..=b'Z' if at_boundary(bytes, i) => upper_word(bytes, i, &mut tally),
+            b'+' | b'(' if at_boundary(bytes, i) => numbers(bytes, i, &mut tally),
             b'-' if bytes[i..].starts_with(b"-----BEGIN ") => private_key(bytes, i, &mut tally),
-            b'e' if at_boundary(bytes, i) && bytes[i..].starts_with(b"eyJ") => jwt(bytes, i, &mut tally),
-            b'g' | b'x' | b's' if at_boundary(bytes, i) => prefixed_token(bytes, i, &mut tally),
             _ => 0,
         };
         i += consumed.max(1);

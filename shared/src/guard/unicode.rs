@@ -36,10 +36,17 @@ fn is_zero_width(c: char) -> bool {
         | 0x034F | 0x17B4 | 0x17B5 | 0x1D173..=0x1D17A)
 }
 
+/// Anything the scan below reacts to.
+fn is_of_interest(c: char) -> bool {
+    crate::guard::normalise::is_invisible(c)
+        || is_zero_width(c)
+        || matches!(c as u32, 0x202A..=0x202E | 0x2066..=0x2069 | 0x200E | 0x200F | 0x061C)
+}
+
 pub fn scan(text: &str) -> UnicodeScan {
     let mut out = UnicodeScan::default();
-    // Fast path: pure ASCII has none of this.
-    if text.is_ascii() {
+    // Fast path: most text (ASCII or not) has none of this.
+    if text.is_ascii() || !text.chars().any(|c| c as u32 >= 0xAD && is_of_interest(c)) {
         return out;
     }
     let rtl_text = text.chars().any(is_rtl_letter);
