@@ -6,7 +6,7 @@ SHELL := bash
 VENV       ?= .venv
 MOTO_PORT  ?= 5000
 ARCH       ?= arm64
-FUNCTIONS  := remediator approvals
+FUNCTIONS  := remediator approvals request-validator
 FN         ?= remediator
 EVENT      ?= events/remediator/scheduled-sweep.json
 
@@ -81,19 +81,28 @@ test: lint unit integration e2e ## Everything CI runs: lint, unit, integration, 
 	@echo "==> all tests passed"
 
 .PHONY: bench
-bench: venv ## Benchmarks: planner throughput, and remediation latency against the local AWS
+bench: venv ## Benchmarks: planner and validator throughput, validator cold start, remediation latency against the local AWS
 	@echo "==> planner and parser (pure)"
 	cargo bench --workspace --locked --bench planner
+	@echo "==> request validation: chat requests of 1, 8 and 64 KB (criterion)"
+	cargo bench --workspace --locked --bench validator
+	@echo "==> request validator: process start to ready (release binary)"
+	cargo build --release --locked --bin request-validator
+	cargo bench --workspace --locked --bench cold_start
 	@echo "==> remediation latency against the local AWS"
 	@AWS_MAX_ATTEMPTS=1 $(LOCAL_AWS) run -- cargo bench --workspace --locked --bench remediation_latency
 
+.PHONY: guard-eval
+guard-eval: ## Recall and false-positive rate of the prompt guard on tests/corpus, with every miss
+	cargo test --locked -p warden-integration-tests --test guard_corpus -- --nocapture --test-threads 1
+
 .PHONY: bins
 bins:
-	@echo "==> building the remediator and the warden CLI (the first build compiles the AWS SDK: minutes)"
-	cargo build --locked --bin remediator --bin approvals --bin warden
+	@echo "==> building the functions, the warden CLI and the Ollama stand-in (the first build compiles the AWS SDK: minutes)"
+	cargo build --locked --bin remediator --bin approvals --bin request-validator --bin warden --bin fake-ollama
 
 .PHONY: demo
-demo: venv bins ## The story: a world-open Ollama group found, revoked, recorded, notified, undone
+demo: venv bins ## The story: exposure revoked and undone, a GPU node isolated and approved, inference requests allowed and refused
 	@$(LOCAL_AWS) run -- $(VENV)/bin/python scripts/demo.py
 
 .PHONY: build

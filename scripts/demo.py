@@ -29,6 +29,8 @@ import boto3
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events" / "remediator"
+VALIDATOR_EVENTS = ROOT / "events" / "request-validator"
+FAKE_OLLAMA_PORT = int(os.environ.get("WARDEN_FAKE_OLLAMA_PORT", "11435"))
 STATE = ROOT / ".local"
 SAMPLE_GROUP = "sg-0a1b2c3d4e5f60718"
 SAMPLE_INSTANCE = "i-0a1b2c3d4e5f67890"
@@ -132,7 +134,8 @@ class Demo:
         env = dict(os.environ, WARDEN_TABLE_NAME=TABLE, WARDEN_TOPIC_ARN=topic, WARDEN_LOG_FORMAT="text")
         # A fresh signing key per run; the links point at the approvals function's local URL.
         envs = (f"WARDEN_TABLE_NAME={TABLE},WARDEN_TOPIC_ARN={topic},WARDEN_LOG_FORMAT=text,"
-                f"WARDEN_APPROVALS_URL={APPROVALS_URL},WARDEN_APPROVAL_KEY={APPROVAL_KEY}")
+                f"WARDEN_APPROVALS_URL={APPROVALS_URL},WARDEN_APPROVAL_KEY={APPROVAL_KEY},"
+                f"OLLAMA_URL=http://127.0.0.1:{FAKE_OLLAMA_PORT}")
         self.watch = subprocess.Popen(
             ["cargo", "lambda", "watch", "--quiet", "--ignore-changes", "-P", str(INVOKE_PORT), "--env-var", envs],
             cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
@@ -151,6 +154,9 @@ class Demo:
         if self.watch and self.watch.poll() is None:
             os.killpg(self.watch.pid, 15)
             self.watch.wait(timeout=10)
+        if getattr(self, "ollama", None) and self.ollama.poll() is None:
+            self.ollama.terminate()
+            self.ollama.wait(timeout=10)
 
     def invoke(self, event_file: Path, function: str = "remediator") -> tuple[bool, dict | str]:
         out = subprocess.run(
@@ -357,6 +363,89 @@ class Demo:
             raise SystemExit("could not read the local SNS state")
         return [(n[2], n[1]) for t in data["sns"]["Topic"] if t["arn"] == self.topic for n in t["sent_notifications"]]
 
+
+    # ---------- the request validator ----------
+    # What each sample must get, and why (the same table the integration tests assert).
+    VALIDATOR_EXPECTED = {
+        "chat-allowed.json": (200, None),
+        "chat-streamed.json": (200, None),
+        "generate-allowed-http-api.json": (200, None),
+        "embed-allowed-http-api.json": (200, None),
+        "chat-prompt-injection.json": (400, "content_blocked"),
+        "chat-jailbreak-obfuscated.json": (400, "content_blocked"),
+        "chat-tag-smuggling.json": (400, "content_blocked"),
+        "chat-pii-restricted-model.json": (400, "content_blocked"),
+        "generate-raw-mode.json": (400, "field_refused"),
+        "generate-runner-options.json": (400, "field_refused"),
+        "pull-admin-endpoint.json": (403, "endpoint_not_allowed"),
+        "blobs-upload.json": (403, "endpoint_not_allowed"),
+        "chat-cloud-model.json": (403, "model_refused"),
+        "chat-unregistered-model.json": (403, "model_not_registered"),
+        "chat-no-identity.json": (401, "unauthenticated"),
+    }
+
+    def start_fake_ollama(self):
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", FAKE_OLLAMA_PORT)) == 0:
+                raise SystemExit(f"port {FAKE_OLLAMA_PORT} is in use: set WARDEN_FAKE_OLLAMA_PORT to a free port")
+        self.ollama = subprocess.Popen([str(TARGET / "debug" / "fake-ollama"), str(FAKE_OLLAMA_PORT)],
+                                       stdout=subprocess.DEVNULL, stderr=open(STATE / "fake-ollama.log", "w"))
+        for _ in range(100):
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", FAKE_OLLAMA_PORT)) == 0:
+                    return
+            time.sleep(0.05)
+        raise SystemExit("the Ollama stand-in did not start; see .local/fake-ollama.log")
+
+    def validator_story(self):
+        self.step("The model registry", "The security team's model-registry.yaml, checked and imported: "
+                  "warden registry import events/request-validator/model-registry.yaml")
+        self.say(self.warden("registry", "import", str(VALIDATOR_EVENTS / "model-registry.yaml")))
+        self.say(self.warden("registry", "list"))
+
+        self.step("Inference requests through the request validator",
+                  f"Every sample in events/request-validator/ through API Gateway's event shape to the validator, then to an "
+                  f"Ollama stand-in on 127.0.0.1:{FAKE_OLLAMA_PORT} (log: .local/fake-ollama.log).")
+        self.start_fake_ollama()
+        seen = set()
+        for path in sorted(VALIDATOR_EVENTS.glob("*.json")):
+            name = path.name
+            ok, out = self.invoke(path, "request-validator")
+            if not ok:
+                self.expect(False, f"{name}: the validator answered: {out}")
+            status = out["statusCode"]
+            body = out["body"]
+            if status == 200:
+                first = json.loads(body.splitlines()[0])
+                model = first.get("model", "")
+                kind = "streamed NDJSON" if out["headers"]["content-type"] == "application/x-ndjson" else "JSON"
+                self.say(f"   {GREEN}{status} allowed{RESET}  {name:<34} {DIM}→ Ollama answered ({kind}{', ' + model if model else ''}){RESET}")
+                code = None
+            else:
+                error = json.loads(body)["error"]
+                code = error["code"]
+                findings = f" [{', '.join(error['findings'])}]" if error.get("findings") else ""
+                self.say(f"   {RED}{status} {code}{RESET}  {name:<34} {DIM}{error['message'][:90]}{findings}{RESET}")
+            expected = self.VALIDATOR_EXPECTED.get(name, "no expected outcome in demo.py")
+            self.expect((status, code) == expected, f"{name}: expected {expected}, got {(status, code)}")
+            seen.add(name)
+        self.expect(seen == set(self.VALIDATOR_EXPECTED), "every expected sample exists")
+
+        log = (STATE / "remediator.log").read_text().splitlines()
+        warnings = [l for l in log if "SECURITY_WARNING request refused" in l]
+        self.expect(len(warnings) >= 11, "one SECURITY_WARNING line per refused request")
+        self.step("What operations see", "One SECURITY_WARNING log line per refusal (caller, reason, finding kinds; "
+                  "never the prompt), and EMF metrics in Custom/LLM:")
+        line = re.sub(r"\x1b\[[0-9;]*m", "", warnings[0])
+        self.say("   " + line[line.index("SECURITY_WARNING"):].strip()[:200])
+        emf = [json.loads(l) for l in log if l.startswith('{"') and '"Custom/LLM"' in l]
+        self.expect(emf, "validator EMF lines were written")
+        injections = sum(e["PromptInjectionAttempts"] for e in emf)
+        auth = sum(e["AuthFailures"] for e in emf)
+        self.say(f"   PromptInjectionAttempts={injections} AuthFailures={auth} BlockedRequests={sum(1 for e in emf if 'Reason' in e)} "
+                 f"of {len(emf)} requests {DIM}(per caller, and fleet-wide){RESET}")
+        self.expect(injections >= 3 and auth >= 1, "injection attempts and auth failures are counted")
+
     # ---------- the story ----------
     def run(self):
         self.step("Local AWS", f"A moto server at {ENDPOINT} plays the AWS account; its state is wiped for a clean demo.")
@@ -437,6 +526,7 @@ class Demo:
 
         self.isolation_story(vpc)
         self.approval_story(vpc)
+        self.validator_story()
 
         if self.check:
             self.check_samples_as_is()

@@ -189,8 +189,13 @@ impl Refusal {
         matches!(self.code, "unauthenticated" | "no_use_case")
     }
 
+    /// An injection attempt: injection or jailbreak findings, or text smuggled to the model in
+    /// invisible characters.
     pub fn is_injection(&self) -> bool {
-        self.findings.iter().any(|f| f.kind.category() == Category::Injection)
+        self.findings.iter().any(|f| {
+            f.kind.category() == Category::Injection
+                || matches!(f.kind, FindingKind::TagCharacters | FindingKind::VariationSelectorSmuggling)
+        })
     }
 }
 
