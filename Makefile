@@ -96,6 +96,13 @@ bench: venv ## Benchmarks: planner and validator throughput, validator cold star
 guard-eval: ## Recall and false-positive rate of the prompt guard on tests/corpus, with every miss
 	cargo test --locked -p warden-integration-tests --test guard_corpus -- --nocapture --test-threads 1
 
+FUZZ_SECONDS ?= 60
+.PHONY: fuzz
+fuzz: ## Fuzz request validation and the content detectors (cargo-fuzz; FUZZ_SECONDS each, default 60)
+	@command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+	cd fuzz && for t in validate_request scan_text; do \
+	  RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR=$(CARGO_TARGET_DIR)-fuzz cargo fuzz run -O $$t -- -max_total_time=$(FUZZ_SECONDS) || exit 1; done
+
 .PHONY: bins
 bins:
 	@echo "==> building the functions, the warden CLI and the Ollama stand-in (the first build compiles the AWS SDK: minutes)"

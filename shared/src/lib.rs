@@ -6,6 +6,7 @@
 
 pub mod approval;
 pub mod approvals;
+#[cfg(feature = "aws")]
 pub mod aws;
 pub mod config;
 pub mod event;
