@@ -5,13 +5,13 @@ use std::process::ExitCode;
 
 use chrono::{Duration, SecondsFormat, Utc};
 
-use warden::aws::{isolation_executor, load_sdk_config, remediation_executor, DynamoStore};
+use warden::aws::{isolation_executor, load_sdk_config, remediation_executor, suspension_service, DynamoStore};
 use warden::config::RemediatorConfig;
 use warden::event::is_security_group_id;
 use warden::executor::Report;
 use warden::isolation_executor::IncidentReport;
 use warden::plan::{Action, Exemption, ExemptionTarget};
-use warden::ports::{AuditStore, IncidentStore, ModelRegistryStore};
+use warden::ports::{AuditStore, IncidentStore, ModelRegistryStore, SuspensionStore};
 use warden::registry::{parse_registry_yaml, ModelEntry, ModelRef, Registry};
 
 const USAGE: &str = "\
@@ -36,6 +36,10 @@ USAGE:
       Check it, then make it the registry the request validator and Config rules read (replaces it whole).
   warden registry list [--json]
   warden registry show <model> [--json]
+  warden suspension list
+      Callers suspended from the LLM API now, until when and why; fleet-wide quota tightening.
+  warden suspension lift <caller> --by <who>
+  warden suspension extend <caller> --hours <n> --by <who>
 
 ENVIRONMENT:
   WARDEN_TABLE_NAME, WARDEN_TOPIC_ARN (as for the remediator; `registry` needs only the table), the usual AWS_* variables
@@ -305,6 +309,58 @@ async fn run(args: Args) -> Result<(), String> {
                 println!("  {:<7} {:>5} ms  {:<26} {what}", s.phase, s.finished_ms, s.step);
             }
             println!("  {}", record.summary);
+        }
+        "suspension" => {
+            let service = suspension_service(&config, &sdk);
+            let usage =
+                "usage: warden suspension list | lift <caller> --by <who> | extend <caller> --hours <n> --by <who>";
+            match args.positional(1).ok_or(usage)? {
+                "list" => {
+                    let r = service.store.restrictions().await.map_err(|e| e.to_string())?;
+                    let active: Vec<_> = r.suspended.iter().filter(|s| s.until > now).collect();
+                    if active.is_empty() {
+                        println!("no caller is suspended");
+                    }
+                    for s in active {
+                        println!(
+                            "{:<32} until {}  {}  ({})",
+                            s.caller,
+                            warden::plan::human_time(s.until),
+                            s.reason,
+                            s.suspension_id
+                        );
+                    }
+                    if let Some(f) = r.fleet.filter(|f| f.until > now) {
+                        println!(
+                            "every caller's quotas are at {:.0}% until {}",
+                            f.factor * 100.0,
+                            warden::plan::human_time(f.until)
+                        );
+                    }
+                }
+                "lift" => {
+                    let caller = args.positional(2).ok_or(usage)?;
+                    let by = args.required("--by")?;
+                    println!("{}", service.lift(caller, &by, now).await.map_err(|e| e.to_string())?);
+                }
+                "extend" => {
+                    let caller = args.positional(2).ok_or(usage)?;
+                    let by = args.required("--by")?;
+                    let hours: i64 = args
+                        .required("--hours")?
+                        .parse()
+                        .ok()
+                        .filter(|h| (1..=720).contains(h))
+                        .ok_or("--hours must be a whole number from 1 to 720")?;
+                    let current = service.store.restrictions().await.map_err(|e| e.to_string())?;
+                    let id = current
+                        .suspension_of(caller, now)
+                        .map(|s| s.suspension_id.clone())
+                        .ok_or(format!("{caller} is not suspended; an alarm suspends, `extend` only lengthens"))?;
+                    println!("{}", service.extend(caller, &id, hours, &by, now).await.map_err(|e| e.to_string())?);
+                }
+                other => return Err(format!("unknown suspension command {other:?}; {usage}")),
+            }
         }
         other => return Err(format!("unknown command {other:?}\n\n{USAGE}")),
     }

@@ -21,6 +21,14 @@ pub enum ApprovalAction {
     Isolate { incident_id: String, instance_id: String },
     /// Release an isolated instance exactly as recorded.
     Release { incident_id: String, instance_id: String },
+    /// Lift a caller's suspension now.
+    LiftSuspension { caller: String, suspension_id: String },
+    /// Keep a caller suspended for longer.
+    ExtendSuspension { caller: String, suspension_id: String, hours: i64 },
+    /// Repeated suspensions: suspend the caller until a human lifts it, and disable its API key.
+    RevokeAccess { caller: String, suspension_id: String },
+    /// A fleet-wide alarm: cut every caller's quotas to `percent` % for `hours`.
+    TightenLimits { alarm_event: String, percent: u32, hours: i64, top_callers: Vec<String> },
 }
 
 impl ApprovalAction {
@@ -28,6 +36,12 @@ impl ApprovalAction {
         match self {
             Self::Isolate { instance_id, .. } => format!("Isolate {instance_id}"),
             Self::Release { instance_id, .. } => format!("Release {instance_id}"),
+            Self::LiftSuspension { caller, .. } => format!("Lift the suspension of {caller}"),
+            Self::ExtendSuspension { caller, hours, .. } => format!("Keep {caller} suspended {hours} h longer"),
+            Self::RevokeAccess { caller, .. } => format!("Revoke the access of {caller}"),
+            Self::TightenLimits { percent, hours, .. } => {
+                format!("Cut every caller's quotas to {percent}% for {hours} h")
+            }
         }
     }
 }

@@ -130,6 +130,33 @@ impl<S: ApprovalStore, N: Notifier> Approvals<S, N> {
         Ok(request)
     }
 
+    /// A request on record without an email of its own, and its two links: for a message that
+    /// carries them itself (a suspension notice offering "lift" and "extend").
+    pub async fn prepare(
+        &self,
+        action: ApprovalAction,
+        will_do: Vec<String>,
+        why: String,
+        requested_by: &str,
+        now: DateTime<Utc>,
+    ) -> PortResult<(ApprovalRequest, String, String)> {
+        let request = ApprovalRequest {
+            id: request_id_for(&self.settings.key, &action),
+            action,
+            will_do,
+            why,
+            requested_by: requested_by.to_string(),
+            created_at: now,
+            expires_at: now + self.settings.ttl,
+            status: ApprovalStatus::Pending,
+            decision: None,
+        };
+        let request = self.store.create_approval(&request).await?.unwrap_or(request);
+        let approve = self.settings.key.link(&self.settings.base_url, &request, Decision::Approve);
+        let reject = self.settings.key.link(&self.settings.base_url, &request, Decision::Reject);
+        Ok((request, approve, reject))
+    }
+
     /// The disruptive rest of a pending isolation plan, for a human to approve.
     pub async fn ask_to_isolate(&self, report: &IncidentReport, now: DateTime<Utc>) -> PortResult<ApprovalRequest> {
         let instance_id = report.instance_id.clone().unwrap_or_default();

@@ -36,6 +36,9 @@ pub struct RemediatorConfig {
     /// `WARDEN_QUARANTINE_PROFILE_ARN`: an instance profile that grants nothing, put in place of
     /// an isolated instance's own (default: unset, the profile is removed).
     pub quarantine_profile_arn: Option<String>,
+    /// `WARDEN_SUSPENSION_POLICY`: how abuse alarms suspend callers, as JSON inline or
+    /// `@/path/to/file.json` (default: `SuspensionPolicy::default()`, documented in the README).
+    pub suspension_policy: crate::suspension::SuspensionPolicy,
 }
 
 pub const DEFAULT_SENSITIVE_PORTS: &str = "11434,22";
@@ -90,6 +93,20 @@ impl RemediatorConfig {
                 IsolationPolicy::from_json(&json).map_err(invalid)?
             }
         };
+        let suspension_policy = match get("WARDEN_SUSPENSION_POLICY").filter(|v| !v.trim().is_empty()) {
+            None => crate::suspension::SuspensionPolicy::default(),
+            Some(v) => {
+                let invalid =
+                    |why: String| ConfigError::Invalid { var: "WARDEN_SUSPENSION_POLICY", value: v.clone(), why };
+                let json = match v.trim().strip_prefix('@') {
+                    Some(path) => {
+                        std::fs::read_to_string(path).map_err(|e| invalid(format!("cannot read {path}: {e}")))?
+                    }
+                    None => v.clone(),
+                };
+                crate::suspension::SuspensionPolicy::from_json(&json).map_err(invalid)?
+            }
+        };
         let quarantine_profile_arn = get("WARDEN_QUARANTINE_PROFILE_ARN").filter(|v| !v.trim().is_empty());
         if let Some(arn) = &quarantine_profile_arn {
             if !arn.starts_with("arn:") || !arn.contains(":instance-profile/") {
@@ -109,6 +126,7 @@ impl RemediatorConfig {
             metrics_namespace,
             isolation_policy,
             quarantine_profile_arn,
+            suspension_policy,
         })
     }
 
@@ -142,6 +160,9 @@ pub struct ValidatorConfig {
     /// `WARDEN_LLM_METRICS_NAMESPACE`: CloudWatch namespace of the validator's metrics
     /// (default `Custom/LLM`).
     pub metrics_namespace: String,
+    /// `WARDEN_SUSPENSION_CACHE_SECONDS`: how long the validator reuses a read of the suspensions
+    /// in force — the bound on how long a new suspension takes to apply (default 5).
+    pub suspension_cache_seconds: u64,
 }
 
 impl ValidatorConfig {
@@ -208,6 +229,7 @@ impl ValidatorConfig {
             ollama_connect_timeout_ms: number("WARDEN_OLLAMA_CONNECT_TIMEOUT_MS", 2000, 10, 60_000)?,
             max_response_bytes: number("WARDEN_MAX_RESPONSE_BYTES", 5 * 1024 * 1024, 1024, 6_000_000)? as usize,
             metrics_namespace: set("WARDEN_LLM_METRICS_NAMESPACE").unwrap_or_else(|| "Custom/LLM".into()),
+            suspension_cache_seconds: number("WARDEN_SUSPENSION_CACHE_SECONDS", 5, 0, 300)?,
         })
     }
 }

@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use crate::isolation::{IsolationTrigger, ThreatSource};
 use crate::plan::{Trigger, TriggerKind};
+use crate::suspension::{valid_caller, AbuseMetric, CallerAlarm};
 
 /// CloudTrail calls that can open ingress and that the remediator reacts to.
 pub const CLOUDTRAIL_EVENT_NAMES: [&str; 2] = ["AuthorizeSecurityGroupIngress", "ModifySecurityGroupRules"];
@@ -33,6 +34,9 @@ pub enum Request {
         incident_id: String,
         requested_by: String,
     },
+    /// An alarm on the request validator's abuse metrics (`Custom/LLM`): suspend the caller, or
+    /// ask to tighten the fleet's limits.
+    CallerAlarm(CallerAlarm),
     /// A well-formed event that needs nothing: a failed API call, a COMPLIANT verdict, …
     Ignore {
         event_id: String,
@@ -107,6 +111,9 @@ pub fn parse_event(raw: &Value) -> Result<Request, EventError> {
         (WARDEN_SOURCE, UNDO_DETAIL_TYPE) => return undo(&env.detail),
         (WARDEN_SOURCE, RELEASE_DETAIL_TYPE) => return release(&env.detail),
         ("aws.cloudwatch", "CloudWatch Alarm State Change") => {
+            if let Some(request) = caller_alarm(&env.detail, &id, time)? {
+                return Ok(request);
+            }
             let alarm = alarm(&env.detail)?;
             return Ok(finish_isolation(alarm, id, time, env.account, env.region));
         }
@@ -226,6 +233,49 @@ pub fn is_instance_id(s: &str) -> bool {
     s.strip_prefix("i-").is_some_and(|hex| (8..=17).contains(&hex.len()) && hex.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
+/// The namespace of the request validator's metrics.
+pub const LLM_METRICS_NAMESPACE: &str = "Custom/LLM";
+
+/// An alarm on `Custom/LLM` `PromptInjectionAttempts` or `AuthFailures` (with a `Caller`
+/// dimension, or fleet-wide without one). `None`: some other alarm.
+fn caller_alarm(data: &Value, event_id: &str, time: DateTime<Utc>) -> Result<Option<Request>, EventError> {
+    let metrics = data.pointer("/configuration/metrics").and_then(Value::as_array).cloned().unwrap_or_default();
+    let watched = metrics.iter().find_map(|m| {
+        let metric = m.pointer("/metricStat/metric")?;
+        if metric.get("namespace").and_then(Value::as_str) != Some(LLM_METRICS_NAMESPACE) {
+            return None;
+        }
+        let name = AbuseMetric::parse(metric.get("name").and_then(Value::as_str)?)?;
+        Some((name, metric.pointer("/dimensions/Caller").and_then(Value::as_str).map(str::to_string)))
+    });
+    let Some((metric, caller)) = watched else { return Ok(None) };
+    let name = str_at(data, "/alarmName").ok_or(EventError::MissingField("alarmName"))?;
+    let state = str_at(data, "/state/value").ok_or(EventError::MissingField("state.value"))?;
+    let previous = str_at(data, "/previousState/value").unwrap_or("INSUFFICIENT_DATA");
+    if state != "ALARM" || previous == "ALARM" {
+        return Ok(Some(Request::Ignore {
+            event_id: event_id.to_string(),
+            reason: format!("alarm {name} went {previous} -> {state}; only a transition into ALARM acts"),
+        }));
+    }
+    if let Some(c) = &caller {
+        if !valid_caller(c) {
+            return Err(EventError::Invalid {
+                field: "Caller",
+                why: format!("{:?} is not a caller id", c.chars().take(64).collect::<String>()),
+            });
+        }
+    }
+    Ok(Some(Request::CallerAlarm(CallerAlarm {
+        event_id: event_id.to_string(),
+        event_time: time,
+        alarm_name: name.to_string(),
+        metric,
+        caller,
+        reason: str_at(data, "/state/reason").map(|r| r.chars().take(300).collect()),
+    })))
+}
+
 /// The alarm part shared by the EventBridge event (`detail`) and the alarm action (`alarmData`).
 fn alarm(data: &Value) -> Result<Threat, EventError> {
     let name = str_at(data, "/alarmName").ok_or(EventError::MissingField("alarmName"))?;
@@ -279,6 +329,9 @@ fn alarm_action(raw: &Value) -> Result<Request, EventError> {
     // The action payload has no event id: the alarm and the instant of its state change name it.
     let stamp = str_at(data, "/state/timestamp").unwrap_or(time_raw);
     let event_id = format!("{arn}@{stamp}");
+    if let Some(request) = caller_alarm(data, &event_id, time)? {
+        return Ok(request);
+    }
     let threat = alarm(data)?;
     Ok(finish_isolation(
         threat,
@@ -350,6 +403,34 @@ fn undo(detail: &Value) -> Result<Request, EventError> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn abuse_alarms_become_caller_alarms() {
+        let raw: Value =
+            serde_json::from_str(include_str!("../../events/remediator/cloudwatch-alarm-prompt-injection-caller.json"))
+                .unwrap();
+        let Request::CallerAlarm(a) = parse_event(&raw).unwrap() else { panic!("expected a caller alarm") };
+        assert_eq!(
+            (a.caller.as_deref(), a.metric, a.alarm_name.as_str()),
+            (Some("team-web"), AbuseMetric::PromptInjectionAttempts, "llm-prompt-injection-team-web")
+        );
+        let raw: Value =
+            serde_json::from_str(include_str!("../../events/remediator/cloudwatch-alarm-auth-failures-fleet.json"))
+                .unwrap();
+        let Request::CallerAlarm(a) = parse_event(&raw).unwrap() else { panic!("expected a caller alarm") };
+        assert_eq!((a.caller, a.metric), (None, AbuseMetric::AuthFailures));
+        // Back to OK: nothing to do.
+        let mut ok = raw.clone();
+        ok["detail"]["state"]["value"] = "OK".into();
+        ok["detail"]["previousState"]["value"] = "ALARM".into();
+        assert!(matches!(parse_event(&ok).unwrap(), Request::Ignore { .. }));
+        // A caller id that cannot be a key is an error, not a suspension.
+        let mut bad: Value =
+            serde_json::from_str(include_str!("../../events/remediator/cloudwatch-alarm-prompt-injection-caller.json"))
+                .unwrap();
+        bad["detail"]["configuration"]["metrics"][0]["metricStat"]["metric"]["dimensions"]["Caller"] = "a#b".into();
+        assert!(parse_event(&bad).is_err());
+    }
     use super::*;
     use serde_json::json;
 

@@ -920,6 +920,7 @@ impl<C: Compute, F: Fleet, S: IncidentStore, N: Notifier> ActionRunner for Isola
                 self.execute_pending(incident_id, approved_by, received, now).await
             }
             ApprovalAction::Release { incident_id, .. } => self.release(incident_id, approved_by, received, now).await,
+            other => return Err(format!("not an isolation action: {}", other.label())),
         }
         .map_err(|e| e.to_string())?;
         if report.failed_steps() > 0 {
@@ -939,6 +940,7 @@ impl<C: Compute, F: Fleet, S: IncidentStore, N: Notifier> ActionRunner for Isola
                 self.dismiss(incident_id, rejected_by, now).await.map(|r| r.summary).map_err(|e| e.to_string())
             }
             ApprovalAction::Release { instance_id, .. } => Ok(format!("{instance_id} stays isolated.")),
+            other => Err(format!("not an isolation action: {}", other.label())),
         }
     }
 }

@@ -23,6 +23,8 @@ pub mod plan;
 pub mod ports;
 pub mod registry;
 pub mod request_guard;
+pub mod suspension;
+pub mod suspension_service;
 pub mod telemetry;
 pub mod upstream;
 pub mod validator;

@@ -115,7 +115,8 @@ pub fn validator_emf(namespace: &str, o: &crate::request_guard::Outcome, timesta
                 {"Name": "Requests", "Unit": "Count"},
                 {"Name": "PromptInjectionAttempts", "Unit": "Count"},
                 {"Name": "AuthFailures", "Unit": "Count"},
-                {"Name": "PiiDetections", "Unit": "Count"}
+                {"Name": "PiiDetections", "Unit": "Count"},
+                {"Name": "SuspendedRequests", "Unit": "Count"}
             ]
         }),
         json!({
@@ -140,6 +141,7 @@ pub fn validator_emf(namespace: &str, o: &crate::request_guard::Outcome, timesta
     line.insert("PromptInjectionAttempts".into(), json!(u8::from(o.injection)));
     line.insert("AuthFailures".into(), json!(u8::from(o.auth_failure)));
     line.insert("PiiDetections".into(), json!(u8::from(o.pii)));
+    line.insert("SuspendedRequests".into(), json!(u8::from(o.suspended)));
     line.insert("ValidationLatency".into(), json!(o.validation_us));
     line.insert("Status".into(), json!(o.status));
     line.insert("RequestId".into(), json!(o.request_id));

@@ -295,6 +295,27 @@ pub trait ActionRunner: Send + Sync {
     ) -> impl Future<Output = Result<String, String>> + Send;
 }
 
+/// A runner borrowed is a runner (the approvals function keeps one of each and lends them).
+impl<T: ActionRunner> ActionRunner for &T {
+    async fn run_approved(
+        &self,
+        action: &ApprovalAction,
+        approved_by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<String, String> {
+        (**self).run_approved(action, approved_by, now).await
+    }
+
+    async fn run_rejected(
+        &self,
+        action: &ApprovalAction,
+        rejected_by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<String, String> {
+        (**self).run_rejected(action, rejected_by, now).await
+    }
+}
+
 /// What importing a registry changed.
 #[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
 pub struct RegistryImport {
@@ -350,4 +371,49 @@ pub trait QuotaStore: Send + Sync {
         max_requests: u64,
         max_tokens: u64,
     ) -> impl Future<Output = PortResult<QuotaOutcome>> + Send;
+}
+
+/// Suspensions of abusive callers and fleet-wide quota tightening; offence evidence.
+pub trait SuspensionStore: Send + Sync {
+    /// Record a new suspension (conditional on its id); `Some(existing)` if it was already there.
+    fn create_suspension(
+        &self,
+        record: &crate::suspension::SuspensionRecord,
+    ) -> impl Future<Output = PortResult<Option<crate::suspension::SuspensionRecord>>> + Send;
+    fn suspension(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = PortResult<Option<crate::suspension::SuspensionRecord>>> + Send;
+    fn save_suspension(
+        &self,
+        record: &crate::suspension::SuspensionRecord,
+    ) -> impl Future<Output = PortResult<()>> + Send;
+    /// A caller's suspensions since `since`, any status.
+    fn suspensions_of(
+        &self,
+        caller: &str,
+        since: DateTime<Utc>,
+    ) -> impl Future<Output = PortResult<Vec<crate::suspension::SuspensionRecord>>> + Send;
+    /// Put a caller's suspension in force until `until` (never shortens one already in force).
+    fn activate(&self, active: &crate::suspension::ActiveSuspension) -> impl Future<Output = PortResult<()>> + Send;
+    /// Take a caller's suspension out of force; `false` if there was none.
+    fn deactivate(&self, caller: &str) -> impl Future<Output = PortResult<bool>> + Send;
+    /// Every suspension in force and the fleet limits: what the validator reads (one query).
+    fn restrictions(&self) -> impl Future<Output = PortResult<crate::suspension::Restrictions>> + Send;
+    fn set_fleet_limits(&self, limits: &crate::suspension::FleetLimits) -> impl Future<Output = PortResult<()>> + Send;
+    /// Count one refused request of `caller` (injection attempt or auth failure) in its hour.
+    fn record_offence(&self, caller: &str, now: DateTime<Utc>) -> impl Future<Output = PortResult<()>> + Send;
+    /// Callers with the most offences in the last `hours`, most first.
+    fn top_offenders(
+        &self,
+        hours: i64,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> impl Future<Output = PortResult<Vec<(String, u64)>>> + Send;
+}
+
+/// API keys at the API Gateway in front of the validator.
+pub trait ApiKeys: Send + Sync {
+    /// Disable an API key; `Ok(false)` if there is no such key.
+    fn disable(&self, key_id: &str) -> impl Future<Output = PortResult<bool>> + Send;
 }

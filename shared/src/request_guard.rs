@@ -13,8 +13,9 @@ use tokio::sync::Mutex;
 
 use crate::gateway::{HttpRequest, HttpResponse};
 use crate::guard::{Category, Finding};
-use crate::ports::{ModelRegistryStore, QuotaOutcome, QuotaStore, QuotaWindow};
+use crate::ports::{ModelRegistryStore, QuotaOutcome, QuotaStore, QuotaWindow, SuspensionStore};
 use crate::registry::Registry;
+use crate::suspension::Restrictions;
 use crate::upstream::{Upstream, UpstreamError};
 use crate::validator::{check, Refusal, ValidatorPolicy};
 
@@ -37,11 +38,18 @@ pub struct Outcome {
     pub validation_us: u64,
     pub upstream_ms: Option<u64>,
     pub source_ip: Option<String>,
+    /// Refused because the caller is suspended.
+    pub suspended: bool,
 }
 
 struct CachedRegistry {
     loaded: Instant,
     registry: Arc<Registry>,
+}
+
+struct CachedRestrictions {
+    loaded: Instant,
+    restrictions: Arc<Restrictions>,
 }
 
 pub struct RequestGuard<R, Q, U> {
@@ -50,20 +58,47 @@ pub struct RequestGuard<R, Q, U> {
     registry_store: R,
     registry_ttl: Duration,
     cache: Mutex<Option<CachedRegistry>>,
+    /// Quotas, suspensions and fleet limits (one table).
     quotas: Q,
+    restrictions_ttl: Duration,
+    restrictions_cache: Mutex<Option<CachedRestrictions>>,
     upstream: U,
 }
 
-impl<R: ModelRegistryStore, Q: QuotaStore, U: Upstream> RequestGuard<R, Q, U> {
+impl<R: ModelRegistryStore, Q: QuotaStore + SuspensionStore, U: Upstream> RequestGuard<R, Q, U> {
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         policy: ValidatorPolicy,
         key_use_cases: HashMap<String, String>,
         registry_store: R,
         registry_ttl: Duration,
         quotas: Q,
+        restrictions_ttl: Duration,
         upstream: U,
     ) -> Self {
-        Self { policy, key_use_cases, registry_store, registry_ttl, cache: Mutex::new(None), quotas, upstream }
+        Self {
+            policy,
+            key_use_cases,
+            registry_store,
+            registry_ttl,
+            cache: Mutex::new(None),
+            quotas,
+            restrictions_ttl,
+            restrictions_cache: Mutex::new(None),
+            upstream,
+        }
+    }
+
+    /// Suspensions and fleet limits in force, from the cache while it is fresh: a new
+    /// suspension applies within `restrictions_ttl`, without a read on every request.
+    async fn restrictions(&self) -> Result<Arc<Restrictions>, String> {
+        let mut cache = self.restrictions_cache.lock().await;
+        if let Some(c) = cache.as_ref().filter(|c| c.loaded.elapsed() < self.restrictions_ttl) {
+            return Ok(c.restrictions.clone());
+        }
+        let restrictions = Arc::new(self.quotas.restrictions().await.map_err(|e| e.to_string())?);
+        *cache = Some(CachedRestrictions { loaded: Instant::now(), restrictions: restrictions.clone() });
+        Ok(restrictions)
     }
 
     /// The registry, from the cache while it is fresh. When it cannot be read and the cache has
@@ -96,6 +131,7 @@ impl<R: ModelRegistryStore, Q: QuotaStore, U: Upstream> RequestGuard<R, Q, U> {
             validation_us: 0,
             upstream_ms: None,
             source_ip: None,
+            suspended: false,
         };
         let req = match HttpRequest::from_event(event, &self.key_use_cases) {
             Ok(r) => r,
@@ -113,6 +149,31 @@ impl<R: ModelRegistryStore, Q: QuotaStore, U: Upstream> RequestGuard<R, Q, U> {
             let refusal = check(&req, &self.policy, &Registry::default()).err().unwrap_or_else(|| {
                 Refusal::new(403, "no_use_case", "the caller has no use case: ask the platform team to assign one")
             });
+            return self.refused_offence(refusal, outcome, started, now).await;
+        }
+        let restrictions = match self.restrictions().await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(error = %e, "suspensions unreadable: refusing requests (fail closed)");
+                let refusal =
+                    Refusal::new(503, "restrictions_unavailable", "suspensions cannot be checked; try again shortly");
+                return self.refused(refusal.with_retry_after(5), outcome, started);
+            }
+        };
+        let caller_id = req.caller.as_ref().map(|c| c.id.as_str()).unwrap_or_default();
+        if let Some(s) = restrictions.suspension_of(caller_id, now) {
+            outcome.suspended = true;
+            let mut refusal = Refusal::new(
+                403,
+                "caller_suspended",
+                format!(
+                    "this caller is suspended until {} ({})",
+                    s.until.to_rfc3339(),
+                    s.reason.chars().take(160).collect::<String>()
+                ),
+            );
+            refusal.until = Some(s.until);
+            refusal.retry_after = Some((s.until - now).num_seconds().max(1) as u64);
             return self.refused(refusal, outcome, started);
         }
         let registry = match self.registry().await {
@@ -126,35 +187,33 @@ impl<R: ModelRegistryStore, Q: QuotaStore, U: Upstream> RequestGuard<R, Q, U> {
         };
         let admitted = match check(&req, &self.policy, &registry) {
             Ok(a) => a,
-            Err(refusal) => return self.refused(refusal, outcome, started),
+            Err(refusal) => return self.refused_offence(refusal, outcome, started, now).await,
         };
         outcome.model = Some(admitted.model.ollama_name());
         outcome.flagged = admitted.flagged.clone();
         outcome.pii = admitted.flagged.iter().any(|f| f.kind.category() == Category::Pii);
 
         let use_case = self.policy.use_case(&admitted.use_case);
+        // A fleet-wide tightening (approved after a fleet alarm) scales every budget.
+        let factor = restrictions.quota_factor(now);
+        let scaled = |n: u64| ((n as f64 * factor).floor() as u64).max(1);
+        let (max_requests, max_tokens) = (scaled(use_case.requests_per_window), scaled(use_case.tokens_per_window));
         let window = QuotaWindow::containing(now, self.policy.quota_window_seconds);
         let retry_after = (window.end() - now.timestamp()).max(1) as u64;
-        if admitted.estimated_tokens > use_case.tokens_per_window {
+        if admitted.estimated_tokens > max_tokens {
             let refusal = Refusal::new(
                 413,
                 "over_token_budget",
                 format!(
                     "this request alone needs ~{} tokens; the budget is {} per {} s: lower num_predict or the prompt",
-                    admitted.estimated_tokens, use_case.tokens_per_window, window.seconds
+                    admitted.estimated_tokens, max_tokens, window.seconds
                 ),
             );
             return self.refused(refusal, outcome, started);
         }
         match self
             .quotas
-            .consume(
-                &admitted.caller.id,
-                window,
-                admitted.estimated_tokens,
-                use_case.requests_per_window,
-                use_case.tokens_per_window,
-            )
+            .consume(&admitted.caller.id, window, admitted.estimated_tokens, max_requests, max_tokens)
             .await
         {
             Ok(QuotaOutcome::Allowed { .. }) => {}
@@ -163,8 +222,8 @@ impl<R: ModelRegistryStore, Q: QuotaStore, U: Upstream> RequestGuard<R, Q, U> {
                     429,
                     "quota_exceeded",
                     format!(
-                        "quota of {} requests / {} tokens per {} s used up; retry in {retry_after} s",
-                        use_case.requests_per_window, use_case.tokens_per_window, window.seconds
+                        "quota of {max_requests} requests / {max_tokens} tokens per {} s used up; retry in {retry_after} s",
+                        window.seconds
                     ),
                 );
                 return self.refused(refusal.with_retry_after(retry_after), outcome, started);
@@ -214,6 +273,25 @@ impl<R: ModelRegistryStore, Q: QuotaStore, U: Upstream> RequestGuard<R, Q, U> {
         (response, outcome)
     }
 
+    /// A refusal that is evidence against the caller (an injection attempt, an auth failure) is
+    /// counted per caller and hour: a fleet-wide alarm names the top offenders from it.
+    async fn refused_offence(
+        &self,
+        refusal: Refusal,
+        outcome: Outcome,
+        started: Instant,
+        now: DateTime<Utc>,
+    ) -> (HttpResponse, Outcome) {
+        let (response, outcome) = self.refused(refusal, outcome, started);
+        if outcome.injection || outcome.auth_failure {
+            let caller = outcome.caller.as_deref().unwrap_or("anonymous");
+            if let Err(e) = self.quotas.record_offence(caller, now).await {
+                tracing::warn!(error = %e, "offence not counted (the refusal stands)");
+            }
+        }
+        (response, outcome)
+    }
+
     fn refused(&self, refusal: Refusal, mut outcome: Outcome, started: Instant) -> (HttpResponse, Outcome) {
         outcome.status = refusal.status;
         outcome.reason = Some(refusal.code);
@@ -223,7 +301,10 @@ impl<R: ModelRegistryStore, Q: QuotaStore, U: Upstream> RequestGuard<R, Q, U> {
         outcome.findings = refusal.findings.clone();
         outcome.validation_us = started.elapsed().as_micros() as u64;
         let kinds: Vec<&str> = refusal.findings.iter().map(|f| f.kind.as_str()).collect();
-        let extra = if kinds.is_empty() { json!({}) } else { json!({ "findings": kinds }) };
+        let mut extra = if kinds.is_empty() { json!({}) } else { json!({ "findings": kinds }) };
+        if let Some(until) = refusal.until {
+            extra["until"] = json!(until.to_rfc3339());
+        }
         let mut response = HttpResponse::error(refusal.status, refusal.code, &refusal.message, extra)
             .with_header("x-request-id", outcome.request_id.clone());
         if let Some(after) = refusal.retry_after {
@@ -247,6 +328,7 @@ pub fn log_outcome(o: &Outcome) {
     let flagged: Vec<&str> = o.flagged.iter().map(|f| f.kind.as_str()).collect();
     let caller = o.caller.as_deref().unwrap_or("anonymous");
     let security = o.auth_failure
+        || o.suspended
         || !o.findings.is_empty()
         || o.reason.is_some_and(|r| {
             r.starts_with("model_") || r == "endpoint_not_allowed" || r == "field_refused" || r == "quota_exceeded"

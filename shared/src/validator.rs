@@ -174,11 +174,13 @@ pub struct Refusal {
     pub message: String,
     pub findings: Vec<Finding>,
     pub retry_after: Option<u64>,
+    /// Until when (a suspension).
+    pub until: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl Refusal {
     pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), findings: Vec::new(), retry_after: None }
+        Self { status, code, message: message.into(), findings: Vec::new(), retry_after: None, until: None }
     }
 
     fn bad(code: &'static str, message: impl Into<String>) -> Self {

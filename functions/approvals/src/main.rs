@@ -8,13 +8,20 @@ use lambda_runtime::{run, service_fn, Diagnostic, Error, LambdaEvent};
 use serde_json::Value;
 
 use warden::approvals::Approvals;
-use warden::aws::{isolation_executor, AwsFleet, DynamoStore, Ec2Compute, SnsNotifier};
+use warden::aws::{
+    isolation_executor, suspension_service, ApiGatewayKeys, AwsFleet, DynamoStore, Ec2Compute, SnsNotifier,
+};
 use warden::isolation_executor::IsolationExecutor;
 use warden::metrics::approval_page_emf;
+use warden::suspension_service::{Runners, SuspensionService};
 
 struct ApprovalsFunction {
     approvals: Approvals<DynamoStore, SnsNotifier>,
-    runner: IsolationExecutor<Ec2Compute, AwsFleet, DynamoStore, SnsNotifier>,
+    /// Isolation actions to the isolation executor, suspension actions to the suspension service.
+    runner: Runners<
+        IsolationExecutor<Ec2Compute, AwsFleet, DynamoStore, SnsNotifier>,
+        SuspensionService<DynamoStore, ApiGatewayKeys, SnsNotifier>,
+    >,
     metrics_namespace: String,
 }
 
@@ -57,7 +64,10 @@ async fn main() -> Result<(), Error> {
         .inspect_err(|e| tracing::error!(error = %e, "cannot start: fix the configuration"))?;
     let function = ApprovalsFunction {
         approvals,
-        runner: isolation_executor(&config, &sdk),
+        runner: Runners {
+            isolation: isolation_executor(&config, &sdk),
+            suspensions: suspension_service(&config, &sdk),
+        },
         metrics_namespace: config.metrics_namespace.clone(),
     };
     tracing::info!(table = %config.table_name, "approvals ready");

@@ -13,7 +13,8 @@ use serde_json::Value;
 
 use warden::approvals::Approvals;
 use warden::aws::{
-    isolation_executor, remediation_executor, AwsFleet, DynamoStore, Ec2Compute, Ec2SecurityGroups, SnsNotifier,
+    isolation_executor, remediation_executor, suspension_service, ApiGatewayKeys, AwsFleet, DynamoStore, Ec2Compute,
+    Ec2SecurityGroups, SnsNotifier,
 };
 use warden::event::{parse_event, Request};
 use warden::executor::{Executor, ExecutorError, Report};
@@ -21,6 +22,7 @@ use warden::isolation::IncidentStatus;
 use warden::isolation_executor::{IncidentReport, IsolationExecutor};
 use warden::metrics::{incident_emf, remediation_emf};
 use warden::ports::IncidentStore;
+use warden::suspension_service::SuspensionService;
 
 const FUNCTION: &str = "remediator";
 
@@ -28,6 +30,7 @@ struct Remediator {
     executor: Executor<Ec2SecurityGroups, DynamoStore, SnsNotifier>,
     isolation: IsolationExecutor<Ec2Compute, AwsFleet, DynamoStore, SnsNotifier>,
     approvals: Approvals<DynamoStore, SnsNotifier>,
+    suspensions: SuspensionService<DynamoStore, ApiGatewayKeys, SnsNotifier>,
     metrics_namespace: String,
 }
 
@@ -76,6 +79,15 @@ impl Remediator {
             Request::Undo { remediation_id, requested_by } => {
                 tracing::info!(%remediation_id, %requested_by, "undo requested");
                 self.executor.undo(&remediation_id, &requested_by, now).await
+            }
+            Request::CallerAlarm(alarm) => {
+                tracing::info!(event_id = %alarm.event_id, alarm = %alarm.alarm_name, caller = ?alarm.caller, "abuse alarm");
+                let report = self.suspensions.handle_alarm(&alarm, &self.approvals, now).await.map_err(|e| {
+                    tracing::error!(error = %e, "suspension incomplete; a redelivery completes it");
+                    failure("SuspensionIncomplete", e.to_string())
+                })?;
+                tracing::info!(summary = %report.summary, duplicate = report.duplicate, "done");
+                return serde_json::to_value(&report).map_err(|e| failure("InternalError", e.to_string()));
             }
             Request::Ignore { event_id, reason } => Ok(Report::ignored(&event_id, &reason)),
         }
@@ -192,6 +204,7 @@ async fn main() -> Result<(), Error> {
         executor: remediation_executor(&config, &sdk),
         isolation: isolation_executor(&config, &sdk),
         approvals,
+        suspensions: suspension_service(&config, &sdk),
         metrics_namespace: config.metrics_namespace.clone(),
     };
     tracing::info!(

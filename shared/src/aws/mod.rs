@@ -1,13 +1,16 @@
 //! AWS adapters of the ports, over aws-sdk-rust. Every client comes from one `SdkConfig` loaded
 //! once in `main`; `AWS_ENDPOINT_URL` points them all at the local AWS in tests and demos.
 
+mod apigateway;
 mod compute;
 mod dynamodb;
 mod ec2;
 mod fleet;
 mod sns;
+mod suspension_store;
 mod validator_store;
 
+pub use apigateway::ApiGatewayKeys;
 pub use compute::{Ec2Compute, ROLE_TAG};
 pub use dynamodb::DynamoStore;
 pub use ec2::Ec2SecurityGroups;
@@ -30,7 +33,12 @@ where
 {
     let code = err.code().map(str::to_string);
     let kind = match code.as_deref() {
-        Some(c) if c.ends_with(".NotFound") || c == "ResourceNotFoundException" || c == "NotFound" => {
+        Some(c)
+            if c.ends_with(".NotFound")
+                || c == "ResourceNotFoundException"
+                || c == "NotFoundException"
+                || c == "NotFound" =>
+        {
             ErrorKind::NotFound
         }
         Some(c) if c.ends_with(".Duplicate") => ErrorKind::AlreadyExists,
@@ -164,6 +172,20 @@ pub fn request_guard(
         store.clone(),
         std::time::Duration::from_secs(config.registry_cache_seconds),
         store,
+        std::time::Duration::from_secs(config.suspension_cache_seconds),
         upstream,
+    )
+}
+
+/// The suspension service wired to DynamoDB, API Gateway and SNS.
+pub fn suspension_service(
+    config: &crate::config::RemediatorConfig,
+    sdk: &aws_config::SdkConfig,
+) -> crate::suspension_service::SuspensionService<DynamoStore, ApiGatewayKeys, SnsNotifier> {
+    crate::suspension_service::SuspensionService::new(
+        DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), &config.table_name),
+        ApiGatewayKeys::new(aws_sdk_apigateway::Client::new(sdk)),
+        SnsNotifier::new(aws_sdk_sns::Client::new(sdk), &config.topic_arn),
+        config.suspension_policy.clone(),
     )
 }

@@ -1,0 +1,218 @@
+//! Closing the loop, against the local AWS: an abuse alarm suspends the caller (recorded,
+//! notified), the validator refuses it within its cache bound, the suspension expires or is
+//! lifted from the email's link, replays change nothing, repeats escalate to revoking the API
+//! key, and a fleet-wide alarm asks to tighten everyone's quotas.
+
+use std::time::Duration as StdDuration;
+
+use chrono::{Duration, Utc};
+use serde_json::{json, Value};
+
+use warden::aws::{request_guard, suspension_service, ApiGatewayKeys, DynamoStore, SnsNotifier};
+use warden::config::ValidatorConfig;
+use warden::event::{parse_event, Request};
+use warden::gateway::HttpResponse;
+use warden::ports::{ApprovalStore, ModelRegistryStore, SuspensionStore};
+use warden::registry::parse_registry_yaml;
+use warden::request_guard::RequestGuard;
+use warden::suspension::CallerAlarm;
+use warden::suspension_service::SuspensionService;
+use warden::upstream::OllamaClient;
+use warden_integration_tests::fake_ollama::FakeOllama;
+use warden_integration_tests::{form_for, sample_of, url_event, AwsApprovals, Fixture};
+
+const FORM: &str = "application/x-www-form-urlencoded";
+type Guard = RequestGuard<DynamoStore, DynamoStore, OllamaClient>;
+type Suspensions = SuspensionService<DynamoStore, ApiGatewayKeys, SnsNotifier>;
+
+struct Loop {
+    f: Fixture,
+    ollama: FakeOllama,
+    approvals: AwsApprovals,
+    suspensions: Suspensions,
+}
+
+async fn setup() -> Loop {
+    let f = Fixture::new().await;
+    let store = DynamoStore::new(f.ddb.clone(), &f.table);
+    let registry = parse_registry_yaml(include_str!("../../events/request-validator/model-registry.yaml")).unwrap();
+    store.replace_models(&registry, Utc::now()).await.unwrap();
+    let ollama = FakeOllama::start(0).await.unwrap();
+    let approvals = f.approvals();
+    let suspensions = suspension_service(&f.config(false), &f.sdk);
+    Loop { f, ollama, approvals, suspensions }
+}
+
+impl Loop {
+    fn guard(&self, extra: &[(&str, &str)]) -> Guard {
+        let mut vars = vec![("WARDEN_TABLE_NAME", self.f.table.as_str()), ("OLLAMA_URL", self.ollama.url.as_str())];
+        vars.extend_from_slice(extra);
+        let config =
+            ValidatorConfig::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())).unwrap();
+        request_guard(&config, &self.f.sdk)
+    }
+
+    fn alarm(&self, name: &str, event_id: &str, caller: Option<&str>) -> CallerAlarm {
+        let mut event = sample_of("remediator", name);
+        event["id"] = json!(event_id);
+        if let Some(c) = caller {
+            event["detail"]["configuration"]["metrics"][0]["metricStat"]["metric"]["dimensions"]["Caller"] = json!(c);
+        }
+        let Request::CallerAlarm(alarm) = parse_event(&event).unwrap() else { panic!("not a caller alarm") };
+        alarm
+    }
+
+    /// Open an approval link, then press the page's button, as a person would.
+    async fn approve(&self, link: &str) -> String {
+        let query = link.split_once('?').unwrap().1;
+        let runner =
+            warden::suspension_service::Runners { isolation: self.f.isolation(None), suspensions: &self.suspensions };
+        let page = self.approvals.http(&url_event("GET", query, None, ""), &runner, Utc::now()).await;
+        let html = page["body"].as_str().unwrap().to_string();
+        let done = self
+            .approvals
+            .http(&url_event("POST", "", Some(&form_for(&html, "approve")), FORM), &runner, Utc::now())
+            .await;
+        assert_eq!(done["statusCode"], 200, "{}", done["body"]);
+        done["body"].as_str().unwrap().to_string()
+    }
+}
+
+/// A request of `caller` (the allowed chat sample, re-attributed).
+fn chat_of(caller: &str) -> Value {
+    let mut e = sample_of("request-validator", "chat-allowed.json");
+    e["requestContext"]["authorizer"]["principalId"] = json!(caller);
+    e
+}
+
+fn code(r: &HttpResponse) -> String {
+    serde_json::from_str::<Value>(&r.body)
+        .ok()
+        .and_then(|v| v["error"]["code"].as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn an_alarm_suspends_the_caller_until_lifted_and_replays_change_nothing() {
+    let l = setup().await;
+    let guard = l.guard(&[("WARDEN_SUSPENSION_CACHE_SECONDS", "1")]);
+    assert_eq!(guard.handle(&chat_of("team-web"), Utc::now()).await.0.status, 200);
+
+    let alarm = l.alarm("cloudwatch-alarm-prompt-injection-caller.json", "alarm-1", None);
+    let report = l.suspensions.handle_alarm(&alarm, &l.approvals, Utc::now()).await.unwrap();
+    assert!(!report.duplicate && !report.escalated, "{report:?}");
+    let until = report.until.unwrap();
+    assert!((until - Utc::now() - Duration::minutes(60)).num_seconds().abs() < 5);
+
+    // Recorded for audit, and notified with links to lift or extend.
+    let record = l.suspensions.store.suspension(report.suspension_id.as_deref().unwrap()).await.unwrap().unwrap();
+    assert_eq!((record.caller.as_str(), record.alarm.as_str()), ("team-web", "llm-prompt-injection-team-web"));
+    let published = l.f.published();
+    let (subject, message) =
+        published.iter().find(|(s, _)| s.contains("Suspended team-web")).expect("a suspension email");
+    assert!(subject.contains("team-web"));
+    let text = serde_json::from_str::<Value>(message).unwrap()["default"].as_str().unwrap().to_string();
+    let lift_link =
+        text.lines().find(|l| l.contains("Lift it now")).unwrap().split_whitespace().last().unwrap().to_string();
+
+    // The validator refuses within its cache bound (1 s here), with the end time.
+    tokio::time::sleep(StdDuration::from_millis(1100)).await;
+    let (r, o) = guard.handle(&chat_of("team-web"), Utc::now()).await;
+    assert_eq!((r.status, code(&r).as_str()), (403, "caller_suspended"), "{}", r.body);
+    let body: Value = serde_json::from_str(&r.body).unwrap();
+    assert_eq!(body["error"]["until"].as_str().unwrap(), until.to_rfc3339());
+    assert!(o.suspended);
+    assert_eq!(guard.handle(&chat_of("team-support"), Utc::now()).await.0.status, 200, "only that caller");
+    // It ends by itself: an hour later the same suspension no longer applies.
+    assert_eq!(guard.handle(&chat_of("team-web"), until + Duration::seconds(1)).await.0.status, 200);
+
+    // A replayed alarm: nothing new, no second email, the end unchanged.
+    let emails = l.f.published().len();
+    let replay = l.suspensions.handle_alarm(&alarm, &l.approvals, Utc::now() + Duration::minutes(5)).await.unwrap();
+    assert!(replay.duplicate);
+    assert_eq!(replay.until, Some(until));
+    assert_eq!(l.f.published().len(), emails);
+
+    // Lifted from the email's link (GET shows the page, the button acts).
+    let done = l.approve(&lift_link).await;
+    assert!(done.contains("may call the LLM API again"), "{done}");
+    tokio::time::sleep(StdDuration::from_millis(1100)).await;
+    assert_eq!(guard.handle(&chat_of("team-web"), Utc::now()).await.0.status, 200);
+    let record = l.suspensions.store.suspension(&record.id).await.unwrap().unwrap();
+    assert_eq!(record.status, warden::suspension::SuspensionStatus::Lifted);
+    assert!(record.history[0].contains("lifted by"));
+}
+
+#[tokio::test]
+async fn repeated_suspensions_escalate_to_revoking_the_api_key() {
+    let l = setup().await;
+    let apigw = aws_sdk_apigateway::Client::new(&l.f.sdk);
+    let key = apigw.create_api_key().name("team-web-key").enabled(true).send().await.unwrap().id.unwrap();
+    let caller = format!("apikey:{key}");
+    let mut last = None;
+    for i in 0..3 {
+        let alarm = l.alarm("cloudwatch-alarm-prompt-injection-caller.json", &format!("alarm-{i}"), Some(&caller));
+        last = Some(l.suspensions.handle_alarm(&alarm, &l.approvals, Utc::now()).await.unwrap());
+    }
+    let report = last.unwrap();
+    assert!(report.escalated, "{report:?}");
+    let revoke_id = report.approval_requests.last().unwrap();
+    let request = l.approvals.store.approval(revoke_id).await.unwrap().unwrap();
+    assert!(request.action.label().starts_with("Revoke the access of apikey:"));
+    let published = l.f.published();
+    let email = published.iter().rev().find(|(s, _)| s.contains("Revoke the access")).expect("an approval email");
+    let text = serde_json::from_str::<Value>(&email.1).unwrap()["default"].as_str().unwrap().to_string();
+    let approve =
+        text.lines().find(|l| l.starts_with("Approve:")).unwrap().split_whitespace().last().unwrap().to_string();
+    let done = l.approve(&approve).await;
+    assert!(done.contains("disabled"), "{done}");
+    let key_now = apigw.get_api_key().api_key(&key).send().await.unwrap();
+    assert!(!key_now.enabled(), "the API key is disabled");
+    let r = l.suspensions.store.restrictions().await.unwrap();
+    assert!(r.suspension_of(&caller, Utc::now() + Duration::days(300)).is_some(), "suspended until someone lifts it");
+}
+
+#[tokio::test]
+async fn a_fleet_alarm_asks_to_tighten_and_names_the_top_offenders() {
+    let l = setup().await;
+    let guard = l.guard(&[
+        ("WARDEN_SUSPENSION_CACHE_SECONDS", "0"),
+        (
+            "WARDEN_VALIDATOR_POLICY",
+            r#"{"use_cases": {"customer_service": {"requests_per_window": 4}}, "quota_window_seconds": 3600}"#,
+        ),
+    ]);
+    // Offences on record: three injection attempts by team-web, one by team-ops.
+    let mut attack = sample_of("request-validator", "chat-prompt-injection.json");
+    for _ in 0..3 {
+        assert_eq!(guard.handle(&attack, Utc::now()).await.0.status, 400);
+    }
+    attack["requestContext"]["authorizer"]["principalId"] = json!("team-ops");
+    guard.handle(&attack, Utc::now()).await;
+
+    let alarm = l.alarm("cloudwatch-alarm-auth-failures-fleet.json", "fleet-1", None);
+    let report = l.suspensions.handle_alarm(&alarm, &l.approvals, Utc::now()).await.unwrap();
+    assert_eq!(report.top_callers, [("team-web".to_string(), 3), ("team-ops".to_string(), 1)]);
+    assert!(l.suspensions.store.restrictions().await.unwrap().fleet.is_none(), "nothing tightened without approval");
+    let replay = l.suspensions.handle_alarm(&alarm, &l.approvals, Utc::now() + Duration::seconds(30)).await.unwrap();
+    assert!(replay.duplicate && replay.approval_requests == report.approval_requests);
+
+    let email =
+        l.f.published().into_iter().rev().find(|(s, _)| s.contains("Cut every caller")).expect("an approval email");
+    let text = serde_json::from_str::<Value>(&email.1).unwrap()["default"].as_str().unwrap().to_string();
+    assert!(text.contains("team-web (3)"), "{text}");
+    let approve =
+        text.lines().find(|l| l.starts_with("Approve:")).unwrap().split_whitespace().last().unwrap().to_string();
+    assert!(l.approve(&approve).await.contains("50%"));
+    // Quotas halved: 4 requests per window become 2.
+    let statuses: Vec<u16> = futures_statuses(&guard, 3).await;
+    assert_eq!(statuses, [200, 200, 429]);
+}
+
+async fn futures_statuses(guard: &Guard, n: usize) -> Vec<u16> {
+    let mut out = Vec::new();
+    for _ in 0..n {
+        out.push(guard.handle(&chat_of("team-support"), Utc::now()).await.0.status);
+    }
+    out
+}
