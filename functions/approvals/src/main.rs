@@ -15,13 +15,13 @@ use warden::isolation_executor::IsolationExecutor;
 use warden::metrics::approval_page_emf;
 use warden::suspension_service::{Runners, SuspensionService};
 
+type AwsIsolation = IsolationExecutor<Ec2Compute, AwsFleet, DynamoStore, SnsNotifier>;
+type AwsSuspensions = SuspensionService<DynamoStore, ApiGatewayKeys, SnsNotifier>;
+
 struct ApprovalsFunction {
     approvals: Approvals<DynamoStore, SnsNotifier>,
     /// Isolation actions to the isolation executor, suspension actions to the suspension service.
-    runner: Runners<
-        IsolationExecutor<Ec2Compute, AwsFleet, DynamoStore, SnsNotifier>,
-        SuspensionService<DynamoStore, ApiGatewayKeys, SnsNotifier>,
-    >,
+    runner: Runners<AwsIsolation, AwsSuspensions>,
     metrics_namespace: String,
 }
 
