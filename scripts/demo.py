@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events" / "remediator"
 VALIDATOR_EVENTS = ROOT / "events" / "request-validator"
 FAKE_OLLAMA_PORT = int(os.environ.get("WARDEN_FAKE_OLLAMA_PORT", "11435"))
+SUSPENSION_CACHE_SECONDS = 1
 STATE = ROOT / ".local"
 SAMPLE_GROUP = "sg-0a1b2c3d4e5f60718"
 SAMPLE_INSTANCE = "i-0a1b2c3d4e5f67890"
@@ -135,7 +136,7 @@ class Demo:
         # A fresh signing key per run; the links point at the approvals function's local URL.
         envs = (f"WARDEN_TABLE_NAME={TABLE},WARDEN_TOPIC_ARN={topic},WARDEN_LOG_FORMAT=text,"
                 f"WARDEN_APPROVALS_URL={APPROVALS_URL},WARDEN_APPROVAL_KEY={APPROVAL_KEY},"
-                f"OLLAMA_URL=http://127.0.0.1:{FAKE_OLLAMA_PORT}")
+                f"OLLAMA_URL=http://127.0.0.1:{FAKE_OLLAMA_PORT},WARDEN_SUSPENSION_CACHE_SECONDS={SUSPENSION_CACHE_SECONDS}")
         self.watch = subprocess.Popen(
             ["cargo", "lambda", "watch", "--quiet", "--ignore-changes", "-P", str(INVOKE_PORT), "--env-var", envs],
             cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
@@ -446,6 +447,60 @@ class Demo:
                  f"of {len(emf)} requests {DIM}(per caller, and fleet-wide){RESET}")
         self.expect(injections >= 3 and auth >= 1, "injection attempts and auth failures are counted")
 
+
+    def validator_request(self, name: str, caller: str | None = None) -> tuple[int, dict | str]:
+        """A validator sample, optionally re-attributed to another caller; (status, error or answer)."""
+        event = json.loads((VALIDATOR_EVENTS / name).read_text())
+        if caller:
+            event["requestContext"]["authorizer"]["principalId"] = caller
+        dest = STATE / "events" / f"{caller or 'as-is'}-{name}"
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_text(json.dumps(event))
+        ok, out = self.invoke(dest, "request-validator")
+        self.expect(ok, f"{name}: the validator answered")
+        body = out["body"]
+        return out["statusCode"], (json.loads(body)["error"] if out["statusCode"] >= 400 else body)
+
+    def suspension_story(self):
+        self.step("Closing the loop: one caller keeps attacking",
+                  "team-web sends prompt injections; each is refused and counted in PromptInjectionAttempts{Caller=team-web}.")
+        for _ in range(3):
+            status, error = self.validator_request("chat-prompt-injection.json")
+            self.say(f"   {RED}{status} {error['code']}{RESET}  team-web  {DIM}[{', '.join(error.get('findings', []))}]{RESET}")
+        status, _ = self.validator_request("chat-allowed.json", "team-web")
+        self.expect(status == 200, "team-web's ordinary requests still pass")
+        self.say(f"   {GREEN}200 allowed{RESET}  team-web  {DIM}an ordinary question still passes{RESET}")
+
+        self.step("The alarm: PromptInjectionAttempts{Caller=team-web} > 5",
+                  "events/remediator/cloudwatch-alarm-prompt-injection-caller.json to the remediator")
+        ok, report = self.invoke(EVENTS / "cloudwatch-alarm-prompt-injection-caller.json")
+        self.expect(ok and report["kind"] == "suspension" and not report["duplicate"], f"the remediator suspended team-web: {report}")
+        self.say(f"   {BOLD}{report['summary']}{RESET}  {DIM}({report['suspension_id']}){RESET}")
+        subject, body = self.published()[-1]
+        self.say(f"   {BOLD}Subject: {subject}{RESET}")
+        for line in json.loads(body)["default"].splitlines()[:9]:
+            self.say(f"   {DIM}{line[:150]}{RESET}")
+        ok, replay = self.invoke(EVENTS / "cloudwatch-alarm-prompt-injection-caller.json")
+        self.expect(ok and replay["duplicate"], "the same alarm again changes nothing")
+
+        self.step("The validator refuses team-web",
+                  f"It reads suspensions at most every WARDEN_SUSPENSION_CACHE_SECONDS ({SUSPENSION_CACHE_SECONDS} s here, 5 s by default).")
+        time.sleep(SUSPENSION_CACHE_SECONDS + 0.2)
+        status, error = self.validator_request("chat-allowed.json", "team-web")
+        self.expect(status == 403 and error["code"] == "caller_suspended", f"team-web is refused: {error}")
+        self.say(f"   {RED}{status} caller_suspended{RESET}  team-web  {DIM}{error['message'][:110]}{RESET}")
+        status, _ = self.validator_request("chat-allowed.json", "team-support")
+        self.expect(status == 200, "other callers are unaffected")
+        self.say(f"   {GREEN}200 allowed{RESET}  team-support  {DIM}other callers are unaffected{RESET}")
+
+        self.step("A human lifts it", "warden suspension lift team-web --by you@example.com (or the email's \"Lift it now\" link)")
+        self.say(self.warden("suspension", "list"))
+        self.say(self.warden("suspension", "lift", "team-web", "--by", "you@example.com"))
+        time.sleep(SUSPENSION_CACHE_SECONDS + 0.2)
+        status, _ = self.validator_request("chat-allowed.json", "team-web")
+        self.expect(status == 200, "team-web is allowed again")
+        self.say(f"   {GREEN}200 allowed{RESET}  team-web  {DIM}allowed again{RESET}")
+
     # ---------- the story ----------
     def run(self):
         self.step("Local AWS", f"A moto server at {ENDPOINT} plays the AWS account; its state is wiped for a clean demo.")
@@ -527,6 +582,7 @@ class Demo:
         self.isolation_story(vpc)
         self.approval_story(vpc)
         self.validator_story()
+        self.suspension_story()
 
         if self.check:
             self.check_samples_as_is()
@@ -550,6 +606,11 @@ class Demo:
                 self.expect(not ok and "no incident inc-" in out, f"{name}: refused clearly (no such incident)")
             elif name == "scheduled-sweep.json":
                 self.expect(ok and out["status"] == "no_op", f"{name}: swept every group, nothing exposed")
+            elif name == "cloudwatch-alarm-prompt-injection-caller.json":
+                self.expect(ok and out["kind"] == "suspension" and out["caller"] == "team-web", f"{name}: team-web suspended")
+            elif name == "cloudwatch-alarm-auth-failures-fleet.json":
+                self.expect(ok and out["kind"] == "fleet_alarm" and len(out["approval_requests"]) == 1,
+                            f"{name}: asked a human to tighten every caller's quotas")
             elif name == "cloudwatch-alarm-asg-gpu-utilization.json":
                 self.expect(ok and out["status"] == "not_actionable" and "whole Auto Scaling group" in out["summary"],
                             f"{name}: not_actionable, a whole group is never isolated")

@@ -303,7 +303,7 @@ impl<R: ModelRegistryStore, Q: QuotaStore + SuspensionStore, U: Upstream> Reques
         let kinds: Vec<&str> = refusal.findings.iter().map(|f| f.kind.as_str()).collect();
         let mut extra = if kinds.is_empty() { json!({}) } else { json!({ "findings": kinds }) };
         if let Some(until) = refusal.until {
-            extra["until"] = json!(until.to_rfc3339());
+            extra["until"] = json!(until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
         }
         let mut response = HttpResponse::error(refusal.status, refusal.code, &refusal.message, extra)
             .with_header("x-request-id", outcome.request_id.clone());

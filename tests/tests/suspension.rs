@@ -120,7 +120,7 @@ async fn an_alarm_suspends_the_caller_until_lifted_and_replays_change_nothing() 
     let (r, o) = guard.handle(&chat_of("team-web"), Utc::now()).await;
     assert_eq!((r.status, code(&r).as_str()), (403, "caller_suspended"), "{}", r.body);
     let body: Value = serde_json::from_str(&r.body).unwrap();
-    assert_eq!(body["error"]["until"].as_str().unwrap(), until.to_rfc3339());
+    assert_eq!(body["error"]["until"].as_str().unwrap(), until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
     assert!(o.suspended);
     assert_eq!(guard.handle(&chat_of("team-support"), Utc::now()).await.0.status, 200, "only that caller");
     // It ends by itself: an hour later the same suspension no longer applies.
