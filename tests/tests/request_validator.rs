@@ -176,10 +176,36 @@ async fn quotas_hold_across_instances_and_say_when_to_retry() {
 async fn registry_or_quota_store_down_fails_closed() {
     let s = setup().await;
     let event = sample_of("request-validator", "chat-allowed.json");
+    // No table at all: the suspensions in force cannot be read, so nothing passes.
     let mut missing = setup_missing_table(&s);
     let (r, _) = send(&missing, &event).await;
-    assert_eq!((r.status, error_code(&r).as_str()), (503, "registry_unavailable"), "{}", r.body);
+    assert_eq!((r.status, error_code(&r).as_str()), (503, "restrictions_unavailable"), "{}", r.body);
     assert!(header(&r, "retry-after").is_some());
+
+    // The registry unreadable (an entry that does not parse): refused, not served without it.
+    let broken = |sk: &str, entry: &str| {
+        s.ddb
+            .put_item()
+            .table_name(&s.table)
+            .item("pk", aws_sdk_dynamodb::types::AttributeValue::S("REGISTRY".into()))
+            .item("sk", aws_sdk_dynamodb::types::AttributeValue::S(sk.into()))
+            .item("entry", aws_sdk_dynamodb::types::AttributeValue::S(entry.into()))
+            .send()
+    };
+    broken("MODEL#registry.ollama.ai/library/zz-broken:latest", "{not json").await.unwrap();
+    let (r, _) = send(&s.guard(), &event).await;
+    assert_eq!((r.status, error_code(&r).as_str()), (503, "registry_unavailable"), "{}", r.body);
+    s.ddb
+        .delete_item()
+        .table_name(&s.table)
+        .key("pk", aws_sdk_dynamodb::types::AttributeValue::S("REGISTRY".into()))
+        .key(
+            "sk",
+            aws_sdk_dynamodb::types::AttributeValue::S("MODEL#registry.ollama.ai/library/zz-broken:latest".into()),
+        )
+        .send()
+        .await
+        .unwrap();
 
     // Registry cached, then the table goes away: quotas cannot be counted, so nothing passes.
     let guard = s.guard();
