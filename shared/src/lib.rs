@@ -8,6 +8,7 @@ pub mod approval;
 pub mod approvals;
 #[cfg(feature = "aws")]
 pub mod aws;
+pub mod compliance;
 pub mod config;
 pub mod event;
 pub mod executor;
