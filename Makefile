@@ -6,7 +6,7 @@ SHELL := bash
 VENV       ?= .venv
 MOTO_PORT  ?= 5000
 ARCH       ?= arm64
-FUNCTIONS  := remediator approvals request-validator
+FUNCTIONS  := remediator approvals request-validator config-rules
 FN         ?= remediator
 EVENT      ?= events/remediator/scheduled-sweep.json
 
@@ -106,7 +106,7 @@ fuzz: ## Fuzz request validation and the content detectors (cargo-fuzz; FUZZ_SEC
 .PHONY: bins
 bins:
 	@echo "==> building the functions, the warden CLI and the Ollama stand-in (the first build compiles the AWS SDK: minutes)"
-	cargo build --locked --bin remediator --bin approvals --bin request-validator --bin warden --bin fake-ollama
+	cargo build --locked --bin remediator --bin approvals --bin request-validator --bin config-rules --bin warden --bin fake-ollama
 
 .PHONY: demo
 demo: venv bins ## The story: exposure revoked and undone, a GPU node isolated and approved, inference requests allowed and refused

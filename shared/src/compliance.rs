@@ -593,6 +593,75 @@ fn short(digest: &str) -> String {
     format!("sha256:{}…", digest.chars().take(12).collect::<String>())
 }
 
+/// A trail, as the periodic CloudTrail rule needs it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrailState {
+    pub name: String,
+    pub multi_region: bool,
+    pub logging: bool,
+    pub log_file_validation: bool,
+    pub kms_key_id: Option<String>,
+}
+
+/// `cloudtrail-on`: at least one multi-region trail logging, with log-file validation and KMS.
+pub fn evaluate_trails(trails: &[TrailState], account_id: &str, at: DateTime<Utc>) -> Evaluation {
+    let item = ConfigItem {
+        resource_type: "AWS::::Account".into(),
+        resource_id: account_id.into(),
+        status: "OK".into(),
+        capture_time: at,
+        configuration: Value::Null,
+        tags: BTreeMap::new(),
+    };
+    let good: Vec<&TrailState> = trails
+        .iter()
+        .filter(|t| t.multi_region && t.logging && t.log_file_validation && t.kms_key_id.is_some())
+        .collect();
+    if let Some(t) = good.first() {
+        return Evaluation::new(
+            &item,
+            Compliance::Compliant,
+            format!("trail {} is multi-region, logging, validated and KMS-encrypted", t.name),
+        );
+    }
+    if trails.is_empty() {
+        return Evaluation::new(&item, Compliance::NonCompliant, "no CloudTrail trail exists");
+    }
+    let why: Vec<String> = trails
+        .iter()
+        .map(|t| {
+            let mut missing = Vec::new();
+            if !t.multi_region {
+                missing.push("not multi-region");
+            }
+            if !t.logging {
+                missing.push("not logging");
+            }
+            if !t.log_file_validation {
+                missing.push("no log-file validation");
+            }
+            if t.kms_key_id.is_none() {
+                missing.push("no KMS key");
+            }
+            format!("{}: {}", t.name, missing.join(", "))
+        })
+        .collect();
+    Evaluation::new(&item, Compliance::NonCompliant, why.join("; "))
+}
+
+/// One evaluation kept as evidence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvidenceRow {
+    pub rule: Rule,
+    pub resource_type: String,
+    pub resource_id: String,
+    pub compliance: Compliance,
+    pub annotation: String,
+    /// The configuration item's capture time.
+    pub captured_at: DateTime<Utc>,
+    pub evaluated_at: DateTime<Utc>,
+}
+
 /// `PutEvaluations` batches.
 pub fn batches(evaluations: &[Evaluation]) -> impl Iterator<Item = &[Evaluation]> {
     evaluations.chunks(MAX_EVALUATIONS_PER_CALL)
@@ -724,6 +793,22 @@ mod tests {
         assert!(verdict(Rule::ApprovedModel, &inst(json!({"Service": "Ollama"})))
             .1
             .contains("does not declare its model"));
+    }
+
+    #[test]
+    fn trails() {
+        let at: DateTime<Utc> = "2026-11-26T14:00:00Z".parse().unwrap();
+        let good = TrailState {
+            name: "org".into(),
+            multi_region: true,
+            logging: true,
+            log_file_validation: true,
+            kms_key_id: Some("k".into()),
+        };
+        assert_eq!(evaluate_trails(&[good.clone()], "123456789012", at).compliance, Compliance::Compliant);
+        assert_eq!(evaluate_trails(&[], "123456789012", at).annotation, "no CloudTrail trail exists");
+        let weak = TrailState { kms_key_id: None, logging: false, ..good };
+        assert!(evaluate_trails(&[weak], "1", at).annotation.contains("not logging, no KMS key"));
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod approvals;
 pub mod aws;
 pub mod compliance;
 pub mod config;
+pub mod config_rules;
 pub mod event;
 pub mod executor;
 pub mod exposure;

@@ -3,6 +3,7 @@
 
 mod apigateway;
 mod compute;
+mod config_rules;
 mod dynamodb;
 mod ec2;
 mod fleet;
@@ -12,6 +13,7 @@ mod validator_store;
 
 pub use apigateway::ApiGatewayKeys;
 pub use compute::{Ec2Compute, ROLE_TAG};
+pub use config_rules::{AwsConfigService, AwsInventory};
 pub use dynamodb::DynamoStore;
 pub use ec2::Ec2SecurityGroups;
 pub use fleet::AwsFleet;
@@ -188,4 +190,18 @@ pub fn suspension_service(
         SnsNotifier::new(aws_sdk_sns::Client::new(sdk), &config.topic_arn),
         config.suspension_policy.clone(),
     )
+}
+
+/// The Config rules wired to AWS Config, EC2, CloudTrail and DynamoDB.
+pub fn config_rules(
+    table: &str,
+    sdk: &aws_config::SdkConfig,
+) -> crate::config_rules::ConfigRules<AwsConfigService, AwsInventory, DynamoStore, DynamoStore> {
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), table);
+    crate::config_rules::ConfigRules {
+        config: AwsConfigService::new(aws_sdk_config::Client::new(sdk)),
+        inventory: AwsInventory::new(aws_sdk_ec2::Client::new(sdk), aws_sdk_cloudtrail::Client::new(sdk)),
+        evidence: store.clone(),
+        registry: store,
+    }
 }
