@@ -109,7 +109,7 @@ bins:
 	cargo build --locked --bin remediator --bin approvals --bin request-validator --bin config-rules --bin warden --bin fake-ollama
 
 .PHONY: demo
-demo: venv bins ## The story: exposure revoked and undone, a GPU node isolated and approved, inference requests allowed and refused
+demo: venv bins ## The story: exposure undone, a GPU node isolated, inference refused, an abuser suspended, a compliance report
 	@$(LOCAL_AWS) run -- $(VENV)/bin/python scripts/demo.py
 
 .PHONY: build

@@ -501,6 +501,41 @@ class Demo:
         self.expect(status == 200, "team-web is allowed again")
         self.say(f"   {GREEN}200 allowed{RESET}  team-web  {DIM}allowed again{RESET}")
 
+
+    # ---------- AWS Config rules and the compliance report ----------
+    CONFIG_EXPECTED = {
+        "change-sg-noncompliant.json": "non_compliant",
+        "change-sg-deleted.json": "not_applicable",
+        "change-sg-left-scope.json": "not_applicable",
+        "change-instance-approved-model.json": "compliant",
+        "oversized-instance.json": "not_applicable",
+        "scheduled-cloudtrail.json": "non_compliant",
+        "scheduled-imdsv2-only.json": None,
+    }
+
+    def compliance_story(self):
+        self.step("AWS Config custom rules", "Every sample in events/config-rules/ to the config-rules function "
+                  "(verdicts reported with PutEvaluations, TESTMODE here; every evaluation kept as evidence).")
+        for path in sorted((ROOT / "events" / "config-rules").glob("*.json")):
+            ok, r = self.invoke(path, "config-rules")
+            self.expect(ok, f"{path.name}: evaluated ({r if not ok else 'ok'})")
+            expected = self.CONFIG_EXPECTED.get(path.name, "no expected outcome in demo.py")
+            if expected is not None:
+                self.expect(r[expected] == 1, f"{path.name}: {expected}")
+            else:
+                self.expect(r["evaluations"] >= 1 and r["batches"] >= 1, f"{path.name}: every instance evaluated")
+            verdict = f"{r['compliant']} compliant, {r['non_compliant']} non-compliant, {r['not_applicable']} n/a"
+            why = f"  {DIM}{r['findings'][0][:110]}{RESET}" if r["findings"] else ""
+            self.say(f"   {r['rule']:<27} {r['trigger']:<9} {verdict}{why}")
+        self.step("The compliance report", "warden report --since 1d --out .local/report (Markdown and JSON)")
+        self.say(self.warden("report", "--since", "1d", "--out", str(STATE / "report")))
+        md = (STATE / "report" / "compliance-report.md").read_text()
+        summary = md[md.index("## Summary"):md.index("\n## `")]
+        for line in summary.strip().splitlines()[2:]:
+            self.say("   " + line)
+        self.expect("| Remediations" not in md and "## Remediations" in md, "the report lists the remediations")
+        self.expect("cloudtrail-on" in md and "CIS 3.1" in md, "each rule with its control and CIS ids")
+
     # ---------- the story ----------
     def run(self):
         self.step("Local AWS", f"A moto server at {ENDPOINT} plays the AWS account; its state is wiped for a clean demo.")
@@ -583,6 +618,7 @@ class Demo:
         self.approval_story(vpc)
         self.validator_story()
         self.suspension_story()
+        self.compliance_story()
 
         if self.check:
             self.check_samples_as_is()

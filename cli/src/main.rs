@@ -11,7 +11,7 @@ use warden::event::is_security_group_id;
 use warden::executor::Report;
 use warden::isolation_executor::IncidentReport;
 use warden::plan::{Action, Exemption, ExemptionTarget};
-use warden::ports::{AuditStore, IncidentStore, ModelRegistryStore, SuspensionStore};
+use warden::ports::{AuditStore, EvidenceStore, IncidentStore, ModelRegistryStore, SuspensionStore};
 use warden::registry::{parse_registry_yaml, ModelEntry, ModelRef, Registry};
 
 const USAGE: &str = "\
@@ -36,6 +36,10 @@ USAGE:
       Check it, then make it the registry the request validator and Config rules read (replaces it whole).
   warden registry list [--json]
   warden registry show <model> [--json]
+  warden report [--since 7d] [--out <dir>]
+      The compliance report: each Config rule with its control (CIS ids), current status per
+      resource, non-compliance history, remediations and their time to remediate. Writes
+      compliance-report.md and compliance-report.json (default: the current directory).
   warden suspension list
       Callers suspended from the LLM API now, until when and why; fleet-wide quota tightening.
   warden suspension lift <caller> --by <who>
@@ -127,6 +131,9 @@ async fn run(args: Args) -> Result<(), String> {
     }
     if command == "registry" {
         return registry(&args).await;
+    }
+    if command == "report" {
+        return report(&args).await;
     }
     let config = RemediatorConfig::from_env()
         .map_err(|e| format!("{e}\n(set it as for the remediator; see README.md, Configuration)"))?;
@@ -401,6 +408,40 @@ fn print_models(models: &[ModelEntry]) {
     }
 }
 
+fn table_from_env() -> Result<String, String> {
+    std::env::var("WARDEN_TABLE_NAME").ok().filter(|t| !t.trim().is_empty()).ok_or(
+        "WARDEN_TABLE_NAME is not set: the DynamoDB table Warden records to (see README.md, Configuration)".into(),
+    )
+}
+
+async fn report(args: &Args) -> Result<(), String> {
+    let since = parse_duration(&args.value("--since")?.unwrap_or_else(|| "7d".into()))
+        .map_err(|e| e.replace("--for", "--since"))?;
+    let out = std::path::PathBuf::from(args.value("--out")?.unwrap_or_else(|| ".".into()));
+    let table = table_from_env()?;
+    let sdk = load_sdk_config().await;
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), &table);
+    let now = Utc::now();
+    let evidence = store.evidence_since(now - since).await.map_err(|e| e.to_string())?;
+    let remediations = store.remediations_since(now - since).await.map_err(|e| e.to_string())?;
+    let report = warden::report::ComplianceReport::build(&evidence, &remediations, now - since, now);
+    std::fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+    let md = out.join("compliance-report.md");
+    let json = out.join("compliance-report.json");
+    std::fs::write(&md, report.to_markdown()).map_err(|e| format!("cannot write {}: {e}", md.display()))?;
+    std::fs::write(&json, serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?)
+        .map_err(|e| format!("cannot write {}: {e}", json.display()))?;
+    println!(
+        "wrote {} and {} ({} evaluations, {} remediations since {})",
+        md.display(),
+        json.display(),
+        evidence.len(),
+        report.remediations.len(),
+        (now - since).to_rfc3339_opts(SecondsFormat::Secs, true)
+    );
+    Ok(())
+}
+
 async fn registry(args: &Args) -> Result<(), String> {
     let usage = "usage: warden registry validate|import <file> | list | show <model>";
     let sub = args.positional(1).ok_or(usage)?;
@@ -411,10 +452,7 @@ async fn registry(args: &Args) -> Result<(), String> {
         print_models(&models);
         return Ok(());
     }
-    let table = std::env::var("WARDEN_TABLE_NAME")
-        .ok()
-        .filter(|t| !t.trim().is_empty())
-        .ok_or("WARDEN_TABLE_NAME is not set: the DynamoDB table Warden records to (see README.md, Configuration)")?;
+    let table = table_from_env()?;
     let sdk = load_sdk_config().await;
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), &table);
     match sub {

@@ -805,7 +805,7 @@ mod tests {
             log_file_validation: true,
             kms_key_id: Some("k".into()),
         };
-        assert_eq!(evaluate_trails(&[good.clone()], "123456789012", at).compliance, Compliance::Compliant);
+        assert_eq!(evaluate_trails(std::slice::from_ref(&good), "123456789012", at).compliance, Compliance::Compliant);
         assert_eq!(evaluate_trails(&[], "123456789012", at).annotation, "no CloudTrail trail exists");
         let weak = TrailState { kms_key_id: None, logging: false, ..good };
         assert!(evaluate_trails(&[weak], "1", at).annotation.contains("not logging, no KMS key"));

@@ -24,6 +24,7 @@ pub mod ollama;
 pub mod plan;
 pub mod ports;
 pub mod registry;
+pub mod report;
 pub mod request_guard;
 pub mod suspension;
 pub mod suspension_service;

@@ -290,3 +290,33 @@ impl EvidenceStore for DynamoStore {
         Ok(rows)
     }
 }
+
+impl DynamoStore {
+    /// Remediation records created since `since` (for the compliance report; a scan).
+    pub async fn remediations_since(&self, since: DateTime<Utc>) -> PortResult<Vec<crate::plan::RemediationRecord>> {
+        let mut out = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client()
+                .scan()
+                .table_name(self.table())
+                .filter_expression("kind = :kind AND created_at >= :since")
+                .expression_attribute_values(":kind", s("remediation"))
+                .expression_attribute_values(":since", s(since.to_rfc3339()))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| port_error("Scan remediations", e))?;
+            for item in page.items() {
+                out.push(Self::remediation_from_item(item)?);
+            }
+            match page.last_evaluated_key() {
+                Some(k) if !k.is_empty() => start = Some(k.clone()),
+                _ => break,
+            }
+        }
+        out.sort_by_key(|r| r.created_at);
+        Ok(out)
+    }
+}

@@ -114,6 +114,10 @@ impl DynamoStore {
         item
     }
 
+    pub(super) fn remediation_from_item(item: &Item) -> PortResult<RemediationRecord> {
+        Self::record_from(item)
+    }
+
     fn record_from(item: &Item) -> PortResult<RemediationRecord> {
         const OP: &str = "read remediation";
         let status = get_s(item, "status")
