@@ -97,6 +97,34 @@ async fn periodic_rules_list_everything_and_report_in_batches_of_100() {
     let evidence = rules.evidence.evidence_since(Utc::now() - Duration::minutes(5)).await.unwrap();
     assert_eq!(evidence.len(), 250);
 
+    // Security groups, listed from EC2: one open to the world on 11434 over IPv6.
+    let vpc = ec2.create_vpc().cidr_block("10.60.0.0/16").send().await.unwrap().vpc.unwrap().vpc_id.unwrap();
+    let group =
+        ec2.create_security_group().group_name("ollama-open").description("test").vpc_id(&vpc).send().await.unwrap();
+    let group_id = group.group_id.unwrap();
+    ec2.authorize_security_group_ingress()
+        .group_id(&group_id)
+        .ip_permissions(
+            aws_sdk_ec2::types::IpPermission::builder()
+                .ip_protocol("tcp")
+                .from_port(11000)
+                .to_port(12000)
+                .ipv6_ranges(aws_sdk_ec2::types::Ipv6Range::builder().cidr_ipv6("::/0").build())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let mut sweep = sample_of("config-rules", "scheduled-imdsv2-only.json");
+    sweep["configRuleName"] = "warden-sensitive-ports-not-public".into();
+    let r = rules.handle(&sweep, Utc::now()).await.unwrap();
+    assert_eq!(r.non_compliant, 1, "{r:?}");
+    assert!(
+        r.findings[0].contains(&group_id) && r.findings[0].contains("11434 open to ::/0 (tcp 11000-12000)"),
+        "{r:?}"
+    );
+    assert!(r.compliant >= 2, "the default groups are fine: {r:?}");
+
     // CloudTrail: nothing set up in this region.
     let r = rules.handle(&sample_of("config-rules", "scheduled-cloudtrail.json"), Utc::now()).await.unwrap();
     assert_eq!((r.evaluations, r.non_compliant), (1, 1), "{r:?}");
