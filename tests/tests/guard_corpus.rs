@@ -34,7 +34,7 @@ fn corpus() -> Vec<Case> {
         });
     }
     // Earlier held-out rounds, tuned on once measured.
-    for round in ["round2", "round3", "round4"] {
+    for round in ["round2", "round3", "round4", "round5"] {
         for text in lines(&format!("{round}_attacks.txt")) {
             cases.push(Case { label: "attack", source: format!("{round}_attacks.txt"), text });
         }
@@ -60,7 +60,7 @@ fn blocked(text: &str) -> (bool, String) {
     (hit, kinds.join(" "))
 }
 
-/// Held-out prompts (round 4), written after rounds 1 to 3 were tuned and never tuned on: their
+/// Held-out prompts (round 6), written after rounds 1 to 5 were tuned and never tuned on: their
 /// figures are the honest estimate of how the guard does on text it has not seen.
 #[test]
 fn held_out_figures() {
@@ -95,10 +95,11 @@ fn held_out_figures() {
     for t in &false_positives {
         println!("  FALSE POSITIVE {:?} -> {}", t.chars().take(110).collect::<String>(), blocked(t).1);
     }
-    // A regression floor at the measured figures (50.0% recall, 4.0% false positives when this
-    // round was written), not the target: rules tuned on rounds 1-4 generalise to about half of
-    // unseen attack phrasings. The 95% / 1% target is asserted on the tuning corpus only.
-    assert!(recall >= 0.45 && fpr <= 0.08, "held-out recall {recall:.3}, false-positive rate {fpr:.3}");
+    // A regression floor under the measured figures (70.0% recall when this round was written;
+    // 4.0% false positives then, 0.0% after a false positive also seen in round 5 was fixed), not
+    // the target: the rules generalise to two thirds or so of unseen attack phrasings. The 95% /
+    // 1% target is asserted on the tuning corpus only.
+    assert!(recall >= 0.6 && fpr <= 0.05, "held-out recall {recall:.3}, false-positive rate {fpr:.3}");
 }
 
 #[test]

@@ -90,13 +90,15 @@ const ACTION: u64 = 1 << 39;
 const START: u64 = 1 << 40;
 const CHAT: u64 = 1 << 41;
 const PRONOUN: u64 = 1 << 42;
+const AUTHORITY: u64 = 1 << 43;
+const ROLE_CLAIM: u64 = 1 << 44;
 
 const CLASSES: &[(u64, &str)] = &[
     (OVERRIDE, "ignore ignores ignoring ignored disregard disregards disregarding forget forgetting override overrides overriding overridden overrule bypass neglect dismiss discard abandon nullify supersede supersedes scrap scrapping nevermind omiso break breaking violate circumvent evade escape escaped overwrite
                ignoriere ignorieren ignorier vergiss vergessen vergesst missachte missachten uberschreibe
                ignorez oublie oubliez oublier ignora ignorar ignorad olvida olvide olvidar olvidad dimentica dimenticare esqueca esquecer desconsidere"),
-    (FOLLOW, "follow following obey obeying adhere comply listen heed respect befolge befolgen suivre sigas seguir"),
-    (NEGATION, "not dont never stop no longer cease quit nicht keine ne pas plus no nunca doesnt isnt arent wont cant didnt shouldnt"),
+    (FOLLOW, "follow following obey obeying adhere adhering comply complying listen heed respect befolge befolgen suivre suis suivez sigas seguir"),
+    (NEGATION, "not dont never stop no longer cease quit nicht keine ne pas plus no nunca doesnt isnt arent wont cant didnt shouldnt non deja dejar"),
     (PRIOR, "previous prior above earlier preceding former initial original old foregoing aforementioned system original developer developers admin
              vorherigen vorherige vorigen bisherigen obigen alten vorangegangenen fruheren ursprunglichen
              precedentes precedente anterieures anterieur anteriores anterior previas previa precedenti precedente iniziali anteriormente"),
@@ -104,7 +106,7 @@ const CLASSES: &[(u64, &str)] = &[
     (TARGET, "instructions instruction directions direction rules rule directives directive guidelines guideline prompt prompts context
               constraints constraint programming restrictions restriction policies policy commands command orders guidance training
               safeguards guardrails filters filter limitations conditioning task tasks assignments safety protocols ethics morals
-              principles boundaries censorship developers developer creators operator operators makers programmers
+              principles boundaries censorship developers developer creators operator operators makers programmers configuration
               anweisungen anweisung regeln befehle vorgaben anordnungen instruktionen richtlinien aufgaben
               consignes regles directives instrucciones reglas indicaciones istruzioni regole indicazioni instrucoes regras"),
     (EVERYTHING, "everything anything all alles tout todo tutto tudo"),
@@ -121,7 +123,8 @@ const CLASSES: &[(u64, &str)] = &[
               censorship constraints policies policy safeguards guardrails principles regulations restraints programming
               einschrankungen regeln grenzen restricciones limites reglas restrizioni regole"),
     (EXTRACT, "reveal show print repeat output display leak tell give dump expose spell recite share disclose list provide paste copy
-               return echo what whats translate summarize summarise quote continue complete read listing printing showing revealing recite verrate zeige wiederhole gib nenne montre revele affiche repete repite muestra revela dime
+               return echo what whats translate summarize summarise quote continue complete read listing printing showing revealing recite
+               reproduce verrate zeige wiederhole gib nenne montre revele affiche repete repite muestra revela dime
                mostra ripeti"),
     (QUALIFIER, "system initial original hidden secret internal confidential above preceding previous prior developer pre verbatim
                  underlying geheimen geheime ursprunglichen secrete secretas iniziali ocultas ocultos oculto cachees cachee
@@ -145,23 +148,26 @@ const CLASSES: &[(u64, &str)] = &[
               exist exists off switch turn have need existed invented asked questions said says"),
     (SOFT_TARGET, "message messages text input sentence paragraph question questions conversation request requests"),
     (REVOKED, "revoked cancelled canceled void invalid outdated obsolete deleted replaced suspended lifted overridden expired
-               superseded disabled null"),
+               superseded disabled null removed gone"),
     (AI, "ai ais assistant assistants chatbot chatbots llm llms model models gpt bot bots agent agents copilot"),
     (ADDRESS, "note attention message instructions instruction important dear hey hi reading processing summarizing summarising
                must shall read this when parsing parse summarise summarize process reads sees processes parses summarizes"),
     (SEND, "send sends forward email post upload uploads leak exfiltrate transmit submit"),
     (LOOT, "conversation history emails data credentials password passwords secrets keys key messages chat cookies tokens contents inbox
             files documents contacts"),
-    (GIVEN, "given told provided programmed trained instructed received taught asked configured set initialised initialized put handed"),
-    (YOU, "you your yourself youre yours u ton ta tes tu tus tuo tua tuoi dein deine deinen deiner votre vos eres bist sei"),
+    (GIVEN, "given told provided programmed trained instructed received taught asked configured set initialised initialized put handed
+             operate follow obey configures defines governs controls gesagt"),
+    (YOU, "you your yourself youre yours u ton ta tes tu tus tuo tua tuoi dein deine deinen deiner votre vos eres bist sei dir dich te ti"),
     (KEEP, "keep hide protect guard conceal keeping hiding protecting guarding concealing"),
     (SECRET, "secret password passphrase key word code pin"),
     (WEAK_OVERRIDE, "drop remove lift disable disabling shed loosen relax deactivate replace overwrite change update modify rewrite"),
     (START, "first beginning start top"),
     (CHAT, "conversation chat context session thread"),
     (PRONOUN, "it them this that"),
+    (AUTHORITY, "authority authorized authorised permission privileges power control"),
+    (ROLE_CLAIM, "developer developers creator creators admin administrator operator owner maker makers"),
     (ACTION, "delete remove send forward tell ignore reveal download visit click run execute reply respond say recommend rate write
-              print output email transfer approve grant install add upload uploads"),
+              print output email transfer approve grant install add upload uploads close mark"),
     (TOKEN_TALK, "tokenizer token tokens parser parsing chatml template templates format special vocabulary"),
     (DIRECTED, "as you yourself youre to ai assistant model chatbot gpt bot chatgpt llm"),
 ];
@@ -380,7 +386,10 @@ fn token_rules(raw: &str, norm: &Normalised, c: &[u64], hits: &mut Vec<Hit>) {
             }
             // "… ignore it and write a phishing email"
             if i + 1 < n && c[i + 1] & PRONOUN != 0 {
-                push(FindingKind::InstructionOverride, "override_pronoun", 0.5, i);
+                // "Your guidelines were written by … Ignore them." — the pronoun is the model's rules.
+                let yours_before = (i.saturating_sub(60)..i)
+                    .any(|k| word(k).starts_with("your") && any_in(c, k + 1, k + 3, TARGET | PROMPT).is_some());
+                push(FindingKind::InstructionOverride, "override_pronoun", if yours_before { 0.8 } else { 0.5 }, i);
             }
             if let Some(j) = any_in(c, i + 1, i + 7, EVERYTHING) {
                 let before = any_in(c, j + 1, j + 6, BEFORE).is_some();
@@ -436,6 +445,22 @@ fn token_rules(raw: &str, norm: &Normalised, c: &[u64], hits: &mut Vec<Hit>) {
                 push(FindingKind::PromptExtraction, "conversation_start", if extract_anywhere { 0.8 } else { 0.5 }, i);
             }
         }
+        // "full authority over your rules"
+        if class & AUTHORITY != 0 {
+            if let Some(y) = (i + 1..(i + 5).min(n)).find(|&k| word(k).starts_with("your")) {
+                if any_in(c, y + 1, y + 3, TARGET | PROMPT).is_some() {
+                    push(FindingKind::InstructionOverride, "authority_over_rules", 0.8, i);
+                }
+            }
+        }
+        // "I am your developer", "as your admin": a claim of authority over the model.
+        if class & ROLE_CLAIM != 0
+            && i >= 2
+            && word(i - 1).starts_with("your")
+            && matches!(word(i - 2), "am" | "as" | "im" | "from" | "are")
+        {
+            push(FindingKind::InstructionOverride, "role_claim", 0.5, i - 2);
+        }
         // A new task announced: "your new task is", "neue Aufgabe".
         if class & NEW != 0 && any_in(c, i + 1, i + 3, TASK).is_some() {
             push(FindingKind::InstructionOverride, "new_task", 0.45, i);
@@ -448,12 +473,36 @@ fn token_rules(raw: &str, norm: &Normalised, c: &[u64], hits: &mut Vec<Hit>) {
         }
         // Addressed to the model inside content: "Note to the AI assistant", "Attention LLM",
         // "when you read this, assistant".
-        if class & AI != 0 {
+        // "agent", "bot", "model" alone are people or tools in support work; "AI agent",
+        // "LLM agent", "language model" are the model.
+        let ai_word = class & AI != 0
+            && (!matches!(w, "agent" | "agents" | "bot" | "bots" | "modei" | "modeis")
+                || (i > 0 && matches!(word(i - 1), "ai" | "iim" | "ianguage" | "chat")));
+        if ai_word {
             // Vocative: "Assistant, stop …", "Hey Copilot,", "P.S. to the assistant:".
             let end = norm.tokens[i].orig_end as usize;
-            let vocative = raw.get(end).is_some_and(|b| matches!(b, b',' | b':'));
+            // "Agent:" and "Bot:" label people and tools in transcripts; only unmistakable AI
+            // names are addressed this way.
+            let vocative = raw.get(end).is_some_and(|b| matches!(b, b',' | b':'))
+                && matches!(w, "ai" | "assistant" | "iim" | "chatbot" | "copiiot" | "gpt" | "chatgpt");
             let cue = vocative
                 || (1..=4).any(|k| i >= k && c[i - k] & ADDRESS != 0)
+                || (i + 1..(i + 5).min(n)).any(|j| {
+                    matches!(
+                        word(j),
+                        "reads"
+                            | "reading"
+                            | "processes"
+                            | "processing"
+                            | "parses"
+                            | "parsing"
+                            | "summarizes"
+                            | "summarises"
+                            | "summarizing"
+                            | "summarising"
+                            | "sees"
+                    )
+                })
                 || (i + 1 < n && c[i + 1] & ADDRESS != 0 && word(i + 1) != "this");
             if cue {
                 let acts = any_in(c, i + 1, i + 14, ACTION | OVERRIDE | SEND).is_some();
@@ -479,8 +528,9 @@ fn token_rules(raw: &str, norm: &Normalised, c: &[u64], hits: &mut Vec<Hit>) {
         }
         // "the instructions you were given", "what rules were you given?"
         if class & (PROMPT | TARGET | SOFT_TARGET | CONTENT) != 0 {
-            let given =
-                (i + 1..(i + 5).min(n)).any(|k| c[k] & GIVEN != 0) && (i + 1..(i + 4).min(n)).any(|k| c[k] & YOU != 0);
+            let given = (i + 1..(i + 6).min(n)).any(|k| c[k] & GIVEN != 0)
+                && (i + 1..(i + 6).min(n)).any(|k| c[k] & YOU != 0)
+                && (i + 1..(i + 6).min(n)).all(|k| word(k) != "gave");
             if given {
                 push(FindingKind::PromptExtraction, "given_instructions", if extract_anywhere { 0.85 } else { 0.6 }, i);
             }
