@@ -71,8 +71,8 @@ async fn the_approved_model_rule_reads_the_registry() {
 
 #[tokio::test]
 async fn periodic_rules_list_everything_and_report_in_batches_of_100() {
-    // A region of its own: a periodic rule covers the whole region.
-    let (sdk, table) = table("eu-west-3").await;
+    // A region no other test uses: a periodic rule (and the remediator's sweep) covers a whole region.
+    let (sdk, table) = table("ca-central-1").await;
     let ec2 = aws_sdk_ec2::Client::new(&sdk);
     let tag = aws_sdk_ec2::types::Tag::builder().key("Service").value("Ollama").build();
     ec2.run_instances()
