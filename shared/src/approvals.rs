@@ -101,6 +101,27 @@ impl<S: ApprovalStore, N: Notifier> Approvals<S, N> {
         Self { store, notifier, settings }
     }
 
+    fn new_request(
+        &self,
+        action: ApprovalAction,
+        will_do: Vec<String>,
+        why: String,
+        requested_by: &str,
+        now: DateTime<Utc>,
+    ) -> ApprovalRequest {
+        ApprovalRequest {
+            id: request_id_for(&self.settings.key, &action),
+            action,
+            will_do,
+            why,
+            requested_by: requested_by.to_string(),
+            created_at: now,
+            expires_at: now + self.settings.ttl,
+            status: ApprovalStatus::Pending,
+            decision: None,
+        }
+    }
+
     /// Ask for a decision: one request, one email. Asking again for the same action returns
     /// the request already on record and sends nothing.
     pub async fn request(
@@ -111,17 +132,7 @@ impl<S: ApprovalStore, N: Notifier> Approvals<S, N> {
         requested_by: &str,
         now: DateTime<Utc>,
     ) -> PortResult<ApprovalRequest> {
-        let request = ApprovalRequest {
-            id: request_id_for(&self.settings.key, &action),
-            action,
-            will_do,
-            why,
-            requested_by: requested_by.to_string(),
-            created_at: now,
-            expires_at: now + self.settings.ttl,
-            status: ApprovalStatus::Pending,
-            decision: None,
-        };
+        let request = self.new_request(action, will_do, why, requested_by, now);
         if let Some(existing) = self.store.create_approval(&request).await? {
             return Ok(existing);
         }
@@ -140,17 +151,7 @@ impl<S: ApprovalStore, N: Notifier> Approvals<S, N> {
         requested_by: &str,
         now: DateTime<Utc>,
     ) -> PortResult<(ApprovalRequest, String, String)> {
-        let request = ApprovalRequest {
-            id: request_id_for(&self.settings.key, &action),
-            action,
-            will_do,
-            why,
-            requested_by: requested_by.to_string(),
-            created_at: now,
-            expires_at: now + self.settings.ttl,
-            status: ApprovalStatus::Pending,
-            decision: None,
-        };
+        let request = self.new_request(action, will_do, why, requested_by, now);
         let request = self.store.create_approval(&request).await?.unwrap_or(request);
         let approve = self.settings.key.link(&self.settings.base_url, &request, Decision::Approve);
         let reject = self.settings.key.link(&self.settings.base_url, &request, Decision::Reject);

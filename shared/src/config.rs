@@ -79,34 +79,15 @@ impl RemediatorConfig {
         };
         let metrics_namespace =
             get("WARDEN_METRICS_NAMESPACE").filter(|v| !v.trim().is_empty()).unwrap_or_else(|| "Warden".into());
-        let isolation_policy = match get("WARDEN_ISOLATION_POLICY").filter(|v| !v.trim().is_empty()) {
-            None => IsolationPolicy::default(),
-            Some(v) => {
-                let invalid =
-                    |why: String| ConfigError::Invalid { var: "WARDEN_ISOLATION_POLICY", value: v.clone(), why };
-                let json = match v.trim().strip_prefix('@') {
-                    Some(path) => {
-                        std::fs::read_to_string(path).map_err(|e| invalid(format!("cannot read {path}: {e}")))?
-                    }
-                    None => v.clone(),
-                };
-                IsolationPolicy::from_json(&json).map_err(invalid)?
-            }
-        };
-        let suspension_policy = match get("WARDEN_SUSPENSION_POLICY").filter(|v| !v.trim().is_empty()) {
-            None => crate::suspension::SuspensionPolicy::default(),
-            Some(v) => {
-                let invalid =
-                    |why: String| ConfigError::Invalid { var: "WARDEN_SUSPENSION_POLICY", value: v.clone(), why };
-                let json = match v.trim().strip_prefix('@') {
-                    Some(path) => {
-                        std::fs::read_to_string(path).map_err(|e| invalid(format!("cannot read {path}: {e}")))?
-                    }
-                    None => v.clone(),
-                };
-                crate::suspension::SuspensionPolicy::from_json(&json).map_err(invalid)?
-            }
-        };
+        let isolation_policy =
+            json_setting("WARDEN_ISOLATION_POLICY", get("WARDEN_ISOLATION_POLICY"), IsolationPolicy::from_json)?
+                .unwrap_or_default();
+        let suspension_policy = json_setting(
+            "WARDEN_SUSPENSION_POLICY",
+            get("WARDEN_SUSPENSION_POLICY"),
+            crate::suspension::SuspensionPolicy::from_json,
+        )?
+        .unwrap_or_default();
         let quarantine_profile_arn = get("WARDEN_QUARANTINE_PROFILE_ARN").filter(|v| !v.trim().is_empty());
         if let Some(arn) = &quarantine_profile_arn {
             if !arn.starts_with("arn:") || !arn.contains(":instance-profile/") {
@@ -187,20 +168,12 @@ impl ValidatorConfig {
                 why: "must be http://host:port with no path (Ollama inside the VPC)".into(),
             });
         }
-        let policy = match set("WARDEN_VALIDATOR_POLICY") {
-            None => crate::validator::ValidatorPolicy::default(),
-            Some(v) => {
-                let invalid =
-                    |why: String| ConfigError::Invalid { var: "WARDEN_VALIDATOR_POLICY", value: v.clone(), why };
-                let json = match v.strip_prefix('@') {
-                    Some(path) => {
-                        std::fs::read_to_string(path).map_err(|e| invalid(format!("cannot read {path}: {e}")))?
-                    }
-                    None => v.clone(),
-                };
-                crate::validator::ValidatorPolicy::from_json(&json).map_err(invalid)?
-            }
-        };
+        let policy = json_setting(
+            "WARDEN_VALIDATOR_POLICY",
+            set("WARDEN_VALIDATOR_POLICY"),
+            crate::validator::ValidatorPolicy::from_json,
+        )?
+        .unwrap_or_default();
         let key_use_cases = match set("WARDEN_API_KEY_USE_CASES") {
             None => Default::default(),
             Some(v) => serde_json::from_str(&v).map_err(|e| ConfigError::Invalid {
@@ -264,6 +237,21 @@ mod validator_config_tests {
             assert!(cfg(&pairs).unwrap_err().to_string().starts_with(var), "{var}");
         }
     }
+}
+
+/// A JSON setting, inline or `@/path/to/file.json`, parsed by `parse`; unset or empty: `None`.
+fn json_setting<T>(
+    var: &'static str,
+    value: Option<String>,
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> Result<Option<T>, ConfigError> {
+    let Some(v) = value.filter(|v| !v.trim().is_empty()) else { return Ok(None) };
+    let invalid = |why: String| ConfigError::Invalid { var, value: v.clone(), why };
+    let json = match v.trim().strip_prefix('@') {
+        Some(path) => std::fs::read_to_string(path).map_err(|e| invalid(format!("cannot read {path}: {e}")))?,
+        None => v.clone(),
+    };
+    parse(&json).map(Some).map_err(invalid)
 }
 
 fn parse_ports(raw: &str) -> Result<Vec<SensitivePort>, ConfigError> {

@@ -43,19 +43,24 @@ fn encode<T: serde::Serialize>(value: &T) -> AttributeValue {
     s(serde_json::to_string(value).unwrap_or_default())
 }
 
-impl SuspensionStore for DynamoStore {
-    async fn create_suspension(&self, record: &SuspensionRecord) -> PortResult<Option<SuspensionRecord>> {
-        let put = self
-            .client()
+impl DynamoStore {
+    fn put_suspension(
+        &self,
+        record: &SuspensionRecord,
+    ) -> aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder {
+        self.client()
             .put_item()
             .table_name(self.table())
             .item("pk", s(format!("SUS#{}", record.id)))
             .item("sk", s("META"))
             .item("caller", s(record.caller.clone()))
             .item("record", encode(record))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
+    }
+}
+
+impl SuspensionStore for DynamoStore {
+    async fn create_suspension(&self, record: &SuspensionRecord) -> PortResult<Option<SuspensionRecord>> {
+        let put = self.put_suspension(record).condition_expression("attribute_not_exists(pk)").send().await;
         match put {
             Ok(_) => {}
             Err(e) => match port_error("PutItem suspension", e) {
@@ -92,16 +97,7 @@ impl SuspensionStore for DynamoStore {
     }
 
     async fn save_suspension(&self, record: &SuspensionRecord) -> PortResult<()> {
-        self.client()
-            .put_item()
-            .table_name(self.table())
-            .item("pk", s(format!("SUS#{}", record.id)))
-            .item("sk", s("META"))
-            .item("caller", s(record.caller.clone()))
-            .item("record", encode(record))
-            .send()
-            .await
-            .map_err(|e| port_error("PutItem suspension", e))?;
+        self.put_suspension(record).send().await.map_err(|e| port_error("PutItem suspension", e))?;
         Ok(())
     }
 
