@@ -362,11 +362,30 @@ impl std::fmt::Debug for ApprovalKeySource {
     }
 }
 
+/// Where the approvals page's URL comes from: set directly, or an SSM String parameter (the
+/// deployed function URL is only known once the function exists, so the CDK app writes it there).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApprovalsUrlSource {
+    Inline(String),
+    SsmParameter(String),
+}
+
+/// An approvals page URL the email links may point at: https, or http only on this machine.
+pub fn check_approvals_url(var: &'static str, url: &str) -> Result<String, ConfigError> {
+    let url = url.trim();
+    if url.starts_with("https://") || url.starts_with("http://localhost") || url.starts_with("http://127.0.0.1") {
+        Ok(url.to_string())
+    } else {
+        Err(ConfigError::Invalid { var, value: url.to_string(), why: "must be https:// (http only for localhost)".into() })
+    }
+}
+
 /// Approvals, for the remediator (which asks) and the approvals function (which decides).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApprovalConfig {
-    /// `WARDEN_APPROVALS_URL`: the approvals function URL the email links open (required).
-    pub base_url: String,
+    /// `WARDEN_APPROVALS_URL` (the approvals function URL the email links open) or
+    /// `WARDEN_APPROVALS_URL_PARAMETER` (an SSM parameter holding it); one is required.
+    pub url: ApprovalsUrlSource,
     pub key: ApprovalKeySource,
     /// `WARDEN_APPROVAL_TTL_HOURS`: how long a request stays open (default 24, 1-168).
     pub ttl_hours: i64,
@@ -381,20 +400,16 @@ impl ApprovalConfig {
 
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let set = |k: &str| get(k).filter(|v| !v.trim().is_empty());
-        let base_url = set("WARDEN_APPROVALS_URL").ok_or(ConfigError::Missing {
-            var: "WARDEN_APPROVALS_URL",
-            what: "the approvals function URL the email links open",
-        })?;
-        if !(base_url.starts_with("https://")
-            || base_url.starts_with("http://localhost")
-            || base_url.starts_with("http://127.0.0.1"))
-        {
-            return Err(ConfigError::Invalid {
-                var: "WARDEN_APPROVALS_URL",
-                value: base_url,
-                why: "must be https:// (http only for localhost)".into(),
-            });
-        }
+        let url = match (set("WARDEN_APPROVALS_URL"), set("WARDEN_APPROVALS_URL_PARAMETER")) {
+            (Some(url), _) => ApprovalsUrlSource::Inline(check_approvals_url("WARDEN_APPROVALS_URL", &url)?),
+            (None, Some(name)) => ApprovalsUrlSource::SsmParameter(name.trim().to_string()),
+            (None, None) => {
+                return Err(ConfigError::Missing {
+                    var: "WARDEN_APPROVALS_URL",
+                    what: "the approvals function URL the email links open (or WARDEN_APPROVALS_URL_PARAMETER)",
+                })
+            }
+        };
         let key =
             match (set("WARDEN_APPROVAL_KEY_PARAMETER"), set("WARDEN_APPROVAL_KEY")) {
                 (Some(name), _) => ApprovalKeySource::SsmParameter(name),
@@ -429,7 +444,7 @@ impl ApprovalConfig {
                 var: "WARDEN_APPROVALS_TOPIC_ARN",
                 what: "the SNS topic approval requests go to (or WARDEN_TOPIC_ARN)",
             })?;
-        Ok(Self { base_url, key, ttl_hours, topic_arn })
+        Ok(Self { url, key, ttl_hours, topic_arn })
     }
 }
 
@@ -463,5 +478,13 @@ mod approval_config_tests {
         let mut ssm = base.to_vec();
         ssm.push(("WARDEN_APPROVAL_KEY_PARAMETER", "/warden/approval-key"));
         assert_eq!(cfg(&ssm).unwrap().key, ApprovalKeySource::SsmParameter("/warden/approval-key".into()));
+        // The deployed URL comes from a parameter the CDK app writes; the inline URL wins if both are set.
+        let mut from_parameter = ssm.clone();
+        from_parameter[0] = ("WARDEN_APPROVALS_URL_PARAMETER", "/warden/approvals-url");
+        assert_eq!(cfg(&from_parameter).unwrap().url, ApprovalsUrlSource::SsmParameter("/warden/approvals-url".into()));
+        from_parameter.push(("WARDEN_APPROVALS_URL", "https://a.example/"));
+        assert_eq!(cfg(&from_parameter).unwrap().url, ApprovalsUrlSource::Inline("https://a.example/".into()));
+        let neither = &ssm[1..];
+        assert!(cfg(neither).unwrap_err().to_string().contains("WARDEN_APPROVALS_URL_PARAMETER"));
     }
 }

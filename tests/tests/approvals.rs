@@ -271,3 +271,29 @@ async fn the_signing_key_is_read_from_ssm_parameter_store_and_refused_when_unusa
     let short = warden::aws::load_approval_key(&f.sdk, &ApprovalKeySource::SsmParameter(name)).await.unwrap_err();
     assert!(short.contains("at least 32 bytes") && !short.contains("short"), "{short}");
 }
+
+#[tokio::test]
+async fn the_approvals_url_is_read_from_an_ssm_parameter_and_must_be_https() {
+    use warden::config::ApprovalsUrlSource;
+    let f = Fixture::new().await;
+    let ssm = aws_sdk_ssm::Client::new(&f.sdk);
+    let name = format!("/warden/test/approvals-url-{}", std::process::id());
+    let put = |value: &'static str| {
+        ssm.put_parameter()
+            .name(&name)
+            .value(value)
+            .r#type(aws_sdk_ssm::types::ParameterType::String)
+            .overwrite(true)
+            .send()
+    };
+    put("https://abc123.lambda-url.us-east-1.on.aws/").await.unwrap();
+    let url = warden::aws::load_approvals_url(&f.sdk, &ApprovalsUrlSource::SsmParameter(name.clone())).await.unwrap();
+    assert_eq!(url, "https://abc123.lambda-url.us-east-1.on.aws/");
+
+    put("http://phish.example.com/").await.unwrap();
+    let refused = warden::aws::load_approvals_url(&f.sdk, &ApprovalsUrlSource::SsmParameter(name)).await.unwrap_err();
+    assert!(refused.contains("WARDEN_APPROVALS_URL_PARAMETER") && refused.contains("https"), "{refused}");
+    let missing =
+        warden::aws::load_approvals_url(&f.sdk, &ApprovalsUrlSource::SsmParameter("/warden/none-url".into())).await;
+    assert!(missing.unwrap_err().contains("/warden/none-url"));
+}

@@ -124,6 +124,23 @@ pub async fn load_approval_key(
     crate::approval::SigningKey::new(bytes)
 }
 
+/// The approvals page URL, read once at start: from the environment or an SSM String parameter.
+pub async fn load_approvals_url(
+    sdk: &aws_config::SdkConfig,
+    source: &crate::config::ApprovalsUrlSource,
+) -> Result<String, String> {
+    match source {
+        crate::config::ApprovalsUrlSource::Inline(url) => Ok(url.clone()),
+        crate::config::ApprovalsUrlSource::SsmParameter(name) => {
+            let out = aws_sdk_ssm::Client::new(sdk).get_parameter().name(name).send().await.map_err(|e| {
+                format!("cannot read the approvals URL parameter {name}: {}", port_error("GetParameter", e))
+            })?;
+            let url = out.parameter().and_then(|p| p.value()).ok_or(format!("parameter {name} has no value"))?;
+            crate::config::check_approvals_url("WARDEN_APPROVALS_URL_PARAMETER", url).map_err(|e| e.to_string())
+        }
+    }
+}
+
 /// Everything a function needs, from the environment, read once at start: the configuration,
 /// the SDK configuration, and the approval flow with its key. Errors name what to set.
 pub async fn from_env() -> Result<
@@ -134,13 +151,15 @@ pub async fn from_env() -> Result<
     let approval_config = crate::config::ApprovalConfig::from_env().map_err(|e| e.to_string())?;
     let sdk = load_sdk_config().await;
     let key = load_approval_key(&sdk, &approval_config.key).await?;
-    let flow = approvals(&approval_config, &config.table_name, key, &sdk);
+    let base_url = load_approvals_url(&sdk, &approval_config.url).await?;
+    let flow = approvals(&approval_config, base_url, &config.table_name, key, &sdk);
     Ok((config, sdk, flow))
 }
 
 /// The approval flow wired to AWS.
 pub fn approvals(
     config: &crate::config::ApprovalConfig,
+    base_url: String,
     table: &str,
     key: crate::approval::SigningKey,
     sdk: &aws_config::SdkConfig,
@@ -149,7 +168,7 @@ pub fn approvals(
         DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), table),
         SnsNotifier::new(aws_sdk_sns::Client::new(sdk), &config.topic_arn),
         crate::approvals::ApprovalSettings {
-            base_url: config.base_url.clone(),
+            base_url,
             key,
             ttl: chrono::Duration::hours(config.ttl_hours),
         },

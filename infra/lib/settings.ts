@@ -1,0 +1,109 @@
+// Deployment settings, read once from CDK context (cdk.json, or `-c key=value`) and checked at
+// synth time: a wrong value stops the synth with the key to fix, never a half-right deployment.
+import type { Node } from 'constructs';
+
+export interface OllamaVpc {
+  readonly vpcId: string;
+  readonly availabilityZones: string[];
+  readonly privateSubnetIds: string[];
+}
+
+export interface Settings {
+  /** Who receives approval requests and alarms (email subscriptions of the approvals topic). */
+  readonly approvalEmails: string[];
+  /** SSM SecureString parameter holding the approval signing key (created before deploy). */
+  readonly approvalKeyParameter: string;
+  /** Where the request validator forwards admitted requests. */
+  readonly ollamaUrl: string;
+  /** The VPC and private subnets the validator runs in to reach Ollama (optional). */
+  readonly ollamaVpc?: OllamaVpc;
+  /** The Auto Scaling group of the Ollama GPU fleet (alarms, dashboard). */
+  readonly ollamaAutoScalingGroup: string;
+  /** Callers (the `Caller` dimension of Custom/LLM) with alarms of their own. */
+  readonly watchedCallers: string[];
+  readonly logRetentionDays: number;
+  /** The pipeline's source: a CodeStar connection, the repository and branch. */
+  readonly codestarConnectionArn?: string;
+  readonly repository: string;
+  readonly branch: string;
+}
+
+const CALLER = /^[A-Za-z0-9._:@\/-]{1,128}$/;
+const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
+
+export class SettingsError extends Error {}
+
+function list(node: Node, key: string): string[] {
+  const raw = node.tryGetContext(key) ?? [];
+  // `-c key=a,b` arrives as a string; cdk.json gives an array.
+  const value = typeof raw === 'string' ? (raw.trim().startsWith('[') ? JSON.parse(raw) : raw.split(',')) : raw;
+  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) {
+    throw new SettingsError(`context ${key} must be a list of strings, got ${JSON.stringify(raw)}`);
+  }
+  return value.map((v: string) => v.trim()).filter((v: string) => v.length > 0);
+}
+
+function text(node: Node, key: string, fallback?: string): string {
+  const value = node.tryGetContext(key) ?? fallback;
+  if (typeof value !== 'string' || value.trim() === '') {
+    throw new SettingsError(`context ${key} must be a non-empty string (set it in cdk.json or with -c ${key}=...)`);
+  }
+  return value.trim();
+}
+
+export function readSettings(node: Node): Settings {
+  const approvalEmails = list(node, 'warden:approvalEmails');
+  for (const email of approvalEmails) {
+    if (!EMAIL.test(email)) throw new SettingsError(`warden:approvalEmails: ${JSON.stringify(email)} is not an email address`);
+  }
+  const approvalKeyParameter = text(node, 'warden:approvalKeyParameter', '/warden/approval-key');
+  if (!/^\/[A-Za-z0-9_.\-\/]+$/.test(approvalKeyParameter)) {
+    throw new SettingsError('warden:approvalKeyParameter must be an SSM parameter path such as /warden/approval-key');
+  }
+  const ollamaUrl = text(node, 'warden:ollamaUrl', 'http://ollama.internal:11434');
+  if (!/^https?:\/\/[^\s\/]+/.test(ollamaUrl)) throw new SettingsError('warden:ollamaUrl must be an http(s) URL');
+
+  const vpcRaw = node.tryGetContext('warden:ollamaVpc');
+  let ollamaVpc: OllamaVpc | undefined;
+  if (vpcRaw !== undefined && vpcRaw !== null && vpcRaw !== '') {
+    const v = typeof vpcRaw === 'string' ? JSON.parse(vpcRaw) : vpcRaw;
+    const ok =
+      typeof v?.vpcId === 'string' && /^vpc-[0-9a-f]{8,17}$/.test(v.vpcId) &&
+      Array.isArray(v.privateSubnetIds) && v.privateSubnetIds.length > 0 &&
+      v.privateSubnetIds.every((s: unknown) => typeof s === 'string' && /^subnet-[0-9a-f]{8,17}$/.test(s)) &&
+      Array.isArray(v.availabilityZones) && v.availabilityZones.length === v.privateSubnetIds.length;
+    if (!ok) {
+      throw new SettingsError(
+        'warden:ollamaVpc must be {"vpcId": "vpc-…", "privateSubnetIds": ["subnet-…"], "availabilityZones": ["…"]} (one zone per subnet)',
+      );
+    }
+    ollamaVpc = { vpcId: v.vpcId, privateSubnetIds: v.privateSubnetIds, availabilityZones: v.availabilityZones };
+  }
+
+  const watchedCallers = list(node, 'warden:watchedCallers');
+  for (const caller of watchedCallers) {
+    if (!CALLER.test(caller)) throw new SettingsError(`warden:watchedCallers: ${JSON.stringify(caller)} is not a caller id`);
+  }
+  const retention = Number(node.tryGetContext('warden:logRetentionDays') ?? 365);
+  if (!Number.isInteger(retention) || retention < 1) throw new SettingsError('warden:logRetentionDays must be a whole number of days');
+
+  const connection = node.tryGetContext('warden:codestarConnectionArn');
+  if (connection !== undefined && !/^arn:aws[a-z-]*:(codestar-connections|codeconnections):[a-z0-9-]+:\d{12}:connection\/[0-9a-f-]+$/.test(connection)) {
+    throw new SettingsError('warden:codestarConnectionArn must be a CodeStar (CodeConnections) connection ARN');
+  }
+  const repository = text(node, 'warden:repository', 'your-org/warden');
+  if (!/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(repository)) throw new SettingsError('warden:repository must be owner/name');
+
+  return {
+    approvalEmails,
+    approvalKeyParameter,
+    ollamaUrl,
+    ollamaVpc,
+    ollamaAutoScalingGroup: text(node, 'warden:ollamaAutoScalingGroup', 'ollama-gpu'),
+    watchedCallers,
+    logRetentionDays: retention,
+    codestarConnectionArn: connection,
+    repository,
+    branch: text(node, 'warden:branch', 'main'),
+  };
+}
