@@ -24,6 +24,13 @@ export AWS_EC2_METADATA_DISABLED := true
 export MOTO_PORT
 
 LOCAL_AWS := scripts/local-aws.sh
+SCAN_VENV := .venv-scan
+# Context for the CDK app (`make synth`, `make deploy`): your values, e.g.
+#   WARDEN_CONTEXT='-c warden:approvalEmails=secops@example.com -c warden:codestarConnectionArn=arn:…'
+# `make synth` adds an example connection so the pipeline stack is checked too.
+EXAMPLE_CONNECTION := arn:aws:codeconnections:us-east-1:123456789012:connection/0c1d2e3f-0000-4000-8000-000000000000
+WARDEN_CONTEXT ?=
+CDK_DEPLOY_FLAGS ?=
 
 .PHONY: help
 help: ## Show the targets
@@ -76,8 +83,38 @@ e2e: venv bins browser-deps ## The demo with assertions (a real browser approves
 	@echo "==> end to end: cargo lambda watch + invoke against the local AWS"
 	@$(LOCAL_AWS) run -- $(VENV)/bin/python scripts/demo.py --check
 
+infra/node_modules/.installed: infra/package-lock.json
+	@echo "==> CDK app dependencies (npm ci in infra/)"
+	cd infra && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(SCAN_VENV)/.installed: requirements-scan.txt
+	@echo "==> template scanners (cfn-lint, checkov) into $(SCAN_VENV)"
+	python3 -m venv $(SCAN_VENV)
+	$(SCAN_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-scan.txt
+	@touch $@
+
+.PHONY: synth
+synth: infra/node_modules/.installed ## Synthesize every stack offline (cdk-nag and cfn-guard run in the synth; no bundling)
+	@echo "==> cdk synth (offline, functions not built: templates for checking, not deploying)"
+	cd infra && npx cdk synth --quiet -c warden:bundle=false -c warden:codestarConnectionArn=$(EXAMPLE_CONNECTION) $(WARDEN_CONTEXT)
+	@echo "    templates in infra/cdk.out; cdk-nag AwsSolutions and cfn-guard: no unacknowledged finding"
+
+.PHONY: infra-test
+infra-test: synth $(SCAN_VENV)/.installed venv ## The CDK app: assertion tests, template scans, event wiring against the local AWS
+	@echo "==> infra assertion tests (node --test)"
+	cd infra && npm test --silent
+	$(SCAN_VENV)/bin/python scripts/scan_templates.py infra/cdk.out infra/scan-skips.json $(SCAN_VENV)/bin
+	@echo "==> event wiring: every EventBridge sample in events/ against the synthesized rules"
+	@$(LOCAL_AWS) run -- $(VENV)/bin/python scripts/check_event_wiring.py infra/cdk.out events
+
+.PHONY: deploy
+deploy: venv infra/node_modules/.installed ## Deploy every stack with cdk (builds the functions with cargo lambda, arm64); see README
+	@rustup target add aarch64-unknown-linux-gnu >/dev/null 2>&1 || true
+	cd infra && npx cdk deploy --all $(WARDEN_CONTEXT) $(CDK_DEPLOY_FLAGS)
+
 .PHONY: test
-test: lint unit integration e2e ## Everything CI runs: lint, unit, integration, end to end
+test: lint unit integration e2e infra-test ## Everything CI runs: lint, unit, integration, end to end, the CDK app
 	@echo "==> all tests passed"
 
 .PHONY: bench
@@ -130,4 +167,4 @@ invoke: venv ## Invoke a function under `make watch`: make invoke FN=remediator 
 .PHONY: clean
 clean: down ## Remove build output and local state
 	cargo clean
-	rm -rf .local
+	rm -rf .local infra/cdk.out

@@ -69,8 +69,12 @@ export class ApiStack extends Stack {
         authorizationType: apigateway.AuthorizationType.IAM,
         apiKeyRequired: true,
       },
-      minCompressionSize: undefined,
     });
+
+    // TLS 1.2 or 1.3 only, on the execute-api endpoint too (STRICT: the policy applies to every host name).
+    const cfnApi = this.api.node.defaultChild as apigateway.CfnRestApi;
+    cfnApi.securityPolicy = apigateway.SecurityPolicy.TLS13_1_2_PQ_2025_09;
+    cfnApi.endpointAccessMode = 'STRICT';
 
     // Refuse malformed requests at the edge; the validator applies the full schema.
     const requestModel = this.api.addModel('InferenceRequest', {

@@ -75,7 +75,7 @@ export const REMEDIATOR_TRIGGERS: Trigger[] = [
     },
   },
   {
-    id: 'WardenRequests',
+    id: 'UndoAndReleaseRequests',
     description: "Warden's own undo and release requests",
     pattern: {
       source: [WARDEN_SOURCE],

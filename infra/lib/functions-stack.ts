@@ -160,8 +160,8 @@ export class FunctionsStack extends Stack {
       });
       this.allow(fn, 'WardenTable', [
         'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem',
-        'dynamodb:Query', 'dynamodb:TransactWriteItems',
-      ], [table.tableArn]);
+        'dynamodb:Query',
+      ], [table.tableArn]); // TransactWriteItems is authorized per item action (Put/Update/Delete): it has no action of its own.
       this.allow(fn, 'Notify', ['sns:Publish'], [topic.topicArn]);
       this.allow(fn, 'DisableSuspendedApiKeys', ['apigateway:PATCH'], [`arn:${this.partition}:apigateway:${this.region}::/apikeys/*`]);
       this.allowKeyUse(fn, tableKey, topic);
@@ -187,55 +187,55 @@ export class FunctionsStack extends Stack {
     const ec2Arn = (type: string) => `Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:${type}/*`;
     acknowledge(this, [
       {
-        id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
+        id: 'AwsSolutions-IAM5[Resource::*]',
         reason:
           'Describe calls (EC2, Auto Scaling, ELBv2, CloudTrail), config:PutEvaluations, config:GetResourceConfigHistory ' +
           'and the VPC attachment calls have no resource-level permissions (Service Authorization Reference).',
       },
       {
-        id: `AwsSolutions::AwsSolutions-IAM5[${ec2Arn('security-group')}]`,
+        id: `AwsSolutions-IAM5[${ec2Arn('security-group')}]`,
         reason:
           'The group to fix is named by the event at run time; ingress revoke/re-authorize only. Edits of isolation ' +
           'groups are conditioned on the warden:role tag, creation on the tag in the request.',
       },
       {
-        id: `AwsSolutions::AwsSolutions-IAM5[${ec2Arn('instance')}]`,
+        id: `AwsSolutions-IAM5[${ec2Arn('instance')}]`,
         reason: 'The compromised instance is named by the GuardDuty finding or alarm at run time (this account and region only).',
       },
       {
-        id: `AwsSolutions::AwsSolutions-IAM5[${ec2Arn('network-interface')}]`,
+        id: `AwsSolutions-IAM5[${ec2Arn('network-interface')}]`,
         reason: "Isolation swaps the groups of the compromised instance's interfaces, known only at run time.",
       },
       {
-        id: `AwsSolutions::AwsSolutions-IAM5[${ec2Arn('elastic-ip')}]`,
+        id: `AwsSolutions-IAM5[${ec2Arn('elastic-ip')}]`,
         reason: "Isolation detaches the compromised instance's Elastic IP (and release re-attaches it), known only at run time.",
       },
       {
-        id: `AwsSolutions::AwsSolutions-IAM5[${ec2Arn('volume')}]`,
+        id: `AwsSolutions-IAM5[${ec2Arn('volume')}]`,
         reason: "Evidence snapshots cover the compromised instance's volumes, known only at run time.",
       },
       {
-        id: `AwsSolutions::AwsSolutions-IAM5[${ec2Arn('vpc')}]`,
+        id: `AwsSolutions-IAM5[${ec2Arn('vpc')}]`,
         reason: "CreateSecurityGroup authorizes against the VPC of the instance being isolated, known only at run time.",
       },
       {
-        id: 'AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>::snapshot/*]',
+        id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>::snapshot/*]',
         reason: 'Snapshots are created by CreateSnapshots at run time; their ids cannot be known in advance.',
       },
       {
-        id: 'AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:autoscaling:<AWS::Region>:<AWS::AccountId>:autoScalingGroup:*:autoScalingGroupName/*]',
+        id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:autoscaling:<AWS::Region>:<AWS::AccountId>:autoScalingGroup:*:autoScalingGroupName/*]',
         reason: 'An isolated instance leaves whichever Auto Scaling group it belongs to (read from the instance at run time).',
       },
       {
-        id: 'AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:elasticloadbalancing:<AWS::Region>:<AWS::AccountId>:targetgroup/*/*]',
+        id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:elasticloadbalancing:<AWS::Region>:<AWS::AccountId>:targetgroup/*/*]',
         reason: 'An isolated instance is drained from whichever target groups serve it (read at run time).',
       },
       {
-        id: 'AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:apigateway:<AWS::Region>::/apikeys/*]',
+        id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:apigateway:<AWS::Region>::/apikeys/*]',
         reason: 'Revoking a suspended caller disables its API key (PATCH only), named by the suspension at run time.',
       },
       {
-        id: 'AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudtrail:*:<AWS::AccountId>:trail/*]',
+        id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudtrail:*:<AWS::AccountId>:trail/*]',
         reason: 'The cloudtrail-on rule checks the status of every trail of the account, in any region (multi-region trails).',
       },
       {
@@ -348,12 +348,13 @@ export class FunctionsStack extends Stack {
     const ec2Arn = (type: string) => `arn:${this.partition}:ec2:${this.region}:${this.account}:${type}/*`;
     this.allow(fn, 'ReadCompute', [
       'ec2:DescribeInstances', 'ec2:DescribeNetworkInterfaces', 'ec2:DescribeSecurityGroups',
-      'ec2:DescribeSecurityGroupRules', 'ec2:DescribeIamInstanceProfileAssociations', 'ec2:DescribeAddresses',
+      'ec2:DescribeIamInstanceProfileAssociations',
       'autoscaling:DescribeAutoScalingInstances', 'elasticloadbalancing:DescribeTargetGroups',
       'elasticloadbalancing:DescribeTargetHealth',
     ], ['*']);
     if (options.exposure) {
       // Revoke world-open ingress; an exact undo re-authorizes what was revoked.
+      this.allow(fn, 'ReadSecurityGroupRules', ['ec2:DescribeSecurityGroupRules'], ['*']);
       this.allow(fn, 'FixExposedSecurityGroups', ['ec2:RevokeSecurityGroupIngress', 'ec2:AuthorizeSecurityGroupIngress'], [ec2Arn('security-group')]);
     }
     // Isolation groups are created tagged, and only groups with Warden's tag are edited.

@@ -159,7 +159,7 @@ export class PipelineStack extends Stack {
       ],
     });
 
-    const iam5 = (finding: string, reason: string) => ({ id: `AwsSolutions::AwsSolutions-IAM5[${finding}]`, reason });
+    const iam5 = (finding: string, reason: string) => ({ id: `AwsSolutions-IAM5[${finding}]`, reason });
     const artifactGrant =
       "CDK's standard artifact grant for a pipeline role: objects of this pipeline's own artifact bucket, encrypted with its own key.";
     acknowledge(this, [
@@ -179,7 +179,7 @@ export class PipelineStack extends Stack {
         ];
       }),
       {
-        id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
+        id: 'AwsSolutions-IAM5[Resource::*]',
         reason: 'config:DescribeComplianceByConfigRule, and the CodeBuild report-group and log calls CDK grants, have no resource-level permissions.',
       },
     ]);

@@ -15,8 +15,8 @@ export interface Settings {
   readonly approvalKeyParameter: string;
   /** Where the request validator forwards admitted requests. */
   readonly ollamaUrl: string;
-  /** The VPC and private subnets the validator runs in to reach Ollama (optional). */
-  readonly ollamaVpc?: OllamaVpc;
+  /** The VPC and private subnets the validator runs in to reach Ollama. */
+  readonly ollamaVpc: OllamaVpc;
   /** The Auto Scaling group of the Ollama GPU fleet (alarms, dashboard). */
   readonly ollamaAutoScalingGroup: string;
   /** Callers (the `Caller` dimension of Custom/LLM) with alarms of their own. */
@@ -64,8 +64,13 @@ export function readSettings(node: Node): Settings {
   if (!/^https?:\/\/[^\s\/]+/.test(ollamaUrl)) throw new SettingsError('warden:ollamaUrl must be an http(s) URL');
 
   const vpcRaw = node.tryGetContext('warden:ollamaVpc');
-  let ollamaVpc: OllamaVpc | undefined;
-  if (vpcRaw !== undefined && vpcRaw !== null && vpcRaw !== '') {
+  if (vpcRaw === undefined || vpcRaw === null || vpcRaw === '') {
+    throw new SettingsError(
+      'warden:ollamaVpc is required: the request validator runs in the VPC of the Ollama instances (set vpcId, privateSubnetIds, availabilityZones in cdk.json)',
+    );
+  }
+  let ollamaVpc: OllamaVpc;
+  {
     const v = typeof vpcRaw === 'string' ? JSON.parse(vpcRaw) : vpcRaw;
     const ok =
       typeof v?.vpcId === 'string' && /^vpc-[0-9a-f]{8,17}$/.test(v.vpcId) &&

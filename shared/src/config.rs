@@ -376,7 +376,11 @@ pub fn check_approvals_url(var: &'static str, url: &str) -> Result<String, Confi
     if url.starts_with("https://") || url.starts_with("http://localhost") || url.starts_with("http://127.0.0.1") {
         Ok(url.to_string())
     } else {
-        Err(ConfigError::Invalid { var, value: url.to_string(), why: "must be https:// (http only for localhost)".into() })
+        Err(ConfigError::Invalid {
+            var,
+            value: url.to_string(),
+            why: "must be https:// (http only for localhost)".into(),
+        })
     }
 }
 

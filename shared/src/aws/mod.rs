@@ -167,11 +167,7 @@ pub fn approvals(
     crate::approvals::Approvals::new(
         DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), table),
         SnsNotifier::new(aws_sdk_sns::Client::new(sdk), &config.topic_arn),
-        crate::approvals::ApprovalSettings {
-            base_url,
-            key,
-            ttl: chrono::Duration::hours(config.ttl_hours),
-        },
+        crate::approvals::ApprovalSettings { base_url, key, ttl: chrono::Duration::hours(config.ttl_hours) },
     )
 }
 

@@ -1,0 +1,308 @@
+// Assertions on the synthesized templates: least privilege per function (exact action sets),
+// encryption, retention, PITR, TLS, wiring, and cdk-nag with no unacknowledged finding.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { CfnElement, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { CUSTOM_CONFIG_RULES } from '../lib/wiring-stack';
+import { readSettings, SettingsError } from '../lib/settings';
+import { testApp } from './app';
+
+const { app, warden } = testApp();
+const template = (stack: Stack) => Template.fromStack(stack);
+const functions = template(warden.functions);
+
+/** Every action any policy attached to the function's role allows. */
+function actionsOf(fn: lambda.Function): string[] {
+  const roleId = warden.functions.getLogicalId(fn.role!.node.defaultChild as CfnElement);
+  const actions = new Set<string>();
+  for (const policy of Object.values<any>(functions.findResources('AWS::IAM::Policy'))) {
+    if (!policy.Properties.Roles.some((r: any) => r.Ref === roleId)) continue;
+    for (const statement of policy.Properties.PolicyDocument.Statement) {
+      assert.equal(statement.Effect, 'Allow');
+      for (const action of [statement.Action].flat()) actions.add(action);
+    }
+  }
+  return [...actions].sort();
+}
+
+const LOGS = ['logs:CreateLogStream', 'logs:PutLogEvents'];
+const TABLE_KEY = ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey'];
+const ISOLATION = [
+  'autoscaling:AttachInstances', 'autoscaling:DescribeAutoScalingInstances', 'autoscaling:DetachInstances',
+  'autoscaling:EnterStandby', 'autoscaling:ExitStandby',
+  'ec2:AssociateAddress', 'ec2:AssociateIamInstanceProfile', 'ec2:AuthorizeSecurityGroupEgress',
+  'ec2:AuthorizeSecurityGroupIngress', 'ec2:CreateSecurityGroup', 'ec2:CreateSnapshots', 'ec2:CreateTags',
+  'ec2:DescribeIamInstanceProfileAssociations', 'ec2:DescribeInstances', 'ec2:DescribeNetworkInterfaces',
+  'ec2:DescribeSecurityGroups', 'ec2:DisassociateAddress', 'ec2:DisassociateIamInstanceProfile',
+  'ec2:ModifyInstanceAttribute', 'ec2:ModifyNetworkInterfaceAttribute', 'ec2:ReplaceIamInstanceProfileAssociation',
+  'ec2:RevokeSecurityGroupEgress',
+  'elasticloadbalancing:DeregisterTargets', 'elasticloadbalancing:DescribeTargetGroups',
+  'elasticloadbalancing:DescribeTargetHealth', 'elasticloadbalancing:RegisterTargets',
+];
+const APPROVALS_AND_STATE = [
+  'apigateway:PATCH', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query',
+  'dynamodb:UpdateItem', 'iam:PassRole', 'sns:Publish', 'sqs:SendMessage', 'ssm:GetParameter',
+];
+const sorted = (...lists: string[][]) => [...new Set(lists.flat())].sort();
+
+describe('each function role holds exactly the actions its code calls', () => {
+  test('remediator: exposure fixes, isolation, suspensions, approvals', () => {
+    assert.deepEqual(
+      actionsOf(warden.functions.remediator),
+      sorted(LOGS, TABLE_KEY, ISOLATION, APPROVALS_AND_STATE, ['ec2:DescribeSecurityGroupRules', 'ec2:RevokeSecurityGroupIngress']),
+    );
+  });
+  test('approvals: runs approved isolation/release and suspension decisions, never revokes ingress', () => {
+    const actions = actionsOf(warden.functions.approvals);
+    assert.deepEqual(actions, sorted(LOGS, TABLE_KEY, ISOLATION, APPROVALS_AND_STATE));
+    assert.ok(!actions.includes('ec2:RevokeSecurityGroupIngress'));
+  });
+  test('config-rules: evaluations, inventory reads, evidence', () => {
+    assert.deepEqual(
+      actionsOf(warden.functions.configRules),
+      sorted(LOGS, TABLE_KEY, [
+        'cloudtrail:DescribeTrails', 'cloudtrail:GetTrailStatus', 'config:GetResourceConfigHistory', 'config:PutEvaluations',
+        'dynamodb:BatchWriteItem', 'dynamodb:Query', 'ec2:DescribeInstances', 'ec2:DescribeSecurityGroups',
+        'ec2:DescribeVolumes', 'sqs:SendMessage',
+      ]),
+    );
+  });
+  test('request-validator: registry, restrictions, quota and offence counters, VPC attachment', () => {
+    assert.deepEqual(
+      actionsOf(warden.functions.requestValidator),
+      sorted(LOGS, TABLE_KEY, [
+        'dynamodb:Query', 'dynamodb:UpdateItem', 'ec2:AssignPrivateIpAddresses', 'ec2:CreateNetworkInterface',
+        'ec2:DeleteNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:UnassignPrivateIpAddresses',
+      ]),
+    );
+  });
+  test('table access of the validator and config-rules is limited to their partition keys', () => {
+    functions.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: ['dynamodb:Query', 'dynamodb:UpdateItem'],
+            Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['REGISTRY', 'RESTRICTIONS', 'QUOTA#*', 'OFFENCES#*'] } },
+          }),
+        ]),
+      },
+    });
+    functions.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: ['dynamodb:BatchWriteItem', 'dynamodb:Query'],
+            Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['EVIDENCE#*', 'COMPLIANCE#*', 'REGISTRY'] } },
+          }),
+        ]),
+      },
+    });
+  });
+  test('isolation groups are edited only when they carry the warden:role tag; no role has a managed policy', () => {
+    functions.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Sid: 'EditIsolationGroups',
+            Condition: { StringEquals: { 'aws:ResourceTag/warden:role': ['untrack', 'quarantine'] } },
+          }),
+        ]),
+      },
+    });
+    for (const role of Object.values<any>(functions.findResources('AWS::IAM::Role'))) {
+      assert.equal(role.Properties.ManagedPolicyArns, undefined, 'no AWS managed policies on Warden roles');
+    }
+    // The quarantine role grants nothing at all.
+    const quarantine = functions.findResources('AWS::IAM::Role', { Properties: { RoleName: 'warden-quarantine' } });
+    const quarantineId = Object.keys(quarantine)[0];
+    assert.ok(quarantineId);
+    assert.ok(!JSON.stringify(functions.findResources('AWS::IAM::Policy')).includes(`"Ref":"${quarantineId}"`));
+  });
+});
+
+describe('encryption, retention, recovery, TLS', () => {
+  test('the table: customer-managed key, point-in-time recovery, TTL, deletion protection, retained', () => {
+    template(warden.state).hasResource('AWS::DynamoDB::Table', {
+      DeletionPolicy: 'Retain',
+      Properties: {
+        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }],
+        SSESpecification: { SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: Match.anyValue() },
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },
+        DeletionProtectionEnabled: true,
+      },
+    });
+  });
+  test('every key rotates and refuses grants not made for AWS resources', () => {
+    for (const stack of [warden.state, warden.notifications, warden.functions, warden.wiring, warden.api, warden.pipeline!]) {
+      const keys = template(stack).findResources('AWS::KMS::Key');
+      assert.ok(Object.keys(keys).length > 0, `${stack.stackName} has a key`);
+      for (const key of Object.values<any>(keys)) {
+        assert.equal(key.Properties.EnableKeyRotation, true);
+        assert.ok(key.Properties.KeyPolicy.Statement.some((s: any) => s.Effect === 'Deny' && s.Action === 'kms:CreateGrant'));
+      }
+    }
+  });
+  test('the topic: encrypted, TLS only, and its key lets CloudWatch and EventBridge publish', () => {
+    const t = template(warden.notifications);
+    t.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+    t.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+    t.hasResourceProperties('AWS::KMS::Key', {
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Principal: { Service: ['cloudwatch.amazonaws.com', 'events.amazonaws.com'] },
+            Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+          }),
+        ]),
+      },
+    });
+  });
+  test('approval emails subscribe from context', () => {
+    const { warden: w } = testApp({ 'warden:approvalEmails': ['secops@example.com', 'oncall@example.com'] });
+    template(w.notifications).resourceCountIs('AWS::SNS::Subscription', 2);
+    template(w.notifications).hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'secops@example.com' });
+  });
+  test('every log group has retention and a customer-managed key', () => {
+    for (const stack of [warden.functions, warden.api, warden.pipeline!]) {
+      for (const group of Object.values<any>(template(stack).findResources('AWS::Logs::LogGroup'))) {
+        assert.equal(group.Properties.RetentionInDays, 365);
+        assert.ok(group.Properties.KmsKeyId, 'log group encrypted');
+      }
+    }
+  });
+  test('functions: provided.al2023 on arm64, JSON logs, encrypted environment; asynchronous ones have DLQs', () => {
+    const fns = functions.findResources('AWS::Lambda::Function');
+    assert.equal(Object.keys(fns).length, 4);
+    for (const fn of Object.values<any>(fns)) {
+      assert.equal(fn.Properties.Runtime, 'provided.al2023');
+      assert.deepEqual(fn.Properties.Architectures, ['arm64']);
+      assert.equal(fn.Properties.LoggingConfig.LogFormat, 'JSON');
+      assert.ok(fn.Properties.KmsKeyArn);
+      const asynchronous = fn.Properties.FunctionName !== 'warden-request-validator';
+      assert.equal(Boolean(fn.Properties.DeadLetterConfig), asynchronous, fn.Properties.FunctionName);
+    }
+    functions.hasResourceProperties('AWS::Lambda::Function', {
+      FunctionName: 'warden-request-validator',
+      VpcConfig: { SubnetIds: ['subnet-0123456789abcdef0', 'subnet-0fedcba9876543210'] },
+    });
+    for (const queue of Object.values<any>(functions.findResources('AWS::SQS::Queue'))) {
+      assert.ok(queue.Properties.KmsMasterKeyId);
+    }
+  });
+  test('the API: TLS 1.2+, IAM auth and API keys, validated bodies, logs, throttling, WAF', () => {
+    const t = template(warden.api);
+    t.hasResourceProperties('AWS::ApiGateway::RestApi', {
+      SecurityPolicy: 'SecurityPolicy_TLS13_1_2_PQ_2025_09',
+      EndpointAccessMode: 'STRICT',
+    });
+    const methods = Object.values<any>(t.findResources('AWS::ApiGateway::Method'));
+    assert.equal(methods.length, 4);
+    for (const m of methods) {
+      assert.equal(m.Properties.HttpMethod, 'POST');
+      assert.equal(m.Properties.AuthorizationType, 'AWS_IAM');
+      assert.equal(m.Properties.ApiKeyRequired, true);
+      assert.ok(m.Properties.RequestValidatorId);
+    }
+    t.hasResourceProperties('AWS::ApiGateway::Stage', {
+      AccessLogSetting: { DestinationArn: Match.anyValue() },
+      MethodSettings: [Match.objectLike({ LoggingLevel: 'ERROR', DataTraceEnabled: false, ThrottlingRateLimit: 50 })],
+    });
+    t.hasResourceProperties('AWS::ApiGateway::UsagePlan', { Throttle: { RateLimit: 10, BurstLimit: 20 } });
+    const acl = Object.values<any>(t.findResources('AWS::WAFv2::WebACL'))[0];
+    const groups = acl.Properties.Rules.map((r: any) => r.Statement.ManagedRuleGroupStatement?.Name).filter(Boolean);
+    assert.deepEqual(groups, ['AWSManagedRulesAmazonIpReputationList', 'AWSManagedRulesKnownBadInputsRuleSet', 'AWSManagedRulesCommonRuleSet']);
+    t.resourceCountIs('AWS::WAFv2::WebACLAssociation', 1);
+    t.resourceCountIs('AWS::WAFv2::LoggingConfiguration', 1);
+  });
+});
+
+describe('wiring and monitoring', () => {
+  test('every EventBridge target retries and has a dead-letter queue', () => {
+    const rules = Object.values<any>(template(warden.wiring).findResources('AWS::Events::Rule'));
+    assert.equal(rules.length, 7);
+    for (const rule of rules) {
+      for (const target of rule.Properties.Targets) {
+        assert.ok(target.DeadLetterConfig?.Arn, rule.Properties.Name);
+        assert.equal(target.RetryPolicy.MaximumRetryAttempts, 8);
+      }
+    }
+  });
+  test('a CUSTOM_LAMBDA Config rule for every rule the config-rules function implements', () => {
+    const rules = Object.values<any>(template(warden.wiring).findResources('AWS::Config::ConfigRule'));
+    const custom = rules.filter((r) => r.Properties.Source.Owner === 'CUSTOM_LAMBDA').map((r) => r.Properties.ConfigRuleName).sort();
+    assert.deepEqual(custom, CUSTOM_CONFIG_RULES.map((r) => `warden-${r.id}`).sort());
+    assert.equal(custom.length, 7);
+    const periodic = rules.find((r) => r.Properties.ConfigRuleName === 'warden-cloudtrail-on');
+    assert.deepEqual(periodic.Properties.Source.SourceDetails.map((d: any) => d.MessageType), ['ScheduledNotification']);
+  });
+  test('alarms: GPU anomaly, prompt injection and auth failures (fleet and per caller) act; errors and DLQs page', () => {
+    const t = template(warden.monitoring);
+    const alarms = Object.values<any>(t.findResources('AWS::CloudWatch::Alarm'));
+    const names = alarms.map((a) => a.Properties.AlarmName).sort();
+    for (const name of [
+      'ollama-gpu-utilization-anomaly-ollama-gpu', 'llm-prompt-injection-fleet', 'llm-auth-failures-fleet',
+      'llm-prompt-injection-team-web', 'llm-auth-failures-team-web', 'warden-remediator-errors',
+      'warden-request-validator-errors', 'warden-remediator-dead-letters-not-empty', 'warden-undelivered-events-not-empty',
+    ]) {
+      assert.ok(names.includes(name), `${name} in ${names}`);
+    }
+    for (const alarm of alarms) assert.equal(alarm.Properties.AlarmActions.length, 1, 'every alarm notifies the topic');
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'llm-prompt-injection-team-web',
+      Namespace: 'Custom/LLM',
+      MetricName: 'PromptInjectionAttempts',
+      Dimensions: [{ Name: 'Caller', Value: 'team-web' }],
+    });
+    const body = JSON.stringify(t.findResources('AWS::CloudWatch::Dashboard'));
+    for (const part of ['AuthFailures', 'PromptInjectionAttempts', 'nvidia_smi_utilization_gpu', 'CPUUtilization', 'SECURITY_WARNING']) {
+      assert.ok(body.includes(part), `dashboard shows ${part}`);
+    }
+  });
+  test('the pipeline: source, checks, approval by the topic, deploy, compliance validation', () => {
+    const pipeline = Object.values<any>(template(warden.pipeline!).findResources('AWS::CodePipeline::Pipeline'))[0];
+    assert.deepEqual(pipeline.Properties.Stages.map((s: any) => s.Name), ['Source', 'LintAndScan', 'Approve', 'Deploy', 'Validate']);
+    const approve = pipeline.Properties.Stages[2].Actions[0];
+    assert.equal(approve.ActionTypeId.Category, 'Approval');
+    assert.ok(approve.Configuration.NotificationArn);
+  });
+  test('without a connection ARN there is no pipeline stack', () => {
+    const { warden: w } = testApp({ 'warden:codestarConnectionArn': undefined });
+    assert.equal(w.pipeline, undefined);
+  });
+});
+
+describe('checks', () => {
+  test('cdk-nag AwsSolutions: no unacknowledged finding in any stack', () => {
+    for (const stack of app.node.children.filter((c): c is Stack => 'templateOptions' in c)) {
+      const report = new AwsSolutionsChecks().validateScope(stack);
+      assert.deepEqual(report.violations.map((v) => `${v.ruleName} ${v.violatingResources.map((r) => r.constructPath)}`), [], stack.stackName);
+    }
+  });
+  test('cdk-nag does flag what it should (the checks are live)', () => {
+    const { app: bad } = testApp();
+    const stack = bad.node.findChild('WardenFunctions') as Stack;
+    const role = (stack.node.findChild('RemediatorRole') as any);
+    role.addToPrincipalPolicy(new (require('aws-cdk-lib/aws-iam').PolicyStatement)({ actions: ['ec2:*'], resources: ['*'] }));
+    const report = new AwsSolutionsChecks().validateScope(stack);
+    assert.ok(report.violations.some((v) => v.ruleName === 'AwsSolutions-IAM5[Action::ec2:*]'));
+  });
+  test('settings refuse bad context with the key to fix', () => {
+    const vpc = { vpcId: 'vpc-0123456789abcdef0', privateSubnetIds: ['subnet-0123456789abcdef0'], availabilityZones: ['us-east-1a'] };
+    const node = (ctx: Record<string, unknown>) => ({ tryGetContext: (k: string) => ({ 'warden:ollamaVpc': vpc, ...ctx })[k] }) as any;
+    assert.equal(readSettings(node({})).ollamaVpc.vpcId, vpc.vpcId);
+    assert.throws(() => readSettings(node({ 'warden:ollamaVpc': undefined })), /warden:ollamaVpc is required/);
+    assert.throws(() => readSettings(node({ 'warden:approvalEmails': ['not-an-email'] })), SettingsError);
+    assert.throws(() => readSettings(node({ 'warden:ollamaVpc': { vpcId: 'vpc-1' } })), /warden:ollamaVpc must be/);
+    assert.throws(() => readSettings(node({ 'warden:codestarConnectionArn': 'arn:aws:s3:::bucket' })), /codestarConnectionArn/);
+  });
+});
