@@ -102,8 +102,8 @@ synth: infra/node_modules/.installed ## Synthesize every stack offline (cdk-nag 
 
 .PHONY: infra-test
 infra-test: synth $(SCAN_VENV)/.installed venv ## The CDK app: assertion tests, template scans, event wiring against the local AWS
-	@echo "==> infra assertion tests (node --test)"
-	cd infra && npm test --silent
+	@echo "==> infra: type check (tsc) and assertion tests (node --test)"
+	cd infra && npm run typecheck --silent && npm test --silent
 	$(SCAN_VENV)/bin/python scripts/scan_templates.py infra/cdk.out infra/scan-skips.json $(SCAN_VENV)/bin
 	@echo "==> event wiring: every EventBridge sample in events/ against the synthesized rules"
 	@$(LOCAL_AWS) run -- $(VENV)/bin/python scripts/check_event_wiring.py infra/cdk.out events

@@ -3,12 +3,11 @@
 // with AWS managed rule groups, forwarding the four inference endpoints to the request validator.
 import { Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import type { Construct } from 'constructs';
-import { wardenKey } from './keys';
+import { allowLogGroups, wardenKey } from './keys';
 import { acknowledge } from './nag';
 
 /** The inference endpoints the validator serves; everything else (pull, push, delete…) never reaches it. */
@@ -26,15 +25,7 @@ export class ApiStack extends Stack {
   constructor(scope: Construct, id: string, props: ApiStackProps) {
     super(scope, id, props);
     const key = wardenKey(this, 'ApiLogsKey', 'alias/warden-api-logs', 'Warden API access and WAF logs');
-    key.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'LogsEncryptApiLogGroups',
-        principals: [new iam.ServicePrincipal(`logs.${this.region}.amazonaws.com`)],
-        actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
-        resources: ['*'],
-        conditions: { ArnLike: { 'kms:EncryptionContext:aws:logs:arn': `arn:${this.partition}:logs:${this.region}:${this.account}:log-group:*warden-*` } },
-      }),
-    );
+    allowLogGroups(key, 'LogsEncryptApiLogGroups', '*warden-*');
     const retention = props.logRetentionDays as logs.RetentionDays;
     const accessLogs = new logs.LogGroup(this, 'AccessLogs', {
       logGroupName: '/warden/api-access',

@@ -14,7 +14,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { RustFunction } from 'cargo-lambda-cdk';
 import type { Construct } from 'constructs';
-import { wardenKey } from './keys';
+import { allowLogGroups, wardenKey } from './keys';
 import { acknowledge } from './nag';
 import type { Settings } from './settings';
 
@@ -53,17 +53,7 @@ export class FunctionsStack extends Stack {
 
     // Log groups, dead-letter queues and environment variables are encrypted with this key.
     this.key = wardenKey(this, 'FunctionsKey', 'alias/warden-functions', 'Warden function logs, dead-letter queues and environment');
-    this.key.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'LogsEncryptWardenLogGroups',
-        principals: [new iam.ServicePrincipal(`logs.${this.region}.amazonaws.com`)],
-        actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
-        resources: ['*'],
-        conditions: {
-          ArnLike: { 'kms:EncryptionContext:aws:logs:arn': `arn:${this.partition}:logs:${this.region}:${this.account}:log-group:/aws/lambda/warden-*` },
-        },
-      }),
-    );
+    allowLogGroups(this.key, 'LogsEncryptWardenLogGroups', '/aws/lambda/warden-*');
 
     // The instance profile isolated instances get: a role with no permissions at all, so stolen
     // instance credentials stop working the moment the profile is swapped.

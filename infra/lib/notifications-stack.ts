@@ -7,7 +7,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
-import { wardenKey } from './keys';
+import { allowServicesToEncrypt, wardenKey } from './keys';
 
 export interface NotificationsStackProps extends StackProps {
   readonly approvalEmails: string[];
@@ -21,15 +21,7 @@ export class NotificationsStack extends Stack {
     super(scope, id, props);
     this.key = wardenKey(this, 'TopicKey', 'alias/warden-notifications', 'Warden approvals and alarms topic');
     // The services that publish to the topic on Warden's behalf need the data key.
-    this.key.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'AlarmsAndEventsPublishToTheEncryptedTopic',
-        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com'), new iam.ServicePrincipal('events.amazonaws.com')],
-        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
-        resources: ['*'],
-        conditions: { StringEquals: { 'aws:SourceAccount': this.account } },
-      }),
-    );
+    allowServicesToEncrypt(this.key, 'AlarmsAndEventsPublishToTheEncryptedTopic', ['cloudwatch.amazonaws.com', 'events.amazonaws.com']);
     this.topic = new sns.Topic(this, 'ApprovalsTopic', {
       topicName: 'warden-approvals',
       displayName: 'Warden',

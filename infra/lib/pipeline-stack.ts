@@ -11,7 +11,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
-import { wardenKey } from './keys';
+import { allowLogGroups, wardenKey } from './keys';
 import { acknowledge } from './nag';
 import type { Settings } from './settings';
 import { CUSTOM_CONFIG_RULES } from './wiring-stack';
@@ -26,15 +26,7 @@ export class PipelineStack extends Stack {
     super(scope, id, props);
     const { settings } = props;
     const key = wardenKey(this, 'PipelineKey', 'alias/warden-pipeline', 'Warden pipeline artifacts and build logs');
-    key.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'LogsEncryptBuildLogs',
-        principals: [new iam.ServicePrincipal(`logs.${this.region}.amazonaws.com`)],
-        actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
-        resources: ['*'],
-        conditions: { ArnLike: { 'kms:EncryptionContext:aws:logs:arn': `arn:${this.partition}:logs:${this.region}:${this.account}:log-group:/warden/pipeline*` } },
-      }),
-    );
+    allowLogGroups(key, 'LogsEncryptBuildLogs', '/warden/pipeline*');
     const accessLogs = new s3.Bucket(this, 'AccessLogs', {
       encryption: s3.BucketEncryption.S3_MANAGED,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,

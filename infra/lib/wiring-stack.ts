@@ -5,12 +5,11 @@ import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as config from 'aws-cdk-lib/aws-config';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { APPROVAL_SCHEDULES, REMEDIATOR_SCHEDULES, REMEDIATOR_TRIGGERS, type Schedule } from './event-patterns';
-import { wardenKey } from './keys';
+import { allowServicesToEncrypt, wardenKey } from './keys';
 import { acknowledge } from './nag';
 import { kebab } from './names';
 
@@ -84,15 +83,7 @@ export class WiringStack extends Stack {
   constructor(scope: Construct, id: string, props: WiringStackProps) {
     super(scope, id, props);
     const key = wardenKey(this, 'EventsKey', 'alias/warden-events', 'Warden undelivered events queue');
-    key.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'EventBridgeWritesUndeliveredEvents',
-        principals: [new iam.ServicePrincipal('events.amazonaws.com')],
-        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
-        resources: ['*'],
-        conditions: { StringEquals: { 'aws:SourceAccount': this.account } },
-      }),
-    );
+    allowServicesToEncrypt(key, 'EventBridgeWritesUndeliveredEvents', ['events.amazonaws.com']);
     this.undeliveredEvents = new sqs.Queue(this, 'UndeliveredEvents', {
       queueName: 'warden-undelivered-events',
       encryption: sqs.QueueEncryption.KMS,
