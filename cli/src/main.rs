@@ -5,14 +5,19 @@ use std::process::ExitCode;
 
 use chrono::{Duration, SecondsFormat, Utc};
 
-use warden::aws::{isolation_executor, load_sdk_config, remediation_executor, suspension_service, DynamoStore};
+use warden::aws::wiring::{isolation_executor, remediation_executor, suspension_service};
+use warden::aws::{load_sdk_config, DynamoStore};
+use warden::compliance::ports::EvidenceStore;
 use warden::config::RemediatorConfig;
-use warden::event::is_security_group_id;
-use warden::executor::Report;
-use warden::isolation_executor::IncidentReport;
-use warden::plan::{Action, Exemption, ExemptionTarget};
-use warden::ports::{AuditStore, EvidenceStore, IncidentStore, ModelRegistryStore, SuspensionStore};
+use warden::exposure::executor::Report;
+use warden::exposure::is_security_group_id;
+use warden::exposure::plan::{Action, Exemption, ExemptionTarget};
+use warden::exposure::ports::AuditStore;
+use warden::isolation::executor::IncidentReport;
+use warden::isolation::ports::IncidentStore;
+use warden::registry::ports::ModelRegistryStore;
 use warden::registry::{parse_registry_yaml, ModelEntry, ModelRef, Registry};
+use warden::suspension::ports::SuspensionStore;
 
 const USAGE: &str = "\
 warden — operate Warden's remediations
@@ -332,7 +337,7 @@ async fn run(args: Args) -> Result<(), String> {
                         println!(
                             "{:<32} until {}  {}  ({})",
                             s.caller,
-                            warden::plan::human_time(s.until),
+                            warden::notify::human_time(s.until),
                             s.reason,
                             s.suspension_id
                         );
@@ -341,7 +346,7 @@ async fn run(args: Args) -> Result<(), String> {
                         println!(
                             "every caller's quotas are at {:.0}% until {}",
                             f.factor * 100.0,
-                            warden::plan::human_time(f.until)
+                            warden::notify::human_time(f.until)
                         );
                     }
                 }
@@ -424,7 +429,7 @@ async fn report(args: &Args) -> Result<(), String> {
     let now = Utc::now();
     let evidence = store.evidence_since(now - since).await.map_err(|e| e.to_string())?;
     let remediations = store.remediations_since(now - since).await.map_err(|e| e.to_string())?;
-    let report = warden::report::ComplianceReport::build(&evidence, &remediations, now - since, now);
+    let report = warden::compliance::report::ComplianceReport::build(&evidence, &remediations, now - since, now);
     std::fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
     let md = out.join("compliance-report.md");
     let json = out.join("compliance-report.json");

@@ -4,7 +4,7 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|text: &str| {
-    let scan = warden::guard::scan_text(text);
+    let scan = warden::validator::guard::scan_text(text);
     for f in &scan.findings {
         assert!((0.0..=1.0).contains(&f.score), "{f:?}");
     }

@@ -6,10 +6,10 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use warden::gateway::{AuthSource, Caller, HttpRequest, PayloadVersion};
-use warden::ollama::{Endpoint, OllamaRequest};
-use warden::registry::{parse_registry_yaml, Registry};
-use warden::validator::{check, ValidatorPolicy};
+use warden::edge::http::{AuthSource, Caller, HttpRequest, PayloadVersion};
+use warden::validator::ollama::{Endpoint, OllamaRequest};
+use warden::registry::{Registry, parse_registry_yaml};
+use warden::validator::decision::{ValidatorPolicy, check};
 
 const REGISTRY: &str = include_str!("../../events/request-validator/model-registry.yaml");
 const PATHS: [&str; 6] = ["/api/generate", "/api/chat", "/api/embed", "/api/embeddings", "/api/pull", "/api/chat/"];

@@ -7,9 +7,10 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use serde_json::Value;
 
-use warden::event::parse_event;
-use warden::exposure::{plan_exposure_remediation, IngressRule, RuleSource, SensitivePort};
-use warden::plan::{Exemption, ExemptionTarget, Trigger, TriggerKind};
+use warden::edge::events::parse_event;
+use warden::exposure::plan::plan_exposure_remediation;
+use warden::exposure::plan::{Exemption, ExemptionTarget, Trigger, TriggerKind};
+use warden::exposure::{IngressRule, RuleSource, SensitivePort};
 
 /// Run `f` repeatedly for about `budget` and return the mean time per call.
 fn measure(budget: Duration, mut f: impl FnMut()) -> (Duration, u64) {

@@ -9,11 +9,11 @@ use std::hint::black_box;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use serde_json::json;
 
-use warden::gateway::{AuthSource, Caller, HttpRequest, PayloadVersion};
-use warden::guard::normalise::normalise;
-use warden::guard::{injection, pii, scan_text, unicode};
+use warden::edge::http::{AuthSource, Caller, HttpRequest, PayloadVersion};
 use warden::registry::{parse_registry_yaml, Registry};
-use warden::validator::{check, ValidatorPolicy};
+use warden::validator::decision::{check, ValidatorPolicy};
+use warden::validator::guard::normalise::normalise;
+use warden::validator::guard::{injection, pii, scan_text, unicode};
 
 const REGISTRY: &str = include_str!("../../events/request-validator/model-registry.yaml");
 

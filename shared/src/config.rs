@@ -125,7 +125,7 @@ pub struct ValidatorConfig {
     pub ollama_url: String,
     /// `WARDEN_VALIDATOR_POLICY`: limits, per-use-case thresholds and quotas as JSON, inline or
     /// `@/path/to/file.json` (default: `ValidatorPolicy::default()`, documented in the README).
-    pub policy: crate::validator::ValidatorPolicy,
+    pub policy: crate::validator::decision::ValidatorPolicy,
     /// `WARDEN_API_KEY_USE_CASES`: JSON object mapping API key ids (and IAM ARNs) to use cases
     /// (default `{}`).
     pub key_use_cases: std::collections::HashMap<String, String>,
@@ -171,7 +171,7 @@ impl ValidatorConfig {
         let policy = json_setting(
             "WARDEN_VALIDATOR_POLICY",
             set("WARDEN_VALIDATOR_POLICY"),
-            crate::validator::ValidatorPolicy::from_json,
+            crate::validator::decision::ValidatorPolicy::from_json,
         )?
         .unwrap_or_default();
         let key_use_cases = match set("WARDEN_API_KEY_USE_CASES") {
@@ -417,14 +417,14 @@ impl ApprovalConfig {
         let key =
             match (set("WARDEN_APPROVAL_KEY_PARAMETER"), set("WARDEN_APPROVAL_KEY")) {
                 (Some(name), _) => ApprovalKeySource::SsmParameter(name),
-                (None, Some(key)) if key.len() >= crate::approval::MIN_KEY_BYTES => {
+                (None, Some(key)) if key.len() >= crate::approval::token::MIN_KEY_BYTES => {
                     ApprovalKeySource::Inline(key.into_bytes())
                 }
                 (None, Some(_)) => {
                     return Err(ConfigError::Invalid {
                         var: "WARDEN_APPROVAL_KEY",
                         value: "(redacted)".into(),
-                        why: format!("must be at least {} characters", crate::approval::MIN_KEY_BYTES),
+                        why: format!("must be at least {} characters", crate::approval::token::MIN_KEY_BYTES),
                     })
                 }
                 (None, None) => return Err(ConfigError::Missing {

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::executor::Report;
+use crate::exposure::executor::Report;
 
 /// The EMF line for one remediation or undo. Dimensions stay low-cardinality (function,
 /// outcome); ids go in as plain properties, searchable in Logs Insights.
@@ -42,7 +42,7 @@ pub fn remediation_emf(namespace: &str, function: &str, report: &Report, timesta
 pub fn incident_emf(
     namespace: &str,
     function: &str,
-    report: &crate::isolation_executor::IncidentReport,
+    report: &crate::isolation::executor::IncidentReport,
     timestamp_ms: i64,
 ) -> String {
     let mut metrics = vec![
@@ -105,7 +105,7 @@ pub fn approval_page_emf(namespace: &str, method: &str, status: u64, timestamp_m
 /// The EMF line for one request through the validator (namespace `Custom/LLM` by default).
 /// Per-caller counts (dimension `Caller`, and fleet-wide with no dimension) feed the alarms that
 /// suspend abusive callers; `BlockedRequests` is counted by `Reason`.
-pub fn validator_emf(namespace: &str, o: &crate::request_guard::Outcome, timestamp_ms: i64) -> String {
+pub fn validator_emf(namespace: &str, o: &crate::validator::service::Outcome, timestamp_ms: i64) -> String {
     let blocked = o.reason.is_some() && o.status >= 400;
     let mut directives = vec![
         json!({

@@ -16,8 +16,8 @@ use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use chrono::Utc;
 
-use warden::aws::isolation_executor;
-use warden::event::{parse_event, Request};
+use warden::aws::wiring::isolation_executor;
+use warden::edge::events::{parse_event, Request};
 use warden_integration_tests::Fixture;
 
 type CallLog = Arc<Mutex<Vec<(Instant, Instant)>>>;

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 
-use warden::event::{parse_event, Request};
+use warden::edge::events::{parse_event, Request};
 use warden_integration_tests::{tcp, Fixture, Source};
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {

@@ -13,18 +13,17 @@ use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement
 use aws_sdk_ec2::types::{IpPermission, IpRange, Ipv6Range, ResourceType, Tag, TagSpecification, UserIdGroupPair};
 use serde_json::Value;
 
-use warden::aws::{
-    isolation_executor, remediation_executor, AwsFleet, DynamoStore, Ec2Compute, Ec2SecurityGroups, SnsNotifier,
-};
+use warden::aws::wiring::{isolation_executor, remediation_executor};
+use warden::aws::{AwsFleet, DynamoStore, Ec2Compute, Ec2SecurityGroups, SnsNotifier};
 use warden::config::RemediatorConfig;
-use warden::executor::Executor;
+use warden::exposure::executor::Executor;
+use warden::exposure::ports::SecurityGroups;
 use warden::exposure::IngressRule;
-use warden::isolation_executor::IsolationExecutor;
-use warden::ports::SecurityGroups;
+use warden::isolation::executor::IsolationExecutor;
 
 pub type AwsExecutor = Executor<Ec2SecurityGroups, DynamoStore, SnsNotifier>;
 pub type AwsIsolation = IsolationExecutor<Ec2Compute, AwsFleet, DynamoStore, SnsNotifier>;
-pub type AwsApprovals = warden::approvals::Approvals<DynamoStore, SnsNotifier>;
+pub type AwsApprovals = warden::approval::flow::Approvals<DynamoStore, SnsNotifier>;
 
 /// The signing key the tests use (a real deployment reads it from SSM Parameter Store).
 pub const TEST_APPROVAL_KEY: &[u8] = b"integration-test-approval-key-0123456789";
@@ -118,12 +117,12 @@ impl Fixture {
 
     /// The approval flow on this fixture's table and topic.
     pub fn approvals(&self) -> AwsApprovals {
-        warden::approvals::Approvals::new(
+        warden::approval::flow::Approvals::new(
             DynamoStore::new(self.ddb.clone(), &self.table),
             SnsNotifier::new(aws_sdk_sns::Client::new(&self.sdk), &self.topic_arn),
-            warden::approvals::ApprovalSettings {
+            warden::approval::flow::ApprovalSettings {
                 base_url: TEST_APPROVALS_URL.into(),
-                key: warden::approval::SigningKey::new(TEST_APPROVAL_KEY.to_vec()).unwrap(),
+                key: warden::approval::token::SigningKey::new(TEST_APPROVAL_KEY.to_vec()).unwrap(),
                 ttl: chrono::Duration::hours(24),
             },
         )
@@ -580,8 +579,10 @@ pub trait IncidentStatusOf {
 
 impl IncidentStatusOf for AwsIsolation {
     async fn store_incident(&self, id: &str) -> String {
-        let record =
-            warden::ports::IncidentStore::incident(&self.store, id).await.expect("read incident").expect("incident");
+        let record = warden::isolation::ports::IncidentStore::incident(&self.store, id)
+            .await
+            .expect("read incident")
+            .expect("incident");
         record.status.as_str().to_string()
     }
 }

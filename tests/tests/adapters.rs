@@ -3,8 +3,8 @@
 use chrono::{Duration, Utc};
 
 use warden::aws::{DynamoStore, Ec2SecurityGroups};
-use warden::plan::{Plan, RemediationRecord, RemediationStatus, Trigger, TriggerKind};
-use warden::ports::{AuditStore, RevokeResult, SecurityGroups};
+use warden::exposure::plan::{Plan, RemediationRecord, RemediationStatus, Trigger, TriggerKind};
+use warden::exposure::ports::{AuditStore, RevokeResult, SecurityGroups};
 use warden_integration_tests::{tcp, Fixture, Source};
 
 #[tokio::test]

@@ -6,10 +6,10 @@ use std::time::Instant;
 use chrono::{Duration, Utc};
 use serde_json::Value;
 
+use warden::approval::ports::ApprovalStore;
 use warden::approval::ApprovalStatus;
-use warden::event::{parse_event, Request};
-use warden::isolation_executor::IncidentReport;
-use warden::ports::ApprovalStore;
+use warden::edge::events::{parse_event, Request};
+use warden::isolation::executor::IncidentReport;
 use warden_integration_tests::{form_for, url_event, AwsApprovals, AwsIsolation, Fixture, GpuNode, IncidentStatusOf};
 
 const FORM: &str = "application/x-www-form-urlencoded";
@@ -225,8 +225,10 @@ async fn a_release_request_goes_through_the_same_flow() {
     let p = pending().await;
     let (_, page) = get(&p, query_of(&p.approve_link)).await;
     assert_eq!(post(&p, &form_for(&page, "approve")).await.0, 200);
-    let record =
-        warden::ports::IncidentStore::incident(&p.isolation.store, &p.report.incident_id).await.unwrap().unwrap();
+    let record = warden::isolation::ports::IncidentStore::incident(&p.isolation.store, &p.report.incident_id)
+        .await
+        .unwrap()
+        .unwrap();
     let request = p.approvals.ask_to_release(&record, "alice@example.com", Utc::now()).await.unwrap();
     let email: Value = serde_json::from_str(&p.f.published().last().unwrap().1).unwrap();
     let facts: Value = serde_json::from_str(email["sqs"].as_str().unwrap()).unwrap();
@@ -240,7 +242,8 @@ async fn a_release_request_goes_through_the_same_flow() {
 
 #[tokio::test]
 async fn the_signing_key_is_read_from_ssm_parameter_store_and_refused_when_unusable() {
-    use warden::approval::{Decision, SigningKey};
+    use warden::approval::token::SigningKey;
+    use warden::approval::Decision;
     use warden::config::ApprovalKeySource;
     let f = Fixture::new().await;
     let ssm = aws_sdk_ssm::Client::new(&f.sdk);
@@ -254,11 +257,13 @@ async fn the_signing_key_is_read_from_ssm_parameter_store_and_refused_when_unusa
         .send()
         .await
         .unwrap();
-    let key = warden::aws::load_approval_key(&f.sdk, &ApprovalKeySource::SsmParameter(name.clone())).await.unwrap();
+    let key =
+        warden::aws::wiring::load_approval_key(&f.sdk, &ApprovalKeySource::SsmParameter(name.clone())).await.unwrap();
     let same = SigningKey::new(secret.as_bytes().to_vec()).unwrap();
     assert_eq!(key.sign("apr-1", Decision::Approve, 1), same.sign("apr-1", Decision::Approve, 1));
 
-    let missing = warden::aws::load_approval_key(&f.sdk, &ApprovalKeySource::SsmParameter("/warden/none".into())).await;
+    let missing =
+        warden::aws::wiring::load_approval_key(&f.sdk, &ApprovalKeySource::SsmParameter("/warden/none".into())).await;
     assert!(missing.unwrap_err().contains("/warden/none"));
     ssm.put_parameter()
         .name(&name)
@@ -268,7 +273,8 @@ async fn the_signing_key_is_read_from_ssm_parameter_store_and_refused_when_unusa
         .send()
         .await
         .unwrap();
-    let short = warden::aws::load_approval_key(&f.sdk, &ApprovalKeySource::SsmParameter(name)).await.unwrap_err();
+    let short =
+        warden::aws::wiring::load_approval_key(&f.sdk, &ApprovalKeySource::SsmParameter(name)).await.unwrap_err();
     assert!(short.contains("at least 32 bytes") && !short.contains("short"), "{short}");
 }
 
@@ -287,13 +293,16 @@ async fn the_approvals_url_is_read_from_an_ssm_parameter_and_must_be_https() {
             .send()
     };
     put("https://abc123.lambda-url.us-east-1.on.aws/").await.unwrap();
-    let url = warden::aws::load_approvals_url(&f.sdk, &ApprovalsUrlSource::SsmParameter(name.clone())).await.unwrap();
+    let url =
+        warden::aws::wiring::load_approvals_url(&f.sdk, &ApprovalsUrlSource::SsmParameter(name.clone())).await.unwrap();
     assert_eq!(url, "https://abc123.lambda-url.us-east-1.on.aws/");
 
     put("http://phish.example.com/").await.unwrap();
-    let refused = warden::aws::load_approvals_url(&f.sdk, &ApprovalsUrlSource::SsmParameter(name)).await.unwrap_err();
+    let refused =
+        warden::aws::wiring::load_approvals_url(&f.sdk, &ApprovalsUrlSource::SsmParameter(name)).await.unwrap_err();
     assert!(refused.contains("WARDEN_APPROVALS_URL_PARAMETER") && refused.contains("https"), "{refused}");
     let missing =
-        warden::aws::load_approvals_url(&f.sdk, &ApprovalsUrlSource::SsmParameter("/warden/none-url".into())).await;
+        warden::aws::wiring::load_approvals_url(&f.sdk, &ApprovalsUrlSource::SsmParameter("/warden/none-url".into()))
+            .await;
     assert!(missing.unwrap_err().contains("/warden/none-url"));
 }

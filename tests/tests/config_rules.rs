@@ -5,10 +5,12 @@
 use chrono::{Duration, Utc};
 use serde_json::Value;
 
-use warden::aws::{config_rules, DynamoStore};
+use warden::aws::wiring::config_rules;
+use warden::aws::DynamoStore;
+use warden::compliance::ports::EvidenceStore;
 use warden::compliance::Compliance;
-use warden::ports::{EvidenceStore, ModelRegistryStore};
 use warden::registry::parse_registry_yaml;
+use warden::registry::ports::ModelRegistryStore;
 use warden_integration_tests::{new_table, sample_of, sdk};
 
 async fn table(region: &'static str) -> (aws_config::SdkConfig, String) {

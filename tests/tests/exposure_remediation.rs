@@ -3,11 +3,11 @@
 use chrono::{Duration, Utc};
 use serde_json::Value;
 
-use warden::event::{parse_event, Request};
-use warden::executor::Report;
+use warden::edge::events::{parse_event, Request};
+use warden::exposure::executor::Report;
+use warden::exposure::plan::{Exemption, ExemptionTarget, RemediationStatus, StepStatus};
+use warden::exposure::ports::AuditStore;
 use warden::exposure::IngressRule;
-use warden::plan::{Exemption, ExemptionTarget, RemediationStatus, StepStatus};
-use warden::ports::AuditStore;
 use warden_integration_tests::{tcp, AwsExecutor, Fixture, Rule, Source};
 
 async fn run(executor: &AwsExecutor, event: &Value) -> Report {

@@ -2,8 +2,8 @@
 //! `tests/corpus/` (attacks, their obfuscated variants, and hard benign prompts), at the default
 //! policy's block thresholds. `make guard-eval` prints the figures and every miss.
 
-use warden::guard::{scan_text, Category};
-use warden::validator::UseCasePolicy;
+use warden::validator::decision::UseCasePolicy;
+use warden::validator::guard::{scan_text, Category};
 
 struct Case {
     label: &'static str,

@@ -6,10 +6,10 @@ use std::time::Instant;
 use chrono::Utc;
 use serde_json::Value;
 
-use warden::event::{parse_event, Request};
+use warden::edge::events::{parse_event, Request};
+use warden::isolation::executor::{IncidentReport, INCIDENT_TAG};
+use warden::isolation::ports::IncidentStore;
 use warden::isolation::{IncidentStatus, StepState};
-use warden::isolation_executor::{IncidentReport, INCIDENT_TAG};
-use warden::ports::IncidentStore;
 use warden_integration_tests::{create_instance_profile, AwsIsolation, Fixture, GpuNode};
 
 async fn isolate(executor: &AwsIsolation, event: &Value) -> IncidentReport {

@@ -4,13 +4,14 @@
 use chrono::Utc;
 use serde_json::{json, Value};
 
-use warden::aws::{request_guard, DynamoStore};
+use warden::aws::wiring::request_guard;
+use warden::aws::DynamoStore;
 use warden::config::ValidatorConfig;
-use warden::gateway::HttpResponse;
-use warden::ports::ModelRegistryStore;
+use warden::edge::http::HttpResponse;
 use warden::registry::parse_registry_yaml;
-use warden::request_guard::{Outcome, RequestGuard};
-use warden::upstream::OllamaClient;
+use warden::registry::ports::ModelRegistryStore;
+use warden::validator::service::{Outcome, RequestGuard};
+use warden::validator::upstream::OllamaClient;
 use warden_integration_tests::fake_ollama::FakeOllama;
 use warden_integration_tests::{new_table, sample_of, sdk};
 

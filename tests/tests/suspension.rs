@@ -8,16 +8,19 @@ use std::time::Duration as StdDuration;
 use chrono::{Duration, Utc};
 use serde_json::{json, Value};
 
-use warden::aws::{request_guard, suspension_service, ApiGatewayKeys, DynamoStore, SnsNotifier};
+use warden::approval::ports::ApprovalStore;
+use warden::aws::wiring::{request_guard, suspension_service};
+use warden::aws::{ApiGatewayKeys, DynamoStore, SnsNotifier};
 use warden::config::ValidatorConfig;
-use warden::event::{parse_event, Request};
-use warden::gateway::HttpResponse;
-use warden::ports::{ApprovalStore, ModelRegistryStore, SuspensionStore};
+use warden::edge::events::{parse_event, Request};
+use warden::edge::http::HttpResponse;
 use warden::registry::parse_registry_yaml;
-use warden::request_guard::RequestGuard;
+use warden::registry::ports::ModelRegistryStore;
+use warden::suspension::ports::SuspensionStore;
+use warden::suspension::service::SuspensionService;
 use warden::suspension::CallerAlarm;
-use warden::suspension_service::SuspensionService;
-use warden::upstream::OllamaClient;
+use warden::validator::service::RequestGuard;
+use warden::validator::upstream::OllamaClient;
 use warden_integration_tests::fake_ollama::FakeOllama;
 use warden_integration_tests::{form_for, sample_of, url_event, AwsApprovals, Fixture};
 
@@ -66,7 +69,7 @@ impl Loop {
     async fn approve(&self, link: &str) -> String {
         let query = link.split_once('?').unwrap().1;
         let runner =
-            warden::suspension_service::Runners { isolation: self.f.isolation(None), suspensions: &self.suspensions };
+            warden::approval::runners::Runners { isolation: self.f.isolation(None), suspensions: &self.suspensions };
         let page = self.approvals.http(&url_event("GET", query, None, ""), &runner, Utc::now()).await;
         let html = page["body"].as_str().unwrap().to_string();
         let done = self

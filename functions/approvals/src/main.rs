@@ -7,13 +7,13 @@ use chrono::Utc;
 use lambda_runtime::{run, service_fn, Diagnostic, Error, LambdaEvent};
 use serde_json::Value;
 
-use warden::approvals::Approvals;
-use warden::aws::{
-    isolation_executor, suspension_service, ApiGatewayKeys, AwsFleet, DynamoStore, Ec2Compute, SnsNotifier,
-};
-use warden::isolation_executor::IsolationExecutor;
+use warden::approval::flow::Approvals;
+use warden::approval::runners::Runners;
+use warden::aws::wiring::{isolation_executor, suspension_service};
+use warden::aws::{ApiGatewayKeys, AwsFleet, DynamoStore, Ec2Compute, SnsNotifier};
+use warden::isolation::executor::IsolationExecutor;
 use warden::metrics::approval_page_emf;
-use warden::suspension_service::{Runners, SuspensionService};
+use warden::suspension::service::SuspensionService;
 
 type AwsIsolation = IsolationExecutor<Ec2Compute, AwsFleet, DynamoStore, SnsNotifier>;
 type AwsSuspensions = SuspensionService<DynamoStore, ApiGatewayKeys, SnsNotifier>;
@@ -59,7 +59,7 @@ impl ApprovalsFunction {
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     warden::telemetry::init();
-    let (config, sdk, approvals) = warden::aws::from_env()
+    let (config, sdk, approvals) = warden::aws::wiring::from_env()
         .await
         .inspect_err(|e| tracing::error!(error = %e, "cannot start: fix the configuration"))?;
     let function = ApprovalsFunction {

@@ -7,8 +7,9 @@ use chrono::Utc;
 use lambda_runtime::{run, service_fn, Diagnostic, Error, LambdaEvent};
 use serde_json::Value;
 
-use warden::aws::{config_rules, AwsConfigService, AwsInventory, DynamoStore};
-use warden::config_rules::{ConfigRules, ConfigRulesError};
+use warden::aws::wiring::config_rules;
+use warden::aws::{AwsConfigService, AwsInventory, DynamoStore};
+use warden::compliance::service::{ConfigRules, ConfigRulesError};
 
 struct Function {
     rules: ConfigRules<AwsConfigService, AwsInventory, DynamoStore, DynamoStore>,

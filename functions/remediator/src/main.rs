@@ -11,18 +11,16 @@ use chrono::Utc;
 use lambda_runtime::{run, service_fn, Diagnostic, Error, LambdaEvent};
 use serde_json::Value;
 
-use warden::approvals::Approvals;
-use warden::aws::{
-    isolation_executor, remediation_executor, suspension_service, ApiGatewayKeys, AwsFleet, DynamoStore, Ec2Compute,
-    Ec2SecurityGroups, SnsNotifier,
-};
-use warden::event::{parse_event, Request};
-use warden::executor::{Executor, ExecutorError, Report};
+use warden::approval::flow::Approvals;
+use warden::aws::wiring::{isolation_executor, remediation_executor, suspension_service};
+use warden::aws::{ApiGatewayKeys, AwsFleet, DynamoStore, Ec2Compute, Ec2SecurityGroups, SnsNotifier};
+use warden::edge::events::{parse_event, Request};
+use warden::exposure::executor::{Executor, ExecutorError, Report};
+use warden::isolation::executor::{IncidentReport, IsolationExecutor};
+use warden::isolation::ports::IncidentStore;
 use warden::isolation::IncidentStatus;
-use warden::isolation_executor::{IncidentReport, IsolationExecutor};
 use warden::metrics::{incident_emf, remediation_emf};
-use warden::ports::IncidentStore;
-use warden::suspension_service::SuspensionService;
+use warden::suspension::service::SuspensionService;
 
 const FUNCTION: &str = "remediator";
 
@@ -197,7 +195,7 @@ fn failure(error_type: &str, message: String) -> Diagnostic {
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     warden::telemetry::init();
-    let (config, sdk, approvals) = warden::aws::from_env()
+    let (config, sdk, approvals) = warden::aws::wiring::from_env()
         .await
         .inspect_err(|e| tracing::error!(error = %e, "cannot start: fix the configuration"))?;
     let remediator = Remediator {

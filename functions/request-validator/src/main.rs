@@ -7,10 +7,11 @@ use chrono::Utc;
 use lambda_runtime::{run, service_fn, Diagnostic, Error, LambdaEvent};
 use serde_json::Value;
 
-use warden::aws::{request_guard, DynamoStore};
+use warden::aws::wiring::request_guard;
+use warden::aws::DynamoStore;
 use warden::metrics::validator_emf;
-use warden::request_guard::{log_outcome, RequestGuard};
-use warden::upstream::OllamaClient;
+use warden::validator::service::{log_outcome, RequestGuard};
+use warden::validator::upstream::OllamaClient;
 
 struct Validator {
     guard: RequestGuard<DynamoStore, DynamoStore, OllamaClient>,

@@ -5,7 +5,8 @@ use aws_sdk_apigateway::types::{Op, PatchOperation};
 use aws_sdk_apigateway::Client;
 
 use super::port_error;
-use crate::ports::{ApiKeys, ErrorKind, PortResult};
+use crate::ports::{ErrorKind, PortResult};
+use crate::suspension::ports::ApiKeys;
 
 #[derive(Clone)]
 pub struct ApiGatewayKeys {

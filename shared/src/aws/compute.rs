@@ -10,9 +10,10 @@ use aws_sdk_ec2::types::{
 use aws_sdk_ec2::Client;
 
 use super::port_error;
+use crate::isolation::executor::INCIDENT_TAG;
+use crate::isolation::ports::Compute;
 use crate::isolation::{ElasticIp, InstanceState, InterfaceState, ProfileAssociation, QuarantineGroups, VolumeState};
-use crate::isolation_executor::INCIDENT_TAG;
-use crate::ports::{Compute, ErrorKind, PortError, PortResult};
+use crate::ports::{ErrorKind, PortError, PortResult};
 
 /// Tag on the groups Warden creates for isolation: `untrack` or `quarantine`.
 pub const ROLE_TAG: &str = "warden:role";

@@ -18,10 +18,13 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::port_error;
+use crate::approval::ports::ApprovalStore;
 use crate::approval::{ApprovalRequest, ApprovalStatus, DecisionRecord};
+use crate::exposure::plan::{Exemption, ExemptionTarget, RemediationRecord, RemediationStatus, StepRecord};
+use crate::exposure::ports::AuditStore;
+use crate::isolation::ports::{IncidentStore, LockOutcome};
 use crate::isolation::{IncidentRecord, IncidentStatus, IsolationTrigger, StepOutcome, TargetRegistration};
-use crate::plan::{Exemption, ExemptionTarget, RemediationRecord, RemediationStatus, StepRecord};
-use crate::ports::{ApprovalStore, AuditStore, ErrorKind, IncidentStore, LockOutcome, PortError, PortResult};
+use crate::ports::{ErrorKind, PortError, PortResult};
 
 type Item = HashMap<String, AttributeValue>;
 

@@ -10,8 +10,9 @@ use aws_sdk_ec2::types::{
 use aws_sdk_ec2::Client;
 
 use super::port_error;
+use crate::exposure::ports::{RevokeResult, SecurityGroups};
 use crate::exposure::{IngressRule, RuleSource};
-use crate::ports::{ErrorKind, PortError, PortResult, RevokeResult, SecurityGroups};
+use crate::ports::{ErrorKind, PortError, PortResult};
 
 /// DescribeSecurityGroupRules takes at most 200 filter values per filter.
 const MAX_FILTER_VALUES: usize = 200;

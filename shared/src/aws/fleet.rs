@@ -7,8 +7,9 @@ use aws_sdk_elasticloadbalancingv2::Client as LoadBalancing;
 use futures_util::future::join_all;
 
 use super::port_error;
+use crate::isolation::ports::Fleet;
 use crate::isolation::{AsgMembership, TargetRegistration};
-use crate::ports::{Fleet, PortResult};
+use crate::ports::PortResult;
 
 #[derive(Clone)]
 pub struct AwsFleet {

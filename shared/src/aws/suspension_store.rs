@@ -14,7 +14,8 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Duration, Utc};
 
 use super::{port_error, DynamoStore};
-use crate::ports::{ErrorKind, PortError, PortResult, SuspensionStore};
+use crate::ports::{ErrorKind, PortError, PortResult};
+use crate::suspension::ports::SuspensionStore;
 use crate::suspension::{ActiveSuspension, FleetLimits, Restrictions, SuspensionRecord};
 
 const RESTRICTIONS_PK: &str = "RESTRICTIONS";

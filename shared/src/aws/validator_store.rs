@@ -9,10 +9,10 @@ use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 use chrono::{DateTime, Utc};
 
 use super::{port_error, DynamoStore};
-use crate::ports::{
-    ErrorKind, ModelRegistryStore, PortError, PortResult, QuotaOutcome, QuotaStore, QuotaWindow, RegistryImport,
-};
+use crate::ports::{ErrorKind, PortError, PortResult};
+use crate::registry::ports::{ModelRegistryStore, RegistryImport};
 use crate::registry::ModelEntry;
+use crate::validator::ports::{QuotaOutcome, QuotaStore, QuotaWindow};
 
 const REGISTRY_PK: &str = "REGISTRY";
 /// Quota windows stay readable for a day after they end (then TTL removes them).

@@ -1,5 +1,5 @@
 //! The request validator as a service: an API Gateway event in, a response out. Around the pure
-//! decision (`crate::validator::check`) it reads the model registry (cached briefly, fail
+//! decision (`crate::validator::decision::check`) it reads the model registry (cached briefly, fail
 //! closed), counts the caller's quota, forwards to Ollama and maps what Ollama says. It returns
 //! what happened as an [`Outcome`] for the log line and the metrics; it never logs prompt text.
 
@@ -11,13 +11,15 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use tokio::sync::Mutex;
 
-use crate::gateway::{HttpRequest, HttpResponse};
-use crate::guard::{Category, Finding};
-use crate::ports::{ModelRegistryStore, QuotaOutcome, QuotaStore, QuotaWindow, SuspensionStore};
+use crate::edge::http::{HttpRequest, HttpResponse};
+use crate::registry::ports::ModelRegistryStore;
 use crate::registry::Registry;
+use crate::suspension::ports::SuspensionStore;
 use crate::suspension::Restrictions;
-use crate::upstream::{Upstream, UpstreamError};
-use crate::validator::{check, Refusal, ValidatorPolicy};
+use crate::validator::decision::{check, Refusal, ValidatorPolicy};
+use crate::validator::guard::{Category, Finding};
+use crate::validator::ports::{QuotaOutcome, QuotaStore, QuotaWindow};
+use crate::validator::upstream::{Upstream, UpstreamError};
 
 /// What happened to one request (for logs and metrics; no prompt text, no PII).
 #[derive(Debug, Clone, PartialEq)]

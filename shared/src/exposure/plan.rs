@@ -5,11 +5,38 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::exposure::IngressRule;
+use crate::exposure::{exposure_reason, IngressRule, SensitivePort};
 
-/// Times for people: `2026-11-26T12:00:00Z`.
-pub fn human_time(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+/// The pure planner: current rules of the groups in scope, exemptions and policy → a plan.
+///
+/// Every world-open rule that covers a sensitive port (or allows all traffic) is revoked by its
+/// rule id unless a live exemption names its group or the rule itself. Everything else is left
+/// exactly as it is.
+pub fn plan_exposure_remediation(
+    trigger: Trigger,
+    rules: &[IngressRule],
+    exemptions: &[Exemption],
+    sensitive: &[SensitivePort],
+    now: DateTime<Utc>,
+) -> Plan {
+    let mut plan = Plan::new(trigger);
+    let mut groups: Vec<&str> = rules.iter().map(|r| r.group_id.as_str()).collect();
+    groups.sort_unstable();
+    groups.dedup();
+    plan.groups_checked = groups.len();
+    plan.rules_checked = rules.len();
+
+    for rule in rules {
+        let Some(reason) = exposure_reason(rule, sensitive) else { continue };
+        let matching: Vec<&Exemption> = exemptions.iter().filter(|e| e.applies_to(rule)).collect();
+        if let Some(live) = matching.iter().find(|e| e.is_live(now)) {
+            plan.exempted.push(ExemptionMatch { rule: rule.clone(), reason, exemption: (*live).clone() });
+            continue;
+        }
+        plan.expired_exemptions_ignored.extend(matching.into_iter().cloned());
+        plan.actions.push(Action::RevokeIngressRule { rule: rule.clone(), reason });
+    }
+    plan
 }
 
 /// What caused a remediation.
@@ -384,5 +411,176 @@ mod tests {
         ] {
             assert_eq!(RemediationStatus::parse(s.as_str()), Some(s));
         }
+    }
+}
+
+#[cfg(test)]
+mod planner_tests {
+    use std::collections::BTreeMap;
+
+    use chrono::Duration;
+
+    use super::*;
+    use crate::exposure::{IngressRule, RuleSource, SensitivePort};
+
+    fn ports() -> Vec<SensitivePort> {
+        vec![SensitivePort::new(11434), SensitivePort::new(22)]
+    }
+
+    fn rule(id: &str, proto: &str, from: i32, to: i32, source: RuleSource) -> IngressRule {
+        IngressRule {
+            group_id: "sg-0123456789abcdef0".into(),
+            rule_id: id.into(),
+            ip_protocol: proto.into(),
+            from_port: from,
+            to_port: to,
+            source,
+            description: None,
+            tags: BTreeMap::new(),
+        }
+    }
+
+    fn v4(c: &str) -> RuleSource {
+        RuleSource::CidrIpv4(c.into())
+    }
+    fn v6(c: &str) -> RuleSource {
+        RuleSource::CidrIpv6(c.into())
+    }
+
+    fn trigger() -> Trigger {
+        Trigger::new(
+            "evt-1",
+            TriggerKind::ScheduledSweep { rule: "sweep".into() },
+            "2026-11-26T12:00:00Z".parse().unwrap(),
+        )
+    }
+
+    fn now() -> DateTime<Utc> {
+        "2026-11-26T12:00:00Z".parse().unwrap()
+    }
+
+    fn revoked_ids(plan: &Plan) -> Vec<String> {
+        plan.revocations().map(|r| r.rule_id.clone()).collect()
+    }
+
+    #[test]
+    fn world_open_sensitive_ports_are_exposures_in_ipv4_and_ipv6() {
+        let p = ports();
+        assert!(exposure_reason(&rule("a", "tcp", 11434, 11434, v4("0.0.0.0/0")), &p).is_some());
+        assert!(exposure_reason(&rule("b", "tcp", 22, 22, v6("::/0")), &p).is_some());
+        assert!(exposure_reason(&rule("c", "tcp", 0, 65535, v4("0.0.0.0/0")), &p)
+            .unwrap()
+            .contains("11434 (Ollama API), 22 (SSH)"));
+        assert!(exposure_reason(&rule("d", "tcp", 11000, 12000, v6("::/0")), &p).is_some());
+        assert!(exposure_reason(&rule("e", "6", 20, 30, v4("0.0.0.0/0")), &p).is_some());
+        assert!(exposure_reason(&rule("f", "tcp", -1, -1, v4("0.0.0.0/0")), &p).is_some());
+    }
+
+    #[test]
+    fn all_traffic_from_the_world_is_an_exposure_whatever_the_ports() {
+        let reason = exposure_reason(&rule("a", "-1", -1, -1, v6("::/0")), &ports()).unwrap();
+        assert_eq!(reason, "allows all traffic from ::/0");
+    }
+
+    #[test]
+    fn legitimate_rules_are_not_exposures() {
+        let p = ports();
+        for r in [
+            rule("a", "tcp", 443, 443, v4("0.0.0.0/0")),
+            rule("b", "tcp", 11434, 11434, v4("10.0.0.0/8")),
+            rule("c", "tcp", 22, 22, v6("2001:db8::/32")),
+            rule("d", "udp", 22, 22, v4("0.0.0.0/0")),
+            rule("e", "tcp", 11435, 12000, v4("0.0.0.0/0")),
+            rule("f", "tcp", 23, 11433, v4("0.0.0.0/0")),
+            rule("g", "-1", -1, -1, RuleSource::SecurityGroup("sg-1".into())),
+            rule("h", "tcp", 22, 22, RuleSource::PrefixList("pl-1".into())),
+            rule("i", "icmp", -1, -1, v4("0.0.0.0/0")),
+        ] {
+            assert_eq!(exposure_reason(&r, &p), None, "{r}");
+        }
+    }
+
+    #[test]
+    fn sensitive_ports_are_configurable() {
+        let only_rdp = vec![SensitivePort::new(3389)];
+        assert_eq!(exposure_reason(&rule("a", "tcp", 22, 22, v4("0.0.0.0/0")), &only_rdp), None);
+        assert!(exposure_reason(&rule("b", "tcp", 3389, 3389, v4("0.0.0.0/0")), &only_rdp).is_some());
+    }
+
+    #[test]
+    fn plan_revokes_exactly_the_offending_rules() {
+        let rules = vec![
+            rule("sgr-ollama", "tcp", 11434, 11434, v4("0.0.0.0/0")),
+            rule("sgr-https", "tcp", 443, 443, v4("0.0.0.0/0")),
+            rule("sgr-ssh6", "tcp", 22, 22, v6("::/0")),
+            rule("sgr-vpc", "tcp", 11434, 11434, v4("10.0.0.0/16")),
+            rule("sgr-all", "-1", -1, -1, v4("0.0.0.0/0")),
+        ];
+        let plan = plan_exposure_remediation(trigger(), &rules, &[], &ports(), now());
+        assert_eq!(revoked_ids(&plan), vec!["sgr-ollama", "sgr-ssh6", "sgr-all"]);
+        assert_eq!(plan.rules_checked, 5);
+        assert_eq!(plan.groups_checked, 1);
+        assert!(plan.exempted.is_empty());
+    }
+
+    #[test]
+    fn nothing_to_do_is_an_empty_plan() {
+        let rules = vec![rule("sgr-https", "tcp", 443, 443, v4("0.0.0.0/0"))];
+        let plan = plan_exposure_remediation(trigger(), &rules, &[], &ports(), now());
+        assert!(plan.is_empty());
+    }
+
+    fn exemption(target: ExemptionTarget, expires: DateTime<Utc>) -> Exemption {
+        Exemption {
+            group_id: "sg-0123456789abcdef0".into(),
+            target,
+            granted_by: "alice@example.com".into(),
+            reason: "public demo endpoint".into(),
+            created_at: now() - Duration::days(1),
+            expires_at: expires,
+        }
+    }
+
+    #[test]
+    fn a_live_rule_exemption_protects_that_rule_only() {
+        let rules = vec![
+            rule("sgr-ollama", "tcp", 11434, 11434, v4("0.0.0.0/0")),
+            rule("sgr-ssh", "tcp", 22, 22, v4("0.0.0.0/0")),
+        ];
+        let ex = exemption(ExemptionTarget::Rule("sgr-ollama".into()), now() + Duration::hours(1));
+        let plan = plan_exposure_remediation(trigger(), &rules, &[ex], &ports(), now());
+        assert_eq!(revoked_ids(&plan), vec!["sgr-ssh"]);
+        assert_eq!(plan.exempted.len(), 1);
+        assert_eq!(plan.exempted[0].rule.rule_id, "sgr-ollama");
+    }
+
+    #[test]
+    fn a_live_group_exemption_protects_every_rule_of_the_group() {
+        let rules = vec![
+            rule("sgr-ollama", "tcp", 11434, 11434, v4("0.0.0.0/0")),
+            rule("sgr-ssh", "tcp", 22, 22, v4("0.0.0.0/0")),
+        ];
+        let ex = exemption(ExemptionTarget::Group, now() + Duration::hours(1));
+        let plan = plan_exposure_remediation(trigger(), &rules, &[ex], &ports(), now());
+        assert!(plan.is_empty());
+        assert_eq!(plan.exempted.len(), 2);
+    }
+
+    #[test]
+    fn an_expired_exemption_protects_nothing_and_is_reported() {
+        let rules = vec![rule("sgr-ollama", "tcp", 11434, 11434, v4("0.0.0.0/0"))];
+        let ex = exemption(ExemptionTarget::Rule("sgr-ollama".into()), now() - Duration::seconds(1));
+        let plan = plan_exposure_remediation(trigger(), &rules, &[ex], &ports(), now());
+        assert_eq!(revoked_ids(&plan), vec!["sgr-ollama"]);
+        assert_eq!(plan.expired_exemptions_ignored.len(), 1);
+    }
+
+    #[test]
+    fn an_exemption_for_another_group_protects_nothing() {
+        let rules = vec![rule("sgr-ollama", "tcp", 11434, 11434, v4("0.0.0.0/0"))];
+        let mut ex = exemption(ExemptionTarget::Group, now() + Duration::hours(1));
+        ex.group_id = "sg-other".into();
+        let plan = plan_exposure_remediation(trigger(), &rules, &[ex], &ports(), now());
+        assert_eq!(revoked_ids(&plan), vec!["sgr-ollama"]);
     }
 }

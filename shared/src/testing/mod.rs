@@ -1,14 +1,25 @@
 //! In-memory fakes of the ports, for unit tests of the executor's logic only. The AWS adapters
 //! are tested against the local AWS (moto) in `tests/`.
 
+use crate::exposure::ports::AuditStore;
+use crate::exposure::ports::RevokeResult;
+use crate::exposure::ports::SecurityGroups;
+use crate::isolation::ports::Compute;
+use crate::isolation::ports::Fleet;
+use crate::isolation::ports::IncidentStore;
+use crate::isolation::ports::LockOutcome;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
 
+use crate::exposure::plan::{Exemption, RemediationRecord, RemediationStatus, StepRecord};
 use crate::exposure::IngressRule;
+use crate::isolation::{
+    AsgMembership, ElasticIp, IncidentRecord, IncidentStatus, InstanceState, IsolationTrigger, ProfileAssociation,
+    QuarantineGroups, StepOutcome, TargetRegistration, VolumeState,
+};
 use crate::notify::Notification;
-use crate::plan::{Exemption, RemediationRecord, RemediationStatus, StepRecord};
 use crate::ports::*;
 
 #[derive(Default)]
@@ -189,11 +200,6 @@ impl Notifier for FakeNotifier {
 }
 
 // ---------- isolation ----------
-
-use crate::isolation::{
-    AsgMembership, ElasticIp, IncidentRecord, IncidentStatus, InstanceState, IsolationTrigger, ProfileAssociation,
-    QuarantineGroups, StepOutcome, TargetRegistration, VolumeState,
-};
 
 /// One instance, as EC2 would see it, with a log of the calls made.
 #[derive(Default)]

@@ -4,14 +4,14 @@
 //! A GET (what Outlook Safe Links and other scanners do) only ever shows a page. Only a POST of
 //! the page's form, with a valid token, decides — once.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
-use chrono::{DateTime, Utc};
-use hmac::{Hmac, KeyInit, Mac};
-use serde::{Deserialize, Serialize};
-use sha2::Sha256;
+pub mod flow;
+pub mod page;
+pub mod ports;
+pub mod runners;
+pub mod token;
 
-use crate::plan::human_time;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 
 /// What an approval executes, through the same executor the remediator uses.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -125,206 +125,18 @@ pub struct ApprovalRequest {
     pub decision: Option<DecisionRecord>,
 }
 
-/// Why a token was refused. Every case gets its own page and a security warning in the log.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum TokenError {
-    #[error("the link is incomplete or malformed")]
-    Malformed,
-    #[error("the link's signature does not match: it was altered")]
-    Tampered,
-    #[error("the link is for the other decision")]
-    WrongDecision,
-    #[error("the link expired")]
-    Expired,
-}
-
-/// The signing key. Never logged, never shown: `Debug` prints nothing of it.
-#[derive(Clone)]
-pub struct SigningKey(Vec<u8>);
-
-impl std::fmt::Debug for SigningKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("SigningKey(redacted)")
-    }
-}
-
-/// Keys shorter than this are refused at start.
-pub const MIN_KEY_BYTES: usize = 32;
-
-impl SigningKey {
-    pub fn new(bytes: Vec<u8>) -> Result<Self, String> {
-        if bytes.len() < MIN_KEY_BYTES {
-            return Err(format!("the approval signing key must be at least {MIN_KEY_BYTES} bytes"));
-        }
-        Ok(Self(bytes))
-    }
-
-    fn mac(&self, request_id: &str, decision: Decision, expires: i64) -> Hmac<Sha256> {
-        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.0).expect("HMAC takes any key length");
-        // Length-prefixed fields: no two different inputs sign the same bytes.
-        for field in [request_id, decision.as_str(), &expires.to_string()] {
-            mac.update(&(field.len() as u32).to_be_bytes());
-            mac.update(field.as_bytes());
-        }
-        mac
-    }
-
-    /// The token for one request, one decision, one expiry.
-    pub fn sign(&self, request_id: &str, decision: Decision, expires: i64) -> String {
-        URL_SAFE_NO_PAD.encode(self.mac(request_id, decision, expires).finalize().into_bytes())
-    }
-
-    /// Check a token in constant time. The expiry is checked after the signature, so an altered
-    /// expiry is reported as tampering, not as expiry.
-    pub fn verify(
-        &self,
-        request_id: &str,
-        decision: Decision,
-        expires: i64,
-        token: &str,
-        now: DateTime<Utc>,
-    ) -> Result<(), TokenError> {
-        let tag = URL_SAFE_NO_PAD.decode(token.as_bytes()).map_err(|_| TokenError::Malformed)?;
-        if self.mac(request_id, decision, expires).verify_slice(&tag).is_err() {
-            return Err(if self.mac(request_id, decision.other(), expires).verify_slice(&tag).is_ok() {
-                TokenError::WrongDecision
-            } else {
-                TokenError::Tampered
-            });
-        }
-        if now.timestamp() >= expires {
-            return Err(TokenError::Expired);
-        }
-        Ok(())
-    }
-
-    /// The link for one decision on one request.
-    pub fn link(&self, base_url: &str, request: &ApprovalRequest, decision: Decision) -> String {
-        let expires = request.expires_at.timestamp();
-        let token = self.sign(&request.id, decision, expires);
-        let sep = if base_url.contains('?') { '&' } else { '?' };
-        format!("{base_url}{sep}request={}&decision={}&expires={expires}&token={token}", request.id, decision.as_str())
-    }
-}
-
 /// `apr-` and 32 hex digits.
 pub fn is_request_id(s: &str) -> bool {
     s.strip_prefix("apr-").is_some_and(|h| h.len() == 32 && h.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
-/// Escape text for HTML bodies and attribute values.
-pub fn html_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// A complete, accessible page: no script, no external resources.
-pub fn page(title: &str, body: &str) -> String {
-    format!(
-        r#"<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="robots" content="noindex, nofollow">
-<title>{title} · Warden</title>
-<style>
-body{{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;line-height:1.5;color:#1a1a1a}}
-h1{{font-size:1.5rem}} dt{{font-weight:600}} dd{{margin:0 0 .75rem 0}}
-.actions{{display:flex;gap:1rem;margin-top:1.5rem}} form{{margin:0}}
-button{{font-size:1rem;padding:.6rem 1.4rem;border-radius:.3rem;border:2px solid #1a1a1a;cursor:pointer}}
-button.approve{{background:#0b6e2b;color:#fff;border-color:#0b6e2b}} button.reject{{background:#fff;color:#8a1111;border-color:#8a1111}}
-button:focus{{outline:3px solid #f5b800;outline-offset:2px}}
-.notice{{padding:.75rem 1rem;border-left:4px solid #8a1111;background:#fdf1f1}} .ok{{border-color:#0b6e2b;background:#eef8f1}}
-</style>
-</head>
-<body>
-<main>
-{body}
-</main>
-</body>
-</html>
-"#,
-        title = html_escape(title)
-    )
-}
-
-/// The confirmation page: what will happen, the evidence, and the two buttons. Rendering it
-/// changes nothing.
-pub fn confirmation_page(request: &ApprovalRequest, key: &SigningKey) -> String {
-    let expires = request.expires_at.timestamp();
-    let steps: String = request.will_do.iter().map(|s| format!("<li>{}</li>", html_escape(s))).collect();
-    let form = |decision: Decision, label: &str, class: &str| {
-        format!(
-            r#"<form method="post" action="">
-<input type="hidden" name="request" value="{id}">
-<input type="hidden" name="decision" value="{d}">
-<input type="hidden" name="expires" value="{expires}">
-<input type="hidden" name="token" value="{token}">
-<button type="submit" class="{class}">{label}</button>
-</form>"#,
-            id = html_escape(&request.id),
-            d = decision.as_str(),
-            token = key.sign(&request.id, decision, expires),
-        )
-    };
-    let body = format!(
-        r#"<h1>{title}</h1>
-<p>Warden asks for a decision. Nothing has been done yet, and opening this page changes nothing.</p>
-<dl>
-<dt>Why</dt><dd>{why}</dd>
-<dt>If you approve</dt><dd><ol>{steps}</ol></dd>
-<dt>Asked by</dt><dd>{by}, {created}</dd>
-<dt>Expires</dt><dd>{expires_at}</dd>
-</dl>
-<div class="actions" role="group" aria-label="Decision">
-{approve}
-{reject}
-</div>"#,
-        title = html_escape(&request.action.label()),
-        why = html_escape(&request.why),
-        by = html_escape(&request.requested_by),
-        created = human_time(request.created_at),
-        expires_at = human_time(request.expires_at),
-        approve = form(Decision::Approve, "Approve", "approve"),
-        reject = form(Decision::Reject, "Reject", "reject"),
-    );
-    page(&request.action.label(), &body)
-}
-
-/// A page that says what was decided and what happened (or why nothing happened).
-pub fn outcome_page(title: &str, message: &str, ok: bool) -> String {
-    let class = if ok { "notice ok" } else { "notice" };
-    page(
-        title,
-        &format!(r#"<h1>{}</h1><p class="{class}" role="status">{}</p>"#, html_escape(title), html_escape(message)),
-    )
-}
-
-/// The request id for an action: keyed by the signing key, so it is deterministic (a redelivery
-/// asks again with the same id, and nothing is sent twice) and still unguessable.
-pub fn request_id_for(key: &SigningKey, action: &ApprovalAction) -> String {
-    let what = serde_json::to_string(action).expect("plain data serializes");
-    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&key.0).expect("HMAC takes any key length");
-    mac.update(b"approval-request-id");
-    mac.update(what.as_bytes());
-    let tag = mac.finalize().into_bytes();
-    format!("apr-{}", tag.iter().take(16).map(|b| format!("{b:02x}")).collect::<String>())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::approval::page::confirmation_page;
+    use crate::approval::token::request_id_for;
+    use crate::approval::token::SigningKey;
+    use crate::approval::token::TokenError;
     use chrono::Duration;
 
     fn key() -> SigningKey {

@@ -9,10 +9,10 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::gateway::{Caller, HttpRequest};
-use crate::guard::{scan_text, Category, Finding, FindingKind, Scan};
-use crate::ollama::{json_depth, keep_alive_seconds, sniff_image, Endpoint, OllamaRequest, Options, Think};
+use crate::edge::http::{Caller, HttpRequest};
 use crate::registry::{ModelNameError, ModelRef, ModelRefusal, Registry, Restriction};
+use crate::validator::guard::{scan_text, Category, Finding, FindingKind, Scan};
+use crate::validator::ollama::{json_depth, keep_alive_seconds, sniff_image, Endpoint, OllamaRequest, Options, Think};
 
 /// Size and value limits on requests. Every field has a default (see the README).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -447,8 +447,8 @@ fn check_fields(request: &OllamaRequest, limits: &Limits, policy: &UseCasePolicy
         }
         OllamaRequest::Embed(r) => {
             let n = match &r.input {
-                crate::ollama::EmbedInput::One(_) => 1,
-                crate::ollama::EmbedInput::Many(v) => v.len(),
+                crate::validator::ollama::EmbedInput::One(_) => 1,
+                crate::validator::ollama::EmbedInput::Many(v) => v.len(),
             };
             if n == 0 || n > limits.max_embed_inputs {
                 return Err(Refusal::bad(
@@ -591,16 +591,104 @@ pub fn kinds(findings: &[Finding]) -> Vec<FindingKind> {
     findings.iter().map(|f| f.kind).collect()
 }
 
+/// No request body, path or header may panic the validator.
+#[cfg(test)]
+mod properties {
+    use std::collections::HashMap;
+
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    use super::*;
+    use crate::edge::http::{AuthSource, PayloadVersion};
+
+    fn req(path: String, body: Vec<u8>) -> HttpRequest {
+        HttpRequest {
+            version: PayloadVersion::Http,
+            method: "POST".into(),
+            path,
+            headers: HashMap::from([("content-type".into(), "application/json".into())]),
+            body,
+            caller: Some(Caller { id: "p".into(), use_case: Some("internal_use".into()), source: AuthSource::Jwt }),
+            request_id: "p".into(),
+            source_ip: None,
+        }
+    }
+
+    fn value() -> impl Strategy<Value = serde_json::Value> {
+        let leaf = prop_oneof![
+            Just(json!(null)),
+            any::<bool>().prop_map(|b| json!(b)),
+            any::<i64>().prop_map(|n| json!(n)),
+            any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(|f| json!(f)),
+            "\\PC{0,40}".prop_map(|s| json!(s)),
+        ];
+        leaf.prop_recursive(4, 32, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(serde_json::Value::Array),
+                prop::collection::btree_map(
+                    prop::sample::select(vec![
+                        "model",
+                        "messages",
+                        "role",
+                        "content",
+                        "options",
+                        "num_predict",
+                        "num_ctx",
+                        "images",
+                        "format",
+                        "think",
+                        "keep_alive",
+                        "tools",
+                        "input",
+                        "prompt",
+                        "stream",
+                        "raw",
+                        "x"
+                    ])
+                    .prop_map(str::to_string),
+                    inner,
+                    0..6
+                )
+                .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1500))]
+
+        #[test]
+        fn any_bytes_on_any_path(path in "/\\PC{0,30}", body in prop::collection::vec(any::<u8>(), 0..300)) {
+            let _ = check(&req(path, body), &ValidatorPolicy::default(), &tests::registry());
+        }
+
+        #[test]
+        fn any_json_on_the_inference_endpoints(
+            endpoint in prop::sample::select(vec!["/api/generate", "/api/chat", "/api/embed", "/api/embeddings"]),
+            body in value(),
+        ) {
+            let _ = check(&req(endpoint.into(), body.to_string().into_bytes()), &ValidatorPolicy::default(), &tests::registry());
+        }
+
+        #[test]
+        fn any_message_content_in_a_valid_chat(content in "\\PC{0,400}", model in "[A-Za-z0-9:./@-]{0,40}") {
+            let body = json!({"model": model, "messages": [{"role": "user", "content": content}], "options": {"num_predict": 8}});
+            let _ = check(&req("/api/chat".into(), body.to_string().into_bytes()), &ValidatorPolicy::default(), &tests::registry());
+        }
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use std::collections::HashMap;
 
     use super::*;
-    use crate::gateway::{AuthSource, PayloadVersion};
+    use crate::edge::http::{AuthSource, PayloadVersion};
     use crate::registry::parse_registry_yaml;
 
     pub(crate) fn registry() -> Registry {
-        let yaml = include_str!("../../events/request-validator/model-registry.yaml");
+        let yaml = include_str!("../../../events/request-validator/model-registry.yaml");
         Registry { models: parse_registry_yaml(yaml).unwrap() }
     }
 
@@ -754,93 +842,5 @@ pub(crate) mod tests {
         let p = ValidatorPolicy::from_json(r#"{"models": {"Llama3-8B": {"max_num_ctx": 2048}}}"#).unwrap();
         assert!(p.models.contains_key("registry.ollama.ai/library/llama3-8b:latest"));
         assert!(ValidatorPolicy::from_json(r#"{"quota_window_seconds": 0}"#).is_err());
-    }
-}
-
-/// No request body, path or header may panic the validator.
-#[cfg(test)]
-mod properties {
-    use std::collections::HashMap;
-
-    use proptest::prelude::*;
-    use serde_json::json;
-
-    use super::*;
-    use crate::gateway::{AuthSource, PayloadVersion};
-
-    fn req(path: String, body: Vec<u8>) -> HttpRequest {
-        HttpRequest {
-            version: PayloadVersion::Http,
-            method: "POST".into(),
-            path,
-            headers: HashMap::from([("content-type".into(), "application/json".into())]),
-            body,
-            caller: Some(Caller { id: "p".into(), use_case: Some("internal_use".into()), source: AuthSource::Jwt }),
-            request_id: "p".into(),
-            source_ip: None,
-        }
-    }
-
-    fn value() -> impl Strategy<Value = serde_json::Value> {
-        let leaf = prop_oneof![
-            Just(json!(null)),
-            any::<bool>().prop_map(|b| json!(b)),
-            any::<i64>().prop_map(|n| json!(n)),
-            any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(|f| json!(f)),
-            "\\PC{0,40}".prop_map(|s| json!(s)),
-        ];
-        leaf.prop_recursive(4, 32, 6, |inner| {
-            prop_oneof![
-                prop::collection::vec(inner.clone(), 0..6).prop_map(serde_json::Value::Array),
-                prop::collection::btree_map(
-                    prop::sample::select(vec![
-                        "model",
-                        "messages",
-                        "role",
-                        "content",
-                        "options",
-                        "num_predict",
-                        "num_ctx",
-                        "images",
-                        "format",
-                        "think",
-                        "keep_alive",
-                        "tools",
-                        "input",
-                        "prompt",
-                        "stream",
-                        "raw",
-                        "x"
-                    ])
-                    .prop_map(str::to_string),
-                    inner,
-                    0..6
-                )
-                .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
-            ]
-        })
-    }
-
-    proptest! {
-        #![proptest_config(ProptestConfig::with_cases(1500))]
-
-        #[test]
-        fn any_bytes_on_any_path(path in "/\\PC{0,30}", body in prop::collection::vec(any::<u8>(), 0..300)) {
-            let _ = check(&req(path, body), &ValidatorPolicy::default(), &tests::registry());
-        }
-
-        #[test]
-        fn any_json_on_the_inference_endpoints(
-            endpoint in prop::sample::select(vec!["/api/generate", "/api/chat", "/api/embed", "/api/embeddings"]),
-            body in value(),
-        ) {
-            let _ = check(&req(endpoint.into(), body.to_string().into_bytes()), &ValidatorPolicy::default(), &tests::registry());
-        }
-
-        #[test]
-        fn any_message_content_in_a_valid_chat(content in "\\PC{0,400}", model in "[A-Za-z0-9:./@-]{0,40}") {
-            let body = json!({"model": model, "messages": [{"role": "user", "content": content}], "options": {"num_predict": 8}});
-            let _ = check(&req("/api/chat".into(), body.to_string().into_bytes()), &ValidatorPolicy::default(), &tests::registry());
-        }
     }
 }

@@ -6,11 +6,13 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::compliance::ports::{ConfigEvaluations, EvidenceStore, Inventory};
 use crate::compliance::{
     batches, evaluate, evaluate_trails, Compliance, ComplianceError, ConfigItem, Evaluation, Rule, RuleInvocation,
     RuleParams, Trigger,
 };
-use crate::ports::{ConfigEvaluations, EvidenceStore, Inventory, ModelRegistryStore, PortError};
+use crate::ports::PortError;
+use crate::registry::ports::ModelRegistryStore;
 use crate::registry::Registry;
 
 #[derive(Debug, thiserror::Error)]

@@ -13,14 +13,16 @@ use chrono::{DateTime, Duration, Utc};
 use futures_util::future::{join_all, select, Either};
 use serde::Serialize;
 
+use crate::approval::ports::ActionRunner;
 use crate::approval::ApprovalAction;
-use crate::executor::ExecutorError;
+use crate::exposure::executor::ExecutorError;
+use crate::isolation::notification::incident_notification;
+use crate::isolation::ports::{Compute, Fleet, IncidentStore, LockOutcome};
 use crate::isolation::{
     plan_isolation, IncidentRecord, IncidentStatus, InstanceState, IsolationPlan, IsolationPolicy, IsolationStep,
     IsolationTrigger, QuarantineGroups, Response, StepOutcome, StepState, TargetRegistration,
 };
-use crate::notify::incident_notification;
-use crate::ports::{ActionRunner, Compute, Fleet, IncidentStore, LockOutcome, Notifier, PortError, PortResult};
+use crate::ports::{Notifier, PortError, PortResult};
 
 /// Target-group discovery, possibly still running when containment starts.
 type TargetGroupDiscovery<'a> = Pin<Box<dyn Future<Output = PortResult<Vec<TargetRegistration>>> + Send + 'a>>;
@@ -953,11 +955,11 @@ fn capitalize(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fakes::{FakeCompute, FakeFleet, FakeIncidents, FakeNotifier};
     use crate::isolation::{
         AsgMembership, ElasticIp, InterfaceState, ProfileAssociation, Response, TargetRegistration, ThreatSource,
         VolumeState,
     };
+    use crate::testing::{FakeCompute, FakeFleet, FakeIncidents, FakeNotifier};
 
     const I: &str = "i-0a1b2c3d4e5f67890";
 

@@ -8,16 +8,20 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::isolation::{IsolationTrigger, ThreatSource};
-use crate::plan::{Trigger, TriggerKind};
+use crate::exposure::is_security_group_id;
+use crate::exposure::plan::{Trigger, TriggerKind};
+use crate::isolation::{is_instance_id, IsolationTrigger, ThreatSource};
 use crate::suspension::{valid_caller, AbuseMetric, CallerAlarm};
 
 /// CloudTrail calls that can open ingress and that the remediator reacts to.
 pub const CLOUDTRAIL_EVENT_NAMES: [&str; 2] = ["AuthorizeSecurityGroupIngress", "ModifySecurityGroupRules"];
+
 /// EventBridge detail-type of Warden's own undo request.
 pub const UNDO_DETAIL_TYPE: &str = "Warden Undo Request";
+
 /// EventBridge detail-type of Warden's own release request (of an isolated instance).
 pub const RELEASE_DETAIL_TYPE: &str = "Warden Release Request";
+
 /// EventBridge source of events Warden itself emits.
 pub const WARDEN_SOURCE: &str = "warden";
 
@@ -137,11 +141,6 @@ fn str_at<'a>(v: &'a Value, pointer: &str) -> Option<&'a str> {
     v.pointer(pointer).and_then(Value::as_str)
 }
 
-/// `sg-` followed by 8 or 17 hex digits, as EC2 issues them.
-pub fn is_security_group_id(s: &str) -> bool {
-    s.strip_prefix("sg-").is_some_and(|hex| (8..=17).contains(&hex.len()) && hex.bytes().all(|b| b.is_ascii_hexdigit()))
-}
-
 fn push_group(groups: &mut Vec<String>, id: &str) -> Result<(), EventError> {
     if !is_security_group_id(id) {
         return Err(EventError::Invalid { field: "groupId", why: format!("{id:?} is not a security group id") });
@@ -226,11 +225,6 @@ fn finish_isolation(
             region,
         }),
     }
-}
-
-/// `i-` followed by 8 or 17 hex digits.
-pub fn is_instance_id(s: &str) -> bool {
-    s.strip_prefix("i-").is_some_and(|hex| (8..=17).contains(&hex.len()) && hex.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// The namespace of the request validator's metrics.
@@ -406,16 +400,17 @@ mod tests {
 
     #[test]
     fn abuse_alarms_become_caller_alarms() {
-        let raw: Value =
-            serde_json::from_str(include_str!("../../events/remediator/cloudwatch-alarm-prompt-injection-caller.json"))
-                .unwrap();
+        let raw: Value = serde_json::from_str(include_str!(
+            "../../../events/remediator/cloudwatch-alarm-prompt-injection-caller.json"
+        ))
+        .unwrap();
         let Request::CallerAlarm(a) = parse_event(&raw).unwrap() else { panic!("expected a caller alarm") };
         assert_eq!(
             (a.caller.as_deref(), a.metric, a.alarm_name.as_str()),
             (Some("team-web"), AbuseMetric::PromptInjectionAttempts, "llm-prompt-injection-team-web")
         );
         let raw: Value =
-            serde_json::from_str(include_str!("../../events/remediator/cloudwatch-alarm-auth-failures-fleet.json"))
+            serde_json::from_str(include_str!("../../../events/remediator/cloudwatch-alarm-auth-failures-fleet.json"))
                 .unwrap();
         let Request::CallerAlarm(a) = parse_event(&raw).unwrap() else { panic!("expected a caller alarm") };
         assert_eq!((a.caller, a.metric), (None, AbuseMetric::AuthFailures));
@@ -425,9 +420,10 @@ mod tests {
         ok["detail"]["previousState"]["value"] = "ALARM".into();
         assert!(matches!(parse_event(&ok).unwrap(), Request::Ignore { .. }));
         // A caller id that cannot be a key is an error, not a suspension.
-        let mut bad: Value =
-            serde_json::from_str(include_str!("../../events/remediator/cloudwatch-alarm-prompt-injection-caller.json"))
-                .unwrap();
+        let mut bad: Value = serde_json::from_str(include_str!(
+            "../../../events/remediator/cloudwatch-alarm-prompt-injection-caller.json"
+        ))
+        .unwrap();
         bad["detail"]["configuration"]["metrics"][0]["metricStat"]["metric"]["dimensions"]["Caller"] = "a#b".into();
         assert!(parse_event(&bad).is_err());
     }

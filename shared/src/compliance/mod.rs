@@ -3,6 +3,10 @@
 //! configuration item. Reading AWS (oversized items, periodic listings, the model registry) and
 //! writing evaluations and evidence happen around it.
 
+pub mod ports;
+pub mod report;
+pub mod service;
+
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
@@ -117,6 +121,7 @@ pub struct Evaluation {
 }
 
 pub const MAX_ANNOTATION: usize = 256;
+
 /// `PutEvaluations` takes at most this many evaluations a call.
 pub const MAX_EVALUATIONS_PER_CALL: usize = 100;
 
@@ -675,7 +680,7 @@ mod tests {
 
     fn registry() -> Registry {
         Registry {
-            models: parse_registry_yaml(include_str!("../../events/request-validator/model-registry.yaml")).unwrap(),
+            models: parse_registry_yaml(include_str!("../../../events/request-validator/model-registry.yaml")).unwrap(),
         }
     }
 

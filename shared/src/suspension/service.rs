@@ -7,11 +7,12 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use serde_json::json;
 
+use crate::approval::flow::Approvals;
+use crate::approval::ports::{ActionRunner, ApprovalStore};
 use crate::approval::ApprovalAction;
-use crate::approvals::Approvals;
-use crate::notify::{clean_subject, Notification};
-use crate::plan::human_time;
-use crate::ports::{ActionRunner, ApiKeys, ApprovalStore, Notifier, PortResult, SuspensionStore};
+use crate::notify::{clean_subject, human_time, Notification};
+use crate::ports::{Notifier, PortResult};
+use crate::suspension::ports::{ApiKeys, SuspensionStore};
 use crate::suspension::{
     plan_suspension, ActiveSuspension, CallerAlarm, FleetLimits, SuspensionPlan, SuspensionPolicy, SuspensionRecord,
     SuspensionStatus,
@@ -332,42 +333,5 @@ impl<S: SuspensionStore, K: ApiKeys, N: Notifier> ActionRunner for SuspensionSer
         _now: DateTime<Utc>,
     ) -> Result<String, String> {
         Ok(format!("nothing changed: {} was not approved", action.label()))
-    }
-}
-
-/// The approvals function's runner: isolation actions to the isolation executor, suspension
-/// actions to the suspension service.
-pub struct Runners<I, S> {
-    pub isolation: I,
-    pub suspensions: S,
-}
-
-impl<I: ActionRunner, S: ActionRunner> ActionRunner for Runners<I, S> {
-    async fn run_approved(
-        &self,
-        action: &ApprovalAction,
-        approved_by: &str,
-        now: DateTime<Utc>,
-    ) -> Result<String, String> {
-        match action {
-            ApprovalAction::Isolate { .. } | ApprovalAction::Release { .. } => {
-                self.isolation.run_approved(action, approved_by, now).await
-            }
-            _ => self.suspensions.run_approved(action, approved_by, now).await,
-        }
-    }
-
-    async fn run_rejected(
-        &self,
-        action: &ApprovalAction,
-        rejected_by: &str,
-        now: DateTime<Utc>,
-    ) -> Result<String, String> {
-        match action {
-            ApprovalAction::Isolate { .. } | ApprovalAction::Release { .. } => {
-                self.isolation.run_rejected(action, rejected_by, now).await
-            }
-            _ => self.suspensions.run_rejected(action, rejected_by, now).await,
-        }
     }
 }

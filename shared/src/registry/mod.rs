@@ -2,6 +2,8 @@
 //! security team writes (`model-registry.yaml`); `warden registry import` checks it strictly and
 //! stores it in DynamoDB, where the request validator and the Config rules read it.
 
+pub mod ports;
+
 use std::fmt;
 
 use chrono::{DateTime, Utc};
@@ -9,7 +11,9 @@ use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize};
 
 pub const DEFAULT_HOST: &str = "registry.ollama.ai";
+
 pub const DEFAULT_NAMESPACE: &str = "library";
+
 pub const DEFAULT_TAG: &str = "latest";
 
 /// A model name, canonical: `[host/][namespace/]model[:tag][@sha256:digest]`, lowercase, with

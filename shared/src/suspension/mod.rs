@@ -4,6 +4,9 @@
 //! caller's access, and a fleet-wide alarm asks to tighten everyone's limits — both only with a
 //! human's approval. This module is the pure part: what an alarm means, and what to do.
 
+pub mod ports;
+pub mod service;
+
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};

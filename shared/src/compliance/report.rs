@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::compliance::{Compliance, EvidenceRow, Rule};
-use crate::plan::{RemediationRecord, RemediationStatus};
+use crate::exposure::plan::{RemediationRecord, RemediationStatus};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ResourceStatus {

@@ -13,8 +13,9 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 use super::{port_error, DynamoStore};
+use crate::compliance::ports::{ConfigEvaluations, EvidenceStore, Inventory};
 use crate::compliance::{ConfigItem, Evaluation, EvidenceRow, Rule, TrailState};
-use crate::ports::{ConfigEvaluations, ErrorKind, EvidenceStore, Inventory, PortError, PortResult};
+use crate::ports::{ErrorKind, PortError, PortResult};
 
 #[derive(Clone)]
 pub struct AwsConfigService {
@@ -293,7 +294,10 @@ impl EvidenceStore for DynamoStore {
 
 impl DynamoStore {
     /// Remediation records created since `since` (for the compliance report; a scan).
-    pub async fn remediations_since(&self, since: DateTime<Utc>) -> PortResult<Vec<crate::plan::RemediationRecord>> {
+    pub async fn remediations_since(
+        &self,
+        since: DateTime<Utc>,
+    ) -> PortResult<Vec<crate::exposure::plan::RemediationRecord>> {
         let mut out = Vec::new();
         let mut start = None;
         loop {

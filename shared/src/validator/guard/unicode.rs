@@ -38,7 +38,7 @@ fn is_zero_width(c: char) -> bool {
 
 /// Anything the scan below reacts to.
 fn is_of_interest(c: char) -> bool {
-    crate::guard::normalise::is_invisible(c)
+    crate::validator::guard::normalise::is_invisible(c)
         || is_zero_width(c)
         || matches!(c as u32, 0x202A..=0x202E | 0x2066..=0x2069 | 0x200E | 0x200F | 0x061C)
 }

@@ -2,9 +2,18 @@
 //! the policy that decides what runs at once and what waits for a human, what Warden records
 //! about the instance before touching it, and the pure planner that orders the steps.
 
+pub mod executor;
+pub mod notification;
+pub mod ports;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+
+/// `i-` followed by 8 or 17 hex digits.
+pub fn is_instance_id(s: &str) -> bool {
+    s.strip_prefix("i-").is_some_and(|hex| (8..=17).contains(&hex.len()) && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+}
 
 /// What raised the alarm about an instance.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -394,6 +403,118 @@ pub fn plan_isolation(state: &InstanceState, response: Response) -> IsolationPla
     }
 }
 
+/// The two groups the network cut uses in a VPC, created once and reused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuarantineGroups {
+    /// Allows all traffic from anywhere: moving an interface here makes its flows untracked.
+    pub untrack_group_id: String,
+    /// No rules at all: moving an interface here from the untrack group drops every flow.
+    pub quarantine_group_id: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IncidentStatus {
+    /// Steps running under a lease.
+    Isolating,
+    /// Every planned step done.
+    Isolated,
+    /// Evidence protected; the disruptive steps wait for approval (or everything does).
+    PendingApproval,
+    /// Some steps failed; the next trigger or a retry resumes.
+    Partial,
+    /// Nothing to isolate: the alarm names a whole group, or the instance is gone.
+    NotActionable,
+    /// A human rejected the pending plan: the evidence stays protected, nothing else is done,
+    /// and the instance's lock is freed for future incidents.
+    Dismissed,
+    Releasing,
+    Released,
+    /// Some release steps failed; running the release again retries them.
+    ReleasePartial,
+}
+
+impl IncidentStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Isolating => "isolating",
+            Self::Isolated => "isolated",
+            Self::PendingApproval => "pending_approval",
+            Self::Partial => "partial",
+            Self::NotActionable => "not_actionable",
+            Self::Dismissed => "dismissed",
+            Self::Releasing => "releasing",
+            Self::Released => "released",
+            Self::ReleasePartial => "release_partial",
+        }
+    }
+
+    /// Finished for good: its instance's lock may be taken by a new incident.
+    pub fn is_over(self) -> bool {
+        matches!(self, Self::Released | Self::NotActionable | Self::Dismissed)
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Self::Isolating,
+            Self::Isolated,
+            Self::PendingApproval,
+            Self::Partial,
+            Self::NotActionable,
+            Self::Dismissed,
+            Self::Releasing,
+            Self::Released,
+            Self::ReleasePartial,
+        ]
+        .into_iter()
+        .find(|st| st.as_str() == s)
+    }
+}
+
+/// The audit record of one incident.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IncidentRecord {
+    pub id: String,
+    pub status: IncidentStatus,
+    pub trigger: IsolationTrigger,
+    pub response: Response,
+    pub decided_by_rule: String,
+    pub instance_id: Option<String>,
+    /// Recorded before any change: what release restores.
+    pub state: Option<InstanceState>,
+    pub plan: Option<IsolationPlan>,
+    pub quarantine: Option<QuarantineGroups>,
+    pub summary: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub lease_until: Option<DateTime<Utc>>,
+    /// From the handler receiving the event to the quarantine group on every interface.
+    pub time_to_containment_ms: Option<u64>,
+    pub released_by: Option<String>,
+    pub notified: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepState {
+    Done,
+    Failed,
+}
+
+/// What happened to one isolation or release step, with its timing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepOutcome {
+    /// `isolate` or `release`.
+    pub phase: String,
+    pub step: String,
+    pub state: StepState,
+    pub detail: String,
+    pub error: Option<String>,
+    /// Milliseconds after the handler received the event.
+    pub started_ms: u64,
+    pub finished_ms: u64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -523,116 +644,4 @@ mod tests {
         assert_eq!(a.incident_id(), a.clone().incident_id());
         assert!(a.incident_id().starts_with("inc-20261126T120000Z-"));
     }
-}
-
-/// The two groups the network cut uses in a VPC, created once and reused.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct QuarantineGroups {
-    /// Allows all traffic from anywhere: moving an interface here makes its flows untracked.
-    pub untrack_group_id: String,
-    /// No rules at all: moving an interface here from the untrack group drops every flow.
-    pub quarantine_group_id: String,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum IncidentStatus {
-    /// Steps running under a lease.
-    Isolating,
-    /// Every planned step done.
-    Isolated,
-    /// Evidence protected; the disruptive steps wait for approval (or everything does).
-    PendingApproval,
-    /// Some steps failed; the next trigger or a retry resumes.
-    Partial,
-    /// Nothing to isolate: the alarm names a whole group, or the instance is gone.
-    NotActionable,
-    /// A human rejected the pending plan: the evidence stays protected, nothing else is done,
-    /// and the instance's lock is freed for future incidents.
-    Dismissed,
-    Releasing,
-    Released,
-    /// Some release steps failed; running the release again retries them.
-    ReleasePartial,
-}
-
-impl IncidentStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Isolating => "isolating",
-            Self::Isolated => "isolated",
-            Self::PendingApproval => "pending_approval",
-            Self::Partial => "partial",
-            Self::NotActionable => "not_actionable",
-            Self::Dismissed => "dismissed",
-            Self::Releasing => "releasing",
-            Self::Released => "released",
-            Self::ReleasePartial => "release_partial",
-        }
-    }
-
-    /// Finished for good: its instance's lock may be taken by a new incident.
-    pub fn is_over(self) -> bool {
-        matches!(self, Self::Released | Self::NotActionable | Self::Dismissed)
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [
-            Self::Isolating,
-            Self::Isolated,
-            Self::PendingApproval,
-            Self::Partial,
-            Self::NotActionable,
-            Self::Dismissed,
-            Self::Releasing,
-            Self::Released,
-            Self::ReleasePartial,
-        ]
-        .into_iter()
-        .find(|st| st.as_str() == s)
-    }
-}
-
-/// The audit record of one incident.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct IncidentRecord {
-    pub id: String,
-    pub status: IncidentStatus,
-    pub trigger: IsolationTrigger,
-    pub response: Response,
-    pub decided_by_rule: String,
-    pub instance_id: Option<String>,
-    /// Recorded before any change: what release restores.
-    pub state: Option<InstanceState>,
-    pub plan: Option<IsolationPlan>,
-    pub quarantine: Option<QuarantineGroups>,
-    pub summary: String,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    pub lease_until: Option<DateTime<Utc>>,
-    /// From the handler receiving the event to the quarantine group on every interface.
-    pub time_to_containment_ms: Option<u64>,
-    pub released_by: Option<String>,
-    pub notified: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StepState {
-    Done,
-    Failed,
-}
-
-/// What happened to one isolation or release step, with its timing.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StepOutcome {
-    /// `isolate` or `release`.
-    pub phase: String,
-    pub step: String,
-    pub state: StepState,
-    pub detail: String,
-    pub error: Option<String>,
-    /// Milliseconds after the handler received the event.
-    pub started_ms: u64,
-    pub finished_ms: u64,
 }

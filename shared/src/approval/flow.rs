@@ -10,15 +10,14 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use crate::approval::{
-    confirmation_page, is_request_id, outcome_page, request_id_for, ApprovalAction, ApprovalRequest, ApprovalStatus,
-    Decision, DecisionRecord, SigningKey, TokenError,
-};
+use crate::approval::page::{confirmation_page, outcome_page};
+use crate::approval::ports::{ActionRunner, ApprovalStore};
+use crate::approval::token::{request_id_for, SigningKey, TokenError};
+use crate::approval::{is_request_id, ApprovalAction, ApprovalRequest, ApprovalStatus, Decision, DecisionRecord};
+use crate::isolation::executor::IncidentReport;
 use crate::isolation::{IncidentRecord, IsolationStep};
-use crate::isolation_executor::IncidentReport;
-use crate::notify::{clean_subject, Notification};
-use crate::plan::human_time;
-use crate::ports::{ActionRunner, ApprovalStore, Notifier, PortResult};
+use crate::notify::{clean_subject, human_time, Notification};
+use crate::ports::{Notifier, PortResult};
 
 #[derive(Debug, Clone)]
 pub struct ApprovalSettings {

@@ -8,15 +8,21 @@ use std::time::Instant;
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
-use crate::exposure::{exposure_reason, plan_exposure_remediation, IngressRule, SensitivePort};
-use crate::notify::remediation_notification;
-use crate::plan::{human_time, Action, Plan, RemediationRecord, RemediationStatus, StepRecord, StepStatus, Trigger};
-use crate::ports::{AuditStore, ErrorKind, Notifier, PortError, RevokeResult, SecurityGroups};
+use crate::exposure::notification::remediation_notification;
+use crate::exposure::plan::{
+    plan_exposure_remediation, Action, Plan, RemediationRecord, RemediationStatus, StepRecord, StepStatus, Trigger,
+};
+use crate::exposure::ports::{AuditStore, RevokeResult, SecurityGroups};
+use crate::exposure::{exposure_reason, IngressRule, SensitivePort};
+use crate::notify::human_time;
+use crate::ports::{ErrorKind, Notifier, PortError};
 
 /// The raw event is kept for audit, up to this size (DynamoDB items are ≤ 400 KB).
 const MAX_STORED_EVENT_BYTES: usize = 64 * 1024;
+
 /// Revocations per remediation record: with the raw event, well inside 400 KB.
 pub const MAX_ACTIONS_PER_RECORD: usize = 400;
+
 /// Parts of one remediation handled in one invocation (20 000 rules).
 const MAX_PARTS: usize = 50;
 
@@ -616,10 +622,10 @@ fn truncate_event(raw: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::exposure::plan::{Exemption, ExemptionTarget, TriggerKind};
     use crate::exposure::RuleSource;
-    use crate::fakes::{FakeGroups, FakeNotifier, FakeStore};
-    use crate::plan::{Exemption, ExemptionTarget, TriggerKind};
     use crate::ports::ErrorKind;
+    use crate::testing::{FakeGroups, FakeNotifier, FakeStore};
 
     const SG: &str = "sg-0a1b2c3d4e5f60718";
 

@@ -1,0 +1,9 @@
+//! The request validator: Ollama's API as strict types, the model registry's verdict, the content
+//! guard, the pure decision, and the service that adds quotas, suspensions and forwarding.
+
+pub mod decision;
+pub mod guard;
+pub mod ollama;
+pub mod ports;
+pub mod service;
+pub mod upstream;
