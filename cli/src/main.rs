@@ -4,6 +4,8 @@
 use std::process::ExitCode;
 
 use chrono::{Duration, SecondsFormat, Utc};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
 
 use warden::aws::wiring::{isolation_executor, remediation_executor, suspension_service};
 use warden::aws::{load_sdk_config, DynamoStore};
@@ -19,78 +21,165 @@ use warden::registry::ports::ModelRegistryStore;
 use warden::registry::{parse_registry_yaml, ModelEntry, ModelRef, Registry};
 use warden::suspension::ports::SuspensionStore;
 
-const USAGE: &str = "\
-warden — operate Warden's remediations
+/// Operate Warden: undo remediations, manage exemptions, release isolated instances, keep the
+/// model registry, lift suspensions and write the compliance report.
+///
+/// Environment: WARDEN_TABLE_NAME and WARDEN_TOPIC_ARN (as for the remediator; `registry` and
+/// `report` need only the table), and the usual AWS_* variables (AWS_REGION, AWS_PROFILE,
+/// AWS_ENDPOINT_URL for a local AWS).
+#[derive(Debug, Parser)]
+#[command(name = "warden", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
 
-USAGE:
-  warden show <remediation-id> [--json]
-      The audit record: trigger, plan, every step, undo steps.
-  warden undo <remediation-id> --by <who> [--json]
-      Restore exactly the rules that remediation revoked.
-  warden exempt add --group <sg-id> [--rule <sgr-id>] --by <who> --reason <why> --for <30m|12h|7d>
-      Let a world-open rule (or a whole group) stay, until the exemption expires.
-  warden exempt list
-  warden exempt remove --group <sg-id> [--rule <sgr-id>]
-  warden incident <incident-id> [--json]
-      An isolation incident: trigger, policy decision, recorded state, every step with its timing.
-  warden release <incident-id> --by <who> [--json]
-      Give an isolated instance back its groups, profile, addresses and service, as recorded.
-  warden registry validate <model-registry.yaml>
-      Check a model registry file (digests, dates, names, unknown fields) and say which line is wrong.
-  warden registry import <model-registry.yaml>
-      Check it, then make it the registry the request validator and Config rules read (replaces it whole).
-  warden registry list [--json]
-  warden registry show <model> [--json]
-  warden report [--since 7d] [--out <dir>]
-      The compliance report: each Config rule with its control (CIS ids), current status per
-      resource, non-compliance history, remediations and their time to remediate. Writes
-      compliance-report.md and compliance-report.json (default: the current directory).
-  warden suspension list
-      Callers suspended from the LLM API now, until when and why; fleet-wide quota tightening.
-  warden suspension lift <caller> --by <who>
-  warden suspension extend <caller> --hours <n> --by <who>
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// The audit record of a remediation: trigger, plan, every step, undo steps.
+    Show {
+        remediation_id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Restore exactly the rules a remediation revoked.
+    Undo {
+        remediation_id: String,
+        /// Who asks (recorded in the audit trail).
+        #[arg(long)]
+        by: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Let a world-open rule (or a whole group) stay until the exemption expires.
+    #[command(subcommand)]
+    Exempt(ExemptCommand),
+    /// An isolation incident: trigger, policy decision, recorded state, every step with its timing.
+    Incident {
+        incident_id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Give an isolated instance back its groups, profile, addresses and service, as recorded.
+    Release {
+        incident_id: String,
+        /// Who asks (recorded in the audit trail).
+        #[arg(long)]
+        by: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The model registry the request validator and the Config rules read.
+    #[command(subcommand)]
+    Registry(RegistryCommand),
+    /// The compliance report: each Config rule with its control (CIS ids), status per resource,
+    /// non-compliance history, remediations and their time to remediate. Writes
+    /// compliance-report.md and compliance-report.json.
+    Report {
+        /// How far back: a number and a unit (m, h, d).
+        #[arg(long, default_value = "7d", value_parser = duration_arg)]
+        since: Duration,
+        /// Where to write the two files.
+        #[arg(long, default_value = ".")]
+        out: PathBuf,
+    },
+    /// Callers suspended from the LLM API.
+    #[command(subcommand)]
+    Suspension(SuspensionCommand),
+}
 
-ENVIRONMENT:
-  WARDEN_TABLE_NAME, WARDEN_TOPIC_ARN (as for the remediator; `registry` needs only the table), the usual AWS_* variables
-  (AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL for a local AWS).";
+#[derive(Debug, Subcommand)]
+enum ExemptCommand {
+    /// Grant an exemption for a group, or one rule of it.
+    Add {
+        #[arg(long, value_parser = group_id_arg)]
+        group: String,
+        /// One security-group rule (sgr-…); without it the whole group is exempt.
+        #[arg(long)]
+        rule: Option<String>,
+        /// Who grants it.
+        #[arg(long)]
+        by: String,
+        /// Why it must stay open.
+        #[arg(long)]
+        reason: String,
+        /// How long: a number and a unit (m, h, d), at most 365d.
+        #[arg(long = "for", value_parser = duration_arg)]
+        duration: Duration,
+    },
+    /// Every exemption on record, live or expired.
+    List,
+    /// Remove an exemption.
+    Remove {
+        #[arg(long, value_parser = group_id_arg)]
+        group: String,
+        #[arg(long)]
+        rule: Option<String>,
+    },
+}
 
-struct Args(Vec<String>);
+#[derive(Debug, Subcommand)]
+enum RegistryCommand {
+    /// Check a model registry file (digests, dates, names, unknown fields) and say which line is wrong.
+    Validate { file: String },
+    /// Check it, then make it the registry (replaces it whole).
+    Import { file: String },
+    /// The models in the registry.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// One model's entry.
+    Show {
+        model: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
 
-impl Args {
-    fn flag(&self, name: &str) -> bool {
-        self.0.iter().any(|a| a == name)
+#[derive(Debug, Subcommand)]
+enum SuspensionCommand {
+    /// Callers suspended now, until when and why; fleet-wide quota tightening.
+    List,
+    /// Lift a caller's suspension now.
+    Lift {
+        caller: String,
+        #[arg(long)]
+        by: String,
+    },
+    /// Keep a suspended caller suspended for longer.
+    Extend {
+        caller: String,
+        #[arg(long, value_parser = clap::value_parser!(i64).range(1..=720))]
+        hours: i64,
+        #[arg(long)]
+        by: String,
+    },
+}
+
+fn group_id_arg(s: &str) -> Result<String, String> {
+    if is_security_group_id(s) {
+        Ok(s.to_string())
+    } else {
+        Err(format!("{s:?} is not a security group id (sg- and 8 or 17 hex digits)"))
     }
-    fn value(&self, name: &str) -> Result<Option<String>, String> {
-        match self.0.iter().position(|a| a == name) {
-            None => Ok(None),
-            Some(i) => self
-                .0
-                .get(i + 1)
-                .filter(|v| !v.starts_with("--"))
-                .cloned()
-                .map(Some)
-                .ok_or(format!("{name} needs a value")),
-        }
-    }
-    fn required(&self, name: &str) -> Result<String, String> {
-        self.value(name)?.filter(|v| !v.trim().is_empty()).ok_or(format!("{name} is required"))
-    }
-    fn positional(&self, i: usize) -> Option<&str> {
-        self.0.get(i).map(String::as_str).filter(|a| !a.starts_with("--"))
-    }
+}
+
+fn duration_arg(s: &str) -> Result<Duration, String> {
+    parse_duration(s)
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
     let (num, unit) = s.split_at(s.len().saturating_sub(1));
-    let n: i64 = num.parse().map_err(|_| format!("--for {s:?}: use a number and a unit, e.g. 30m, 12h, 7d"))?;
+    let n: i64 = num.parse().map_err(|_| format!("{s:?}: use a number and a unit, e.g. 30m, 12h, 7d"))?;
     let d = match unit {
         "m" => Duration::minutes(n),
         "h" => Duration::hours(n),
         "d" => Duration::days(n),
-        _ => return Err(format!("--for {s:?}: the unit must be m, h or d")),
+        _ => return Err(format!("{s:?}: the unit must be m, h or d")),
     };
     if n <= 0 || d > Duration::days(365) {
-        return Err(format!("--for {s:?}: must be positive and at most 365d"));
+        return Err(format!("{s:?}: must be positive and at most 365d"));
     }
     Ok(d)
 }
@@ -128,35 +217,28 @@ fn print_incident(report: &IncidentReport, json: bool) {
     }
 }
 
-async fn run(args: Args) -> Result<(), String> {
-    let command = args.positional(0).ok_or_else(|| USAGE.to_string())?;
-    if command == "help" || args.flag("--help") || args.flag("-h") {
-        println!("{USAGE}");
-        return Ok(());
-    }
-    if command == "registry" {
-        return registry(&args).await;
-    }
-    if command == "report" {
-        return report(&args).await;
-    }
+async fn run(command: Command) -> Result<(), String> {
+    let command = match command {
+        Command::Registry(sub) => return registry(sub).await,
+        Command::Report { since, out } => return report(since, &out).await,
+        other => other,
+    };
     let config = RemediatorConfig::from_env()
         .map_err(|e| format!("{e}\n(set it as for the remediator; see README.md, Configuration)"))?;
     let sdk = load_sdk_config().await;
     let executor = remediation_executor(&config, &sdk);
     let now = Utc::now();
     match command {
-        "undo" => {
-            let id = args.positional(1).ok_or("usage: warden undo <remediation-id> --by <who>")?;
-            let by = args.required("--by")?;
-            let report = executor.undo(id, &by, now).await.map_err(|e| e.to_string())?;
-            print_report(&report, args.flag("--json"));
+        Command::Undo { remediation_id, by, json } => {
+            let by = required("--by", &by)?;
+            let report = executor.undo(&remediation_id, &by, now).await.map_err(|e| e.to_string())?;
+            print_report(&report, json);
             if !report.failed.is_empty() {
                 return Err("some rules were not restored; run the same command again to retry them".into());
             }
         }
-        "show" => {
-            let id = args.positional(1).ok_or("usage: warden show <remediation-id>")?;
+        Command::Show { remediation_id, json } => {
+            let id = remediation_id.as_str();
             let record = executor
                 .store
                 .remediation(id)
@@ -165,7 +247,7 @@ async fn run(args: Args) -> Result<(), String> {
                 .ok_or(format!("no remediation {id} is on record"))?;
             let steps = executor.store.steps(id, false).await.map_err(|e| e.to_string())?;
             let undo = executor.store.steps(id, true).await.map_err(|e| e.to_string())?;
-            if args.flag("--json") {
+            if json {
                 let v = serde_json::json!({"record": record, "steps": steps, "undo_steps": undo});
                 println!("{}", serde_json::to_string_pretty(&v).expect("serializes"));
                 return Ok(());
@@ -209,20 +291,15 @@ async fn run(args: Args) -> Result<(), String> {
                 );
             }
         }
-        "exempt" => match args.positional(1) {
-            Some("add") => {
-                let group_id = args.required("--group")?;
-                if !is_security_group_id(&group_id) {
-                    return Err(format!("--group {group_id:?} is not a security group id"));
-                }
-                let target = args.value("--rule")?.map(ExemptionTarget::Rule).unwrap_or(ExemptionTarget::Group);
+        Command::Exempt(sub) => match sub {
+            ExemptCommand::Add { group, rule, by, reason, duration } => {
                 let exemption = Exemption {
-                    group_id,
-                    target,
-                    granted_by: args.required("--by")?,
-                    reason: args.required("--reason")?,
+                    group_id: group,
+                    target: rule.map(ExemptionTarget::Rule).unwrap_or(ExemptionTarget::Group),
+                    granted_by: required("--by", &by)?,
+                    reason: required("--reason", &reason)?,
                     created_at: now,
-                    expires_at: now + parse_duration(&args.required("--for")?)?,
+                    expires_at: now + duration,
                 };
                 executor.store.put_exemption(&exemption).await.map_err(|e| e.to_string())?;
                 println!(
@@ -231,7 +308,7 @@ async fn run(args: Args) -> Result<(), String> {
                     exemption.expires_at.to_rfc3339_opts(SecondsFormat::Secs, true)
                 );
             }
-            Some("list") => {
+            ExemptCommand::List => {
                 let list = executor.store.exemptions().await.map_err(|e| e.to_string())?;
                 if list.is_empty() {
                     println!("no exemptions on record");
@@ -247,31 +324,29 @@ async fn run(args: Args) -> Result<(), String> {
                     );
                 }
             }
-            Some("remove") => {
-                let group_id = args.required("--group")?;
-                let target = args.value("--rule")?.map(ExemptionTarget::Rule).unwrap_or(ExemptionTarget::Group);
+            ExemptCommand::Remove { group, rule } => {
+                let target = rule.map(ExemptionTarget::Rule).unwrap_or(ExemptionTarget::Group);
                 let list = executor.store.exemptions().await.map_err(|e| e.to_string())?;
-                let found = list
-                    .into_iter()
-                    .find(|e| e.group_id == group_id && e.target == target)
-                    .ok_or("no such exemption")?;
+                let found =
+                    list.into_iter().find(|e| e.group_id == group && e.target == target).ok_or("no such exemption")?;
                 executor.store.delete_exemption(&found).await.map_err(|e| e.to_string())?;
                 println!("removed exemption {}", found.target_label());
             }
-            _ => return Err("usage: warden exempt add|list|remove …".into()),
         },
-        "release" => {
-            let id = args.positional(1).ok_or("usage: warden release <incident-id> --by <who>")?;
-            let by = args.required("--by")?;
+        Command::Release { incident_id, by, json } => {
+            let by = required("--by", &by)?;
             let isolation = isolation_executor(&config, &sdk);
-            let report = isolation.release(id, &by, std::time::Instant::now(), now).await.map_err(|e| e.to_string())?;
-            print_incident(&report, args.flag("--json"));
+            let report = isolation
+                .release(&incident_id, &by, std::time::Instant::now(), now)
+                .await
+                .map_err(|e| e.to_string())?;
+            print_incident(&report, json);
             if report.failed_steps() > 0 {
                 return Err("some steps failed; run the same command again to retry them".into());
             }
         }
-        "incident" => {
-            let id = args.positional(1).ok_or("usage: warden incident <incident-id>")?;
+        Command::Incident { incident_id, json } => {
+            let id = incident_id.as_str();
             let isolation = isolation_executor(&config, &sdk);
             let record = isolation
                 .store
@@ -281,7 +356,7 @@ async fn run(args: Args) -> Result<(), String> {
                 .ok_or(format!("no incident {id} is on record"))?;
             let mut steps = isolation.store.incident_steps(id).await.map_err(|e| e.to_string())?;
             steps.sort_by_key(|s| (s.phase != "isolate", s.finished_ms));
-            if args.flag("--json") {
+            if json {
                 let v = serde_json::json!({"record": record, "steps": steps});
                 println!("{}", serde_json::to_string_pretty(&v).expect("serializes"));
                 return Ok(());
@@ -322,12 +397,10 @@ async fn run(args: Args) -> Result<(), String> {
             }
             println!("  {}", record.summary);
         }
-        "suspension" => {
+        Command::Suspension(sub) => {
             let service = suspension_service(&config, &sdk);
-            let usage =
-                "usage: warden suspension list | lift <caller> --by <who> | extend <caller> --hours <n> --by <who>";
-            match args.positional(1).ok_or(usage)? {
-                "list" => {
+            match sub {
+                SuspensionCommand::List => {
                     let r = service.store.restrictions().await.map_err(|e| e.to_string())?;
                     let active: Vec<_> = r.suspended.iter().filter(|s| s.until > now).collect();
                     if active.is_empty() {
@@ -350,20 +423,13 @@ async fn run(args: Args) -> Result<(), String> {
                         );
                     }
                 }
-                "lift" => {
-                    let caller = args.positional(2).ok_or(usage)?;
-                    let by = args.required("--by")?;
-                    println!("{}", service.lift(caller, &by, now).await.map_err(|e| e.to_string())?);
+                SuspensionCommand::Lift { caller, by } => {
+                    let by = required("--by", &by)?;
+                    println!("{}", service.lift(&caller, &by, now).await.map_err(|e| e.to_string())?);
                 }
-                "extend" => {
-                    let caller = args.positional(2).ok_or(usage)?;
-                    let by = args.required("--by")?;
-                    let hours: i64 = args
-                        .required("--hours")?
-                        .parse()
-                        .ok()
-                        .filter(|h| (1..=720).contains(h))
-                        .ok_or("--hours must be a whole number from 1 to 720")?;
+                SuspensionCommand::Extend { caller, hours, by } => {
+                    let caller = caller.as_str();
+                    let by = required("--by", &by)?;
                     let current = service.store.restrictions().await.map_err(|e| e.to_string())?;
                     let id = current
                         .suspension_of(caller, now)
@@ -371,12 +437,20 @@ async fn run(args: Args) -> Result<(), String> {
                         .ok_or(format!("{caller} is not suspended; an alarm suspends, `extend` only lengthens"))?;
                     println!("{}", service.extend(caller, &id, hours, &by, now).await.map_err(|e| e.to_string())?);
                 }
-                other => return Err(format!("unknown suspension command {other:?}; {usage}")),
             }
         }
-        other => return Err(format!("unknown command {other:?}\n\n{USAGE}")),
+        Command::Registry(_) | Command::Report { .. } => unreachable!("handled before the configuration is read"),
     }
     Ok(())
+}
+
+/// A value people must give: an empty or blank one is refused like a missing one.
+fn required(flag: &str, value: &str) -> Result<String, String> {
+    if value.trim().is_empty() {
+        Err(format!("{flag} must not be empty"))
+    } else {
+        Ok(value.to_string())
+    }
 }
 
 fn read_registry_file(path: &str) -> Result<Vec<ModelEntry>, String> {
@@ -419,10 +493,7 @@ fn table_from_env() -> Result<String, String> {
     )
 }
 
-async fn report(args: &Args) -> Result<(), String> {
-    let since = parse_duration(&args.value("--since")?.unwrap_or_else(|| "7d".into()))
-        .map_err(|e| e.replace("--for", "--since"))?;
-    let out = std::path::PathBuf::from(args.value("--out")?.unwrap_or_else(|| ".".into()));
+async fn report(since: Duration, out: &std::path::Path) -> Result<(), String> {
     let table = table_from_env()?;
     let sdk = load_sdk_config().await;
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), &table);
@@ -430,7 +501,7 @@ async fn report(args: &Args) -> Result<(), String> {
     let evidence = store.evidence_since(now - since).await.map_err(|e| e.to_string())?;
     let remediations = store.remediations_since(now - since).await.map_err(|e| e.to_string())?;
     let report = warden::compliance::report::ComplianceReport::build(&evidence, &remediations, now - since, now);
-    std::fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+    std::fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
     let md = out.join("compliance-report.md");
     let json = out.join("compliance-report.json");
     std::fs::write(&md, report.to_markdown()).map_err(|e| format!("cannot write {}: {e}", md.display()))?;
@@ -447,13 +518,10 @@ async fn report(args: &Args) -> Result<(), String> {
     Ok(())
 }
 
-async fn registry(args: &Args) -> Result<(), String> {
-    let usage = "usage: warden registry validate|import <file> | list | show <model>";
-    let sub = args.positional(1).ok_or(usage)?;
-    if sub == "validate" {
-        let path = args.positional(2).ok_or(usage)?;
-        let models = read_registry_file(path)?;
-        println!("{path}: {} models, valid", models.len());
+async fn registry(sub: RegistryCommand) -> Result<(), String> {
+    if let RegistryCommand::Validate { file } = &sub {
+        let models = read_registry_file(file)?;
+        println!("{file}: {} models, valid", models.len());
         print_models(&models);
         return Ok(());
     }
@@ -461,8 +529,8 @@ async fn registry(args: &Args) -> Result<(), String> {
     let sdk = load_sdk_config().await;
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), &table);
     match sub {
-        "import" => {
-            let path = args.positional(2).ok_or(usage)?;
+        RegistryCommand::Import { file } => {
+            let path = file.as_str();
             let models = read_registry_file(path)?;
             let report = store.replace_models(&models, Utc::now()).await.map_err(|e| e.to_string())?;
             println!("imported {} models from {path} into {table}", report.written.len());
@@ -473,9 +541,9 @@ async fn registry(args: &Args) -> Result<(), String> {
                 println!("  - {name} (no longer in the file: removed)");
             }
         }
-        "list" => {
+        RegistryCommand::List { json } => {
             let models = store.models().await.map_err(|e| e.to_string())?;
-            if args.flag("--json") {
+            if json {
                 println!("{}", serde_json::to_string_pretty(&models).map_err(|e| e.to_string())?);
             } else if models.is_empty() {
                 println!("the registry in {table} is empty: every inference request is refused until one is imported");
@@ -483,13 +551,12 @@ async fn registry(args: &Args) -> Result<(), String> {
                 print_models(&models);
             }
         }
-        "show" => {
-            let name = args.positional(2).ok_or(usage)?;
-            let wanted = ModelRef::parse(name).map_err(|e| e.to_string())?;
+        RegistryCommand::Show { model, json } => {
+            let wanted = ModelRef::parse(&model).map_err(|e| e.to_string())?;
             let models = store.models().await.map_err(|e| e.to_string())?;
             let registry = Registry { models };
             let entry = registry.find(&wanted).ok_or(format!("{} is not in the registry", wanted.ollama_name()))?;
-            if args.flag("--json") {
+            if json {
                 println!("{}", serde_json::to_string_pretty(entry).map_err(|e| e.to_string())?);
             } else {
                 let v = entry.validation_results.vulnerabilities;
@@ -514,18 +581,116 @@ async fn registry(args: &Args) -> Result<(), String> {
                 );
             }
         }
-        other => return Err(format!("unknown registry command {other:?}; {usage}")),
+        RegistryCommand::Validate { .. } => unreachable!("validated above, without the table"),
     }
     Ok(())
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    match run(Args(std::env::args().skip(1).collect())).await {
+    // Unknown flags, missing values and bad ids are refused here, before anything is read or changed.
+    let cli = Cli::parse();
+    match run(cli.command).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("warden: {e}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("warden").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn the_command_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn a_mistyped_flag_is_refused_not_ignored() {
+        // `--rul` once exempted the whole group: the flag was ignored and `--rule` was absent.
+        let err = parse(&[
+            "exempt",
+            "add",
+            "--group",
+            "sg-0123abcd",
+            "--rul",
+            "sgr-1",
+            "--by",
+            "a",
+            "--reason",
+            "b",
+            "--for",
+            "1d",
+        ])
+        .unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::UnknownArgument);
+        assert!(err.to_string().contains("--rul"), "{err}");
+        for args in [
+            &["undo", "rem-1", "--by", "me", "--jsn"][..],
+            &["show", "rem-1", "--force"],
+            &["suspension", "lift", "team-a", "--by", "me", "--all"],
+            &["registry", "list", "--table", "x"],
+            &["report", "--sinse", "1d"],
+        ] {
+            assert_eq!(parse(args).unwrap_err().kind(), clap::error::ErrorKind::UnknownArgument, "{args:?}");
+        }
+    }
+
+    #[test]
+    fn values_are_checked_before_anything_runs() {
+        let err = parse(&["exempt", "add", "--group", "sg-'; drop", "--by", "a", "--reason", "b", "--for", "1d"])
+            .unwrap_err();
+        assert!(err.to_string().contains("not a security group id"), "{err}");
+        let err = parse(&["exempt", "add", "--group", "sg-0123abcd", "--by", "a", "--reason", "b", "--for", "400d"])
+            .unwrap_err();
+        assert!(err.to_string().contains("at most 365d"), "{err}");
+        assert!(parse(&["suspension", "extend", "team-a", "--hours", "0", "--by", "me"]).is_err());
+        assert!(parse(&["undo", "rem-1"]).is_err(), "--by is required");
+        assert!(
+            parse(&["exempt", "add", "--group", "sg-0123abcd", "--by", "a", "--reason", "b"]).is_err(),
+            "--for is required"
+        );
+    }
+
+    #[test]
+    fn a_rule_exemption_names_the_rule_and_a_group_exemption_does_not() {
+        let Cli { command: Command::Exempt(ExemptCommand::Add { group, rule, duration, .. }) } = parse(&[
+            "exempt",
+            "add",
+            "--group",
+            "sg-0123abcd",
+            "--rule",
+            "sgr-1",
+            "--by",
+            "a",
+            "--reason",
+            "b",
+            "--for",
+            "12h",
+        ])
+        .unwrap() else {
+            panic!("not exempt add")
+        };
+        assert_eq!((group.as_str(), rule.as_deref(), duration), ("sg-0123abcd", Some("sgr-1"), Duration::hours(12)));
+        let Cli { command: Command::Report { since, out } } = parse(&["report"]).unwrap() else { panic!() };
+        assert_eq!((since, out), (Duration::days(7), PathBuf::from(".")));
+    }
+
+    #[test]
+    fn help_is_everywhere() {
+        for args in
+            [&["--help"][..], &["exempt", "--help"], &["exempt", "add", "--help"], &["registry", "show", "--help"]]
+        {
+            assert_eq!(parse(args).unwrap_err().kind(), clap::error::ErrorKind::DisplayHelp, "{args:?}");
         }
     }
 }

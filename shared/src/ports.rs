@@ -42,3 +42,22 @@ pub type PortResult<T> = Result<T, PortError>;
 pub trait Notifier: Send + Sync {
     fn notify(&self, notification: &Notification) -> impl Future<Output = PortResult<()>> + Send;
 }
+
+/// Why an executor (remediation, isolation) did not carry out a request: what the edge maps to
+/// a Lambda error type.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecutorError {
+    #[error("no remediation {0} is on record")]
+    UnknownRemediation(String),
+    #[error("no incident {0} is on record")]
+    UnknownIncident(String),
+    /// The request does not fit the record's state; the message says why.
+    #[error("{0}")]
+    Refused(String),
+    #[error("remediation {id} is {status} and cannot be undone{hint}")]
+    NotUndoable { id: String, status: &'static str, hint: &'static str },
+    #[error("remediation {0} is being worked on by another invocation; try again in a minute")]
+    Busy(String),
+    #[error(transparent)]
+    Port(#[from] PortError),
+}

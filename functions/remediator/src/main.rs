@@ -15,11 +15,12 @@ use warden::approval::flow::Approvals;
 use warden::aws::wiring::{isolation_executor, remediation_executor, suspension_service};
 use warden::aws::{ApiGatewayKeys, AwsFleet, DynamoStore, Ec2Compute, Ec2SecurityGroups, SnsNotifier};
 use warden::edge::events::{parse_event, Request};
-use warden::exposure::executor::{Executor, ExecutorError, Report};
+use warden::exposure::executor::{Executor, Report};
 use warden::isolation::executor::{IncidentReport, IsolationExecutor};
 use warden::isolation::ports::IncidentStore;
 use warden::isolation::IncidentStatus;
 use warden::metrics::{incident_emf, remediation_emf};
+use warden::ports::ExecutorError;
 use warden::suspension::service::SuspensionService;
 
 const FUNCTION: &str = "remediator";

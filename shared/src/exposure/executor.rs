@@ -15,7 +15,7 @@ use crate::exposure::plan::{
 use crate::exposure::ports::{AuditStore, RevokeResult, SecurityGroups};
 use crate::exposure::{exposure_reason, IngressRule, SensitivePort};
 use crate::notify::human_time;
-use crate::ports::{ErrorKind, Notifier, PortError};
+use crate::ports::{ErrorKind, ExecutorError, Notifier};
 
 /// The raw event is kept for audit, up to this size (DynamoDB items are ≤ 400 KB).
 const MAX_STORED_EVENT_BYTES: usize = 64 * 1024;
@@ -33,23 +33,6 @@ pub struct Settings {
     pub dry_run: bool,
     /// How long a claimed remediation is protected from being taken over by a redelivery.
     pub lease: Duration,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum ExecutorError {
-    #[error("no remediation {0} is on record")]
-    UnknownRemediation(String),
-    #[error("no incident {0} is on record")]
-    UnknownIncident(String),
-    /// The request does not fit the record's state; the message says why.
-    #[error("{0}")]
-    Refused(String),
-    #[error("remediation {id} is {status} and cannot be undone{hint}")]
-    NotUndoable { id: String, status: &'static str, hint: &'static str },
-    #[error("remediation {0} is being worked on by another invocation; try again in a minute")]
-    Busy(String),
-    #[error(transparent)]
-    Port(#[from] PortError),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -625,6 +608,7 @@ mod tests {
     use crate::exposure::plan::{Exemption, ExemptionTarget, TriggerKind};
     use crate::exposure::RuleSource;
     use crate::ports::ErrorKind;
+    use crate::ports::ExecutorError;
     use crate::testing::{FakeGroups, FakeNotifier, FakeStore};
 
     const SG: &str = "sg-0a1b2c3d4e5f60718";

@@ -15,13 +15,13 @@ use serde::Serialize;
 
 use crate::approval::ports::ActionRunner;
 use crate::approval::ApprovalAction;
-use crate::exposure::executor::ExecutorError;
 use crate::isolation::notification::incident_notification;
 use crate::isolation::ports::{Compute, Fleet, IncidentStore, LockOutcome};
 use crate::isolation::{
     plan_isolation, IncidentRecord, IncidentStatus, InstanceState, IsolationPlan, IsolationPolicy, IsolationStep,
     IsolationTrigger, QuarantineGroups, Response, StepOutcome, StepState, TargetRegistration,
 };
+use crate::ports::ExecutorError;
 use crate::ports::{Notifier, PortError, PortResult};
 
 /// Target-group discovery, possibly still running when containment starts.

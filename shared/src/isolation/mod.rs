@@ -2,6 +2,7 @@
 //! the policy that decides what runs at once and what waits for a human, what Warden records
 //! about the instance before touching it, and the pure planner that orders the steps.
 
+pub mod approval;
 pub mod executor;
 pub mod notification;
 pub mod ports;
