@@ -8,19 +8,19 @@
 use std::time::Instant;
 
 use chrono::Utc;
-use lambda_runtime::{run, service_fn, Diagnostic, Error, LambdaEvent};
+use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use serde_json::Value;
 
 use warden::approval::flow::Approvals;
 use warden::aws::wiring::{isolation_executor, remediation_executor, suspension_service};
 use warden::aws::{ApiGatewayKeys, AwsFleet, DynamoStore, Ec2Compute, Ec2SecurityGroups, SnsNotifier};
-use warden::edge::events::{parse_event, Request};
+use warden::edge::events::{RemediatorEvent, Request};
+use warden::edge::failure::{to_json, Failure, FailureKind};
 use warden::exposure::executor::{Executor, Report};
 use warden::isolation::executor::{IncidentReport, IsolationExecutor};
 use warden::isolation::ports::IncidentStore;
 use warden::isolation::IncidentStatus;
 use warden::metrics::{incident_emf, remediation_emf};
-use warden::ports::ExecutorError;
 use warden::suspension::service::SuspensionService;
 
 const FUNCTION: &str = "remediator";
@@ -33,36 +33,19 @@ struct Remediator {
     metrics_namespace: String,
 }
 
-fn executor_failure(e: ExecutorError) -> Diagnostic {
-    match e {
-        ExecutorError::Port(_) | ExecutorError::Busy(_) => {
-            tracing::error!(error = %e, "did not complete; what was done is recorded and a redelivery resumes it");
-            failure("RemediationIncomplete", e.to_string())
-        }
-        ExecutorError::UnknownRemediation(_)
-        | ExecutorError::UnknownIncident(_)
-        | ExecutorError::NotUndoable { .. }
-        | ExecutorError::Refused(_) => {
-            tracing::warn!(error = %e, "request refused; nothing changed");
-            failure("RequestRefused", e.to_string())
-        }
-    }
-}
-
 impl Remediator {
-    async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
+    async fn handle(&self, event: LambdaEvent<RemediatorEvent>) -> Result<Value, Failure> {
         let received = Instant::now();
-        let raw = event.payload;
-        let request = parse_event(&raw).map_err(|e| {
-            tracing::warn!(error = %e, "event rejected; nothing changed");
-            failure("EventRejected", e.to_string())
-        })?;
+        let event = event.payload;
+        // The event as received, kept with the remediation record for audit.
+        let raw = serde_json::to_string(&event).unwrap_or_default();
+        let request = event.into_request()?;
         let now = Utc::now();
         let report = match request {
             Request::Isolate(trigger) => {
                 tracing::info!(event_id = %trigger.event_id, trigger = %trigger.describe(), instance_id = ?trigger.instance_id, "isolating");
-                let report = self.isolation.isolate(trigger, received, now).await.map_err(executor_failure)?;
-                if report.status == IncidentStatus::PendingApproval.as_str() {
+                let report = self.isolation.isolate(trigger, received, now).await?;
+                if report.status == IncidentStatus::PendingApproval {
                     self.ask_to_isolate(&report, now).await?;
                 }
                 return self.incident_done(report, now);
@@ -73,7 +56,7 @@ impl Remediator {
             }
             Request::Remediate(trigger) => {
                 tracing::info!(event_id = %trigger.event_id, trigger = %trigger.describe(), "remediating");
-                self.executor.remediate(trigger, &raw.to_string(), now).await
+                self.executor.remediate(trigger, &raw, now).await
             }
             Request::Undo { remediation_id, requested_by } => {
                 tracing::info!(%remediation_id, %requested_by, "undo requested");
@@ -83,14 +66,13 @@ impl Remediator {
                 tracing::info!(event_id = %alarm.event_id, alarm = %alarm.alarm_name, caller = ?alarm.caller, "abuse alarm");
                 let report = self.suspensions.handle_alarm(&alarm, &self.approvals, now).await.map_err(|e| {
                     tracing::error!(error = %e, "suspension incomplete; a redelivery completes it");
-                    failure("SuspensionIncomplete", e.to_string())
+                    Failure::new(FailureKind::SuspensionIncomplete, e)
                 })?;
                 tracing::info!(summary = %report.summary, duplicate = report.duplicate, "done");
-                return serde_json::to_value(&report).map_err(|e| failure("InternalError", e.to_string()));
+                return to_json(&report);
             }
             Request::Ignore { event_id, reason } => Ok(Report::ignored(&event_id, &reason)),
-        }
-        .map_err(executor_failure)?;
+        }?;
 
         // EMF goes to stdout as its own line; logs go to stderr.
         println!("{}", remediation_emf(&self.metrics_namespace, FUNCTION, &report, now.timestamp_millis()));
@@ -107,21 +89,19 @@ impl Remediator {
         if report.needs_retry() {
             // Failing the invocation makes Lambda/EventBridge redeliver; the record resumes.
             let why = report.notify_error.clone().unwrap_or_else(|| format!("{} step(s) failed", report.failed.len()));
-            return Err(failure(
-                "RemediationIncomplete",
+            return Err(Failure::new(
+                FailureKind::RemediationIncomplete,
                 format!("{} ({why}); recorded as {}, will resume on redelivery", report.summary, report.status),
             ));
         }
-        serde_json::to_value(&report).map_err(|e| failure("InternalError", e.to_string()))
+        to_json(&report)
     }
-}
 
-impl Remediator {
     /// The disruptive rest of a plan waits for a human: one approval request, one email.
-    async fn ask_to_isolate(&self, report: &IncidentReport, now: chrono::DateTime<Utc>) -> Result<(), Diagnostic> {
+    async fn ask_to_isolate(&self, report: &IncidentReport, now: chrono::DateTime<Utc>) -> Result<(), Failure> {
         let request = self.approvals.ask_to_isolate(report, now).await.map_err(|e| {
             tracing::error!(error = %e, "could not ask for approval; a retry asks again");
-            failure("ApprovalNotRequested", e.to_string())
+            Failure::new(FailureKind::ApprovalNotRequested, e)
         })?;
         tracing::info!(request = %request.id, incident_id = %report.incident_id, "approval requested");
         Ok(())
@@ -132,17 +112,19 @@ impl Remediator {
         incident_id: &str,
         requested_by: &str,
         now: chrono::DateTime<Utc>,
-    ) -> Result<Value, Diagnostic> {
+    ) -> Result<Value, Failure> {
         let record = self
             .isolation
             .store
             .incident(incident_id)
             .await
-            .map_err(|e| failure("RemediationIncomplete", e.to_string()))?
-            .ok_or_else(|| failure("RequestRefused", format!("no incident {incident_id} is on record")))?;
+            .map_err(|e| Failure::new(FailureKind::RemediationIncomplete, e))?
+            .ok_or_else(|| {
+                Failure::new(FailureKind::RequestRefused, format!("no incident {incident_id} is on record"))
+            })?;
         if record.status.is_over() {
-            return Err(failure(
-                "RequestRefused",
+            return Err(Failure::new(
+                FailureKind::RequestRefused,
                 format!("incident {incident_id} is {}: nothing to release", record.status.as_str()),
             ));
         }
@@ -150,7 +132,7 @@ impl Remediator {
             .approvals
             .ask_to_release(&record, requested_by, now)
             .await
-            .map_err(|e| failure("ApprovalNotRequested", e.to_string()))?;
+            .map_err(|e| Failure::new(FailureKind::ApprovalNotRequested, e))?;
         Ok(serde_json::json!({
             "kind": "release_request",
             "incident_id": incident_id,
@@ -161,7 +143,7 @@ impl Remediator {
         }))
     }
 
-    fn incident_done(&self, report: IncidentReport, now: chrono::DateTime<Utc>) -> Result<Value, Diagnostic> {
+    fn incident_done(&self, report: IncidentReport, now: chrono::DateTime<Utc>) -> Result<Value, Failure> {
         println!("{}", incident_emf(&self.metrics_namespace, FUNCTION, &report, now.timestamp_millis()));
         tracing::info!(
             incident_id = %report.incident_id,
@@ -176,21 +158,16 @@ impl Remediator {
         if report.needs_retry() {
             let why =
                 report.notify_error.clone().unwrap_or_else(|| format!("{} step(s) failed", report.failed_steps()));
-            return Err(failure(
-                "IsolationIncomplete",
+            return Err(Failure::new(
+                FailureKind::IsolationIncomplete,
                 format!(
                     "{} ({why}); recorded as {}, a retry or the next trigger resumes it",
                     report.summary, report.status
                 ),
             ));
         }
-        serde_json::to_value(&report).map_err(|e| failure("InternalError", e.to_string()))
+        to_json(&report)
     }
-}
-
-/// A Lambda error with a type that says what kind of failure it is.
-fn failure(error_type: &str, message: String) -> Diagnostic {
-    Diagnostic { error_type: format!("Warden.{error_type}"), error_message: message }
 }
 
 #[tokio::main]

@@ -5,7 +5,13 @@
 //! revoke a rule that is not world-open right now.
 
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
+use std::collections::HashMap;
+
+use aws_lambda_events::event::cloudwatch_alarms::{
+    CloudWatchAlarm, CloudWatchAlarmData, CloudWatchAlarmState, CloudWatchAlarmStateValue,
+};
+use aws_lambda_events::event::cloudwatch_events::CloudWatchEvent;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::exposure::is_security_group_id;
@@ -63,47 +69,276 @@ pub enum EventError {
     Unsupported { event_source: String, detail_type: String },
 }
 
-/// The common EventBridge envelope.
-#[derive(Debug, Deserialize)]
-struct Envelope {
-    id: Option<String>,
-    #[serde(rename = "detail-type")]
-    detail_type: Option<String>,
-    source: Option<String>,
-    account: Option<String>,
-    time: Option<String>,
-    region: Option<String>,
-    #[serde(default)]
-    resources: Vec<String>,
-    #[serde(default)]
-    detail: Value,
+/// Everything the remediator can be sent, typed at the edge.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum RemediatorEvent {
+    /// The payload a CloudWatch alarm sends to a Lambda action (no EventBridge envelope).
+    AlarmAction(Box<CloudWatchAlarm<Value, Value>>),
+    /// An EventBridge event: CloudTrail, Config, schedules, alarms, GuardDuty, Warden's own.
+    EventBridge(Box<CloudWatchEvent<Value>>),
+    /// Neither: refused with the reason.
+    Unrecognised { raw: Value, why: String },
 }
 
-pub fn parse_event(raw: &Value) -> Result<Request, EventError> {
-    // A CloudWatch alarm's Lambda action sends its own shape, not an EventBridge envelope.
-    if raw.get("alarmData").is_some() && raw.get("detail-type").is_none() {
-        return alarm_action(raw);
+impl<'de> Deserialize<'de> for RemediatorEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(Self::from_value(Value::deserialize(deserializer)?))
     }
-    let env: Envelope =
-        serde_json::from_value(raw.clone()).map_err(|e| EventError::Invalid { field: "event", why: e.to_string() })?;
+}
+
+impl RemediatorEvent {
+    /// An alarm action carries `alarmData` and no `detail-type`; everything else must be an
+    /// EventBridge envelope. Nothing is an error here: what fits neither is kept with the reason.
+    pub fn from_value(mut raw: Value) -> Self {
+        let alarm_action = raw.get("alarmData").is_some() && raw.get("detail-type").is_none();
+        // EventBridge always sends `resources`; hand-made events (tools, tests) may leave it out.
+        if let Some(obj) = raw.as_object_mut().filter(|_| !alarm_action) {
+            obj.entry("resources").or_insert_with(|| Value::Array(vec![]));
+        }
+        let parsed = if alarm_action {
+            serde_path_to_error::deserialize(&raw).map(|a| Self::AlarmAction(Box::new(a)))
+        } else {
+            serde_path_to_error::deserialize(&raw).map(|e| Self::EventBridge(Box::new(e)))
+        };
+        parsed.unwrap_or_else(|e| {
+            let why = format!("{} at `{}`", e.inner(), e.path());
+            Self::Unrecognised { raw, why }
+        })
+    }
+}
+
+/// `detail` of "AWS API Call via CloudTrail" for the security-group calls.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CloudTrailCall {
+    event_name: String,
+    #[serde(default)]
+    error_code: Option<String>,
+    #[serde(default)]
+    user_identity: Option<CloudTrailIdentity>,
+    #[serde(default, rename = "sourceIPAddress")]
+    source_ip_address: Option<String>,
+    #[serde(default)]
+    request_parameters: Option<SgRequestParameters>,
+    #[serde(default)]
+    response_elements: Option<SgResponseElements>,
+}
+
+#[derive(Debug, Deserialize)]
+struct CloudTrailIdentity {
+    #[serde(default)]
+    arn: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct SgRequestParameters {
+    #[serde(default, rename = "groupId")]
+    group_id: Option<String>,
+    #[serde(default, rename = "ModifySecurityGroupRulesRequest")]
+    modify: Option<ModifyRulesRequest>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ModifyRulesRequest {
+    #[serde(default, rename = "GroupId")]
+    group_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct SgResponseElements {
+    #[serde(default, rename = "securityGroupRuleSet")]
+    rule_set: Option<RuleSet>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RuleSet {
+    #[serde(default)]
+    items: Vec<RuleSetItem>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RuleSetItem {
+    #[serde(default, rename = "groupId")]
+    group_id: Option<String>,
+}
+
+/// `detail` of "Config Rules Compliance Change".
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ComplianceChange {
+    resource_type: String,
+    resource_id: String,
+    config_rule_name: String,
+    new_evaluation_result: NewEvaluationResult,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct NewEvaluationResult {
+    compliance_type: String,
+}
+
+/// `detail` of "GuardDuty Finding" (the finding format; only what Warden reads).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GuardDutyFinding {
+    id: String,
+    #[serde(rename = "type")]
+    finding_type: String,
+    severity: f64,
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    service: Option<GuardDutyService>,
+    #[serde(default)]
+    resource: Option<GuardDutyResource>,
+}
+
+#[derive(Debug, Deserialize)]
+struct GuardDutyService {
+    #[serde(default)]
+    archived: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GuardDutyResource {
+    #[serde(default)]
+    resource_type: Option<String>,
+    #[serde(default)]
+    instance_details: Option<InstanceDetails>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct InstanceDetails {
+    #[serde(default)]
+    instance_id: Option<String>,
+}
+
+/// `detail` of Warden's own "Warden Undo Request".
+#[derive(Debug, Deserialize)]
+struct UndoRequest {
+    remediation_id: String,
+    requested_by: String,
+}
+
+/// `detail` of Warden's own "Warden Release Request".
+#[derive(Debug, Deserialize)]
+struct ReleaseRequest {
+    incident_id: String,
+    requested_by: String,
+}
+
+/// The part of an alarm's metric configuration Warden reads: each metric's namespace, name
+/// and dimensions (metric-math alarms list several; expressions have no `metricStat`).
+#[derive(Debug, Default, Deserialize)]
+struct AlarmConfiguration {
+    #[serde(default)]
+    metrics: Vec<AlarmMetric>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AlarmMetric {
+    #[serde(default)]
+    metric_stat: Option<AlarmMetricStat>,
+}
+
+#[derive(Debug, Deserialize)]
+struct AlarmMetricStat {
+    metric: MetricName,
+}
+
+#[derive(Debug, Deserialize)]
+struct MetricName {
+    #[serde(default)]
+    namespace: Option<String>,
+    name: String,
+    #[serde(default)]
+    dimensions: HashMap<String, String>,
+}
+
+/// A typed `detail`, or a clear error naming what is wrong with it.
+fn detail<T: serde::de::DeserializeOwned>(detail: &Option<Value>, what: &'static str) -> Result<T, EventError> {
+    let value = detail
+        .as_ref()
+        .filter(|d| d.is_object())
+        .ok_or(EventError::Invalid { field: "detail", why: "must be a JSON object".into() })?;
+    serde_path_to_error::deserialize(value).map_err(|e| EventError::Invalid {
+        field: "detail",
+        why: format!("not a {what}: {} at `{}`", e.inner(), e.path()),
+    })
+}
+
+/// Parse any JSON the remediator was sent (tests and tools; the function gets it typed).
+pub fn parse_event(raw: &Value) -> Result<Request, EventError> {
+    RemediatorEvent::from_value(raw.clone()).into_request()
+}
+
+impl RemediatorEvent {
+    pub fn into_request(self) -> Result<Request, EventError> {
+        match self {
+            RemediatorEvent::AlarmAction(alarm) => alarm_action(*alarm),
+            RemediatorEvent::EventBridge(event) => eventbridge(*event),
+            RemediatorEvent::Unrecognised { raw, why } => Err(why_unrecognised(&raw, why)),
+        }
+    }
+}
+
+/// Why JSON that is neither envelope was refused, in terms of the EventBridge envelope.
+fn why_unrecognised(raw: &Value, why: String) -> EventError {
+    let Some(obj) = raw.as_object() else {
+        return EventError::Invalid { field: "event", why: "must be a JSON object".into() };
+    };
+    if obj.contains_key("alarmData") && !obj.contains_key("detail-type") {
+        if obj.get("source").and_then(Value::as_str) != Some("aws.cloudwatch") {
+            return EventError::Invalid {
+                field: "source",
+                why: "an alarm-action payload comes from aws.cloudwatch".into(),
+            };
+        }
+        return EventError::Invalid { field: "alarm action", why };
+    }
+    for field in ["id", "detail-type", "source", "time"] {
+        if !obj.get(field).is_some_and(Value::is_string) {
+            return EventError::MissingField(field);
+        }
+    }
+    if let Some(Err(e)) = obj.get("time").and_then(Value::as_str).map(parse_time) {
+        return e;
+    }
+    if !obj.get("resources").is_none_or(Value::is_array) {
+        return EventError::Invalid { field: "resources", why: "must be a list of ARNs".into() };
+    }
+    if obj.get("detail").is_some_and(|d| !d.is_object()) {
+        return EventError::Invalid { field: "detail", why: "must be a JSON object".into() };
+    }
+    EventError::Invalid { field: "event", why }
+}
+
+fn eventbridge(env: CloudWatchEvent<Value>) -> Result<Request, EventError> {
     let id = env.id.clone().filter(|s| !s.is_empty()).ok_or(EventError::MissingField("id"))?;
     let detail_type = env.detail_type.clone().ok_or(EventError::MissingField("detail-type"))?;
     let source = env.source.clone().ok_or(EventError::MissingField("source"))?;
-    let time_raw = env.time.clone().ok_or(EventError::MissingField("time"))?;
-    let time = parse_time(&time_raw)?;
-    if !env.detail.is_object() {
+    let time = env.time;
+    if env.detail.as_ref().is_some_and(|d| !d.is_object()) {
         return Err(EventError::Invalid { field: "detail", why: "must be a JSON object".into() });
     }
+    let (account, region) = (env.account_id.clone(), env.region.clone());
 
     let kind = match (source.as_str(), detail_type.as_str()) {
-        ("aws.ec2", "AWS API Call via CloudTrail") => match cloudtrail(&env.detail)? {
+        ("aws.ec2", "AWS API Call via CloudTrail") => match cloudtrail(detail(&env.detail, "CloudTrail record")?)? {
             Ok(kind) => kind,
             Err(reason) => return Ok(Request::Ignore { event_id: id, reason }),
         },
-        ("aws.config", "Config Rules Compliance Change") => match config_compliance(&env.detail)? {
-            Ok(kind) => kind,
-            Err(reason) => return Ok(Request::Ignore { event_id: id, reason }),
-        },
+        ("aws.config", "Config Rules Compliance Change") => {
+            match config_compliance(detail(&env.detail, "Config compliance change")?)? {
+                Ok(kind) => kind,
+                Err(reason) => return Ok(Request::Ignore { event_id: id, reason }),
+            }
+        }
         ("aws.events", "Scheduled Event") => {
             let rule = env
                 .resources
@@ -112,22 +347,22 @@ pub fn parse_event(raw: &Value) -> Result<Request, EventError> {
                 .unwrap_or_else(|| "schedule".to_string());
             TriggerKind::ScheduledSweep { rule }
         }
-        (WARDEN_SOURCE, UNDO_DETAIL_TYPE) => return undo(&env.detail),
-        (WARDEN_SOURCE, RELEASE_DETAIL_TYPE) => return release(&env.detail),
+        (WARDEN_SOURCE, UNDO_DETAIL_TYPE) => return undo(detail(&env.detail, "Warden undo request")?),
+        (WARDEN_SOURCE, RELEASE_DETAIL_TYPE) => return release(detail(&env.detail, "Warden release request")?),
         ("aws.cloudwatch", "CloudWatch Alarm State Change") => {
-            if let Some(request) = caller_alarm(&env.detail, &id, time)? {
+            let data: CloudWatchAlarmData<Value, Value> = detail(&env.detail, "CloudWatch alarm state change")?;
+            if let Some(request) = caller_alarm(&data, &id, time)? {
                 return Ok(request);
             }
-            let alarm = alarm(&env.detail)?;
-            return Ok(finish_isolation(alarm, id, time, env.account, env.region));
+            return Ok(finish_isolation(alarm(&data)?, id, time, account, region));
         }
         ("aws.guardduty", "GuardDuty Finding") => {
-            let finding = guardduty(&env.detail)?;
-            return Ok(finish_isolation(finding, id, time, env.account, env.region));
+            let finding = guardduty(detail(&env.detail, "GuardDuty finding")?)?;
+            return Ok(finish_isolation(finding, id, time, account, region));
         }
         _ => return Err(EventError::Unsupported { event_source: source, detail_type }),
     };
-    Ok(Request::Remediate(Trigger { event_id: id, event_time: time, kind, account: env.account, region: env.region }))
+    Ok(Request::Remediate(Trigger { event_id: id, event_time: time, kind, account, region }))
 }
 
 /// RFC 3339, or the `+0000` offset form CloudWatch alarm actions use.
@@ -135,10 +370,6 @@ fn parse_time(raw: &str) -> Result<DateTime<Utc>, EventError> {
     raw.parse::<DateTime<Utc>>()
         .or_else(|_| DateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M:%S%.f%z").map(|t| t.with_timezone(&Utc)))
         .map_err(|e| EventError::Invalid { field: "time", why: format!("{raw:?} is not RFC 3339: {e}") })
-}
-
-fn str_at<'a>(v: &'a Value, pointer: &str) -> Option<&'a str> {
-    v.pointer(pointer).and_then(Value::as_str)
 }
 
 fn push_group(groups: &mut Vec<String>, id: &str) -> Result<(), EventError> {
@@ -152,43 +383,42 @@ fn push_group(groups: &mut Vec<String>, id: &str) -> Result<(), EventError> {
 }
 
 /// The inner `Result` is `Err(reason)` for a well-formed event that needs no action.
-fn cloudtrail(detail: &Value) -> Result<Result<TriggerKind, String>, EventError> {
-    let name = str_at(detail, "/eventName").ok_or(EventError::MissingField("detail.eventName"))?;
+fn cloudtrail(call: CloudTrailCall) -> Result<Result<TriggerKind, String>, EventError> {
+    let name = call.event_name.as_str();
     if !CLOUDTRAIL_EVENT_NAMES.contains(&name) {
         return Ok(Err(format!("CloudTrail {name} cannot open ingress; nothing to check")));
     }
-    if let Some(code) = str_at(detail, "/errorCode") {
+    if let Some(code) = &call.error_code {
         return Ok(Err(format!("CloudTrail {name} failed with {code}; nothing changed")));
     }
     let mut groups = Vec::new();
-    for pointer in ["/requestParameters/groupId", "/requestParameters/ModifySecurityGroupRulesRequest/GroupId"] {
-        if let Some(id) = str_at(detail, pointer) {
+    if let Some(params) = &call.request_parameters {
+        for id in [params.group_id.as_deref(), params.modify.as_ref().and_then(|m| m.group_id.as_deref())]
+            .into_iter()
+            .flatten()
+        {
             push_group(&mut groups, id)?;
         }
     }
     // A call by group name (default VPC) names the group id only in the response.
-    if let Some(items) = detail.pointer("/responseElements/securityGroupRuleSet/items").and_then(Value::as_array) {
-        for id in items.iter().filter_map(|i| i.get("groupId").and_then(Value::as_str)) {
-            push_group(&mut groups, id)?;
-        }
+    let items = call.response_elements.as_ref().and_then(|r| r.rule_set.as_ref()).map(|s| s.items.as_slice());
+    for id in items.unwrap_or_default().iter().filter_map(|i| i.group_id.as_deref()) {
+        push_group(&mut groups, id)?;
     }
     if groups.is_empty() {
         return Err(EventError::MissingField("detail.requestParameters.groupId"));
     }
     Ok(Ok(TriggerKind::CloudTrail {
-        event_name: name.to_string(),
+        event_name: call.event_name.clone(),
         group_ids: groups,
-        actor: str_at(detail, "/userIdentity/arn").map(str::to_string),
-        source_ip: str_at(detail, "/sourceIPAddress").map(str::to_string),
+        actor: call.user_identity.and_then(|u| u.arn),
+        source_ip: call.source_ip_address,
     }))
 }
 
-fn config_compliance(detail: &Value) -> Result<Result<TriggerKind, String>, EventError> {
-    let resource_type = str_at(detail, "/resourceType").ok_or(EventError::MissingField("detail.resourceType"))?;
-    let resource_id = str_at(detail, "/resourceId").ok_or(EventError::MissingField("detail.resourceId"))?;
-    let rule_name = str_at(detail, "/configRuleName").ok_or(EventError::MissingField("detail.configRuleName"))?;
-    let compliance = str_at(detail, "/newEvaluationResult/complianceType")
-        .ok_or(EventError::MissingField("detail.newEvaluationResult.complianceType"))?;
+fn config_compliance(change: ComplianceChange) -> Result<Result<TriggerKind, String>, EventError> {
+    let ComplianceChange { resource_type, resource_id, config_rule_name: rule_name, new_evaluation_result } = change;
+    let compliance = new_evaluation_result.compliance_type;
     if resource_type != "AWS::EC2::SecurityGroup" {
         return Ok(Err(format!("Config rule {rule_name} is about {resource_type}, not a security group")));
     }
@@ -196,8 +426,8 @@ fn config_compliance(detail: &Value) -> Result<Result<TriggerKind, String>, Even
         return Ok(Err(format!("Config rule {rule_name} reports {resource_id} as {compliance}")));
     }
     let mut groups = Vec::new();
-    push_group(&mut groups, resource_id)?;
-    Ok(Ok(TriggerKind::ConfigCompliance { rule_name: rule_name.to_string(), group_ids: groups }))
+    push_group(&mut groups, &resource_id)?;
+    Ok(Ok(TriggerKind::ConfigCompliance { rule_name, group_ids: groups }))
 }
 
 /// What an isolation event says, before the envelope's id and time are added.
@@ -230,27 +460,54 @@ fn finish_isolation(
 /// The namespace of the request validator's metrics.
 pub const LLM_METRICS_NAMESPACE: &str = "Custom/LLM";
 
+/// The metrics an alarm watches. A configuration Warden cannot read (a composite alarm's) watches none.
+fn metrics_of(data: &CloudWatchAlarmData<Value, Value>) -> Vec<MetricName> {
+    let config: AlarmConfiguration = serde_json::from_value(data.configuration.clone()).unwrap_or_default();
+    config.metrics.into_iter().filter_map(|m| m.metric_stat.map(|s| s.metric)).collect()
+}
+
+fn state_of(state: &Option<CloudWatchAlarmState<Value>>) -> Option<&'static str> {
+    state.as_ref().map(|s| match s.value {
+        CloudWatchAlarmStateValue::Ok => "OK",
+        CloudWatchAlarmStateValue::Alarm => "ALARM",
+        CloudWatchAlarmStateValue::InsufficientData => "INSUFFICIENT_DATA",
+        _ => "UNKNOWN",
+    })
+}
+
+/// `Some(reason)` unless the alarm went into ALARM from another state: only that transition acts.
+fn not_a_new_alarm(data: &CloudWatchAlarmData<Value, Value>) -> Result<Option<String>, EventError> {
+    let state = state_of(&data.state).ok_or(EventError::MissingField("state.value"))?;
+    let previous = state_of(&data.previous_state).unwrap_or("INSUFFICIENT_DATA");
+    if state != "ALARM" || previous == "ALARM" {
+        return Ok(Some(format!(
+            "alarm {} went {previous} -> {state}; only a transition into ALARM acts",
+            data.alarm_name
+        )));
+    }
+    Ok(None)
+}
+
+fn state_reason(data: &CloudWatchAlarmData<Value, Value>, max: usize) -> Option<String> {
+    data.state.as_ref().map(|s| s.reason.chars().take(max).collect())
+}
+
 /// An alarm on `Custom/LLM` `PromptInjectionAttempts` or `AuthFailures` (with a `Caller`
 /// dimension, or fleet-wide without one). `None`: some other alarm.
-fn caller_alarm(data: &Value, event_id: &str, time: DateTime<Utc>) -> Result<Option<Request>, EventError> {
-    let metrics = data.pointer("/configuration/metrics").and_then(Value::as_array).cloned().unwrap_or_default();
-    let watched = metrics.iter().find_map(|m| {
-        let metric = m.pointer("/metricStat/metric")?;
-        if metric.get("namespace").and_then(Value::as_str) != Some(LLM_METRICS_NAMESPACE) {
+fn caller_alarm(
+    data: &CloudWatchAlarmData<Value, Value>,
+    event_id: &str,
+    time: DateTime<Utc>,
+) -> Result<Option<Request>, EventError> {
+    let watched = metrics_of(data).into_iter().find_map(|m| {
+        if m.namespace.as_deref() != Some(LLM_METRICS_NAMESPACE) {
             return None;
         }
-        let name = AbuseMetric::parse(metric.get("name").and_then(Value::as_str)?)?;
-        Some((name, metric.pointer("/dimensions/Caller").and_then(Value::as_str).map(str::to_string)))
+        Some((AbuseMetric::parse(&m.name)?, m.dimensions.get("Caller").cloned()))
     });
     let Some((metric, caller)) = watched else { return Ok(None) };
-    let name = str_at(data, "/alarmName").ok_or(EventError::MissingField("alarmName"))?;
-    let state = str_at(data, "/state/value").ok_or(EventError::MissingField("state.value"))?;
-    let previous = str_at(data, "/previousState/value").unwrap_or("INSUFFICIENT_DATA");
-    if state != "ALARM" || previous == "ALARM" {
-        return Ok(Some(Request::Ignore {
-            event_id: event_id.to_string(),
-            reason: format!("alarm {name} went {previous} -> {state}; only a transition into ALARM acts"),
-        }));
+    if let Some(reason) = not_a_new_alarm(data)? {
+        return Ok(Some(Request::Ignore { event_id: event_id.to_string(), reason }));
     }
     if let Some(c) = &caller {
         if !valid_caller(c) {
@@ -263,136 +520,105 @@ fn caller_alarm(data: &Value, event_id: &str, time: DateTime<Utc>) -> Result<Opt
     Ok(Some(Request::CallerAlarm(CallerAlarm {
         event_id: event_id.to_string(),
         event_time: time,
-        alarm_name: name.to_string(),
+        alarm_name: data.alarm_name.clone(),
         metric,
         caller,
-        reason: str_at(data, "/state/reason").map(|r| r.chars().take(300).collect()),
+        reason: state_reason(data, 300),
     })))
 }
 
 /// The alarm part shared by the EventBridge event (`detail`) and the alarm action (`alarmData`).
-fn alarm(data: &Value) -> Result<Threat, EventError> {
-    let name = str_at(data, "/alarmName").ok_or(EventError::MissingField("alarmName"))?;
-    let state = str_at(data, "/state/value").ok_or(EventError::MissingField("state.value"))?;
-    let previous = str_at(data, "/previousState/value").unwrap_or("INSUFFICIENT_DATA");
-    if state != "ALARM" || previous == "ALARM" {
-        return Ok(Threat::Ignore(format!(
-            "alarm {name} went {previous} -> {state}; only a transition into ALARM acts"
-        )));
+fn alarm(data: &CloudWatchAlarmData<Value, Value>) -> Result<Threat, EventError> {
+    if let Some(reason) = not_a_new_alarm(data)? {
+        return Ok(Threat::Ignore(reason));
     }
-    let metrics = data.pointer("/configuration/metrics").and_then(Value::as_array).cloned().unwrap_or_default();
-    let dimension = |key: &str| {
-        metrics.iter().find_map(|m| {
-            m.pointer(&format!("/metricStat/metric/dimensions/{key}")).and_then(Value::as_str).map(str::to_string)
-        })
-    };
+    let metrics = metrics_of(data);
+    let dimension = |key: &str| metrics.iter().find_map(|m| m.dimensions.get(key).cloned());
     let instance_id = dimension("InstanceId");
     if let Some(id) = &instance_id {
         if !is_instance_id(id) {
             return Err(EventError::Invalid { field: "InstanceId", why: format!("{id:?} is not an instance id") });
         }
     }
-    let metric = metrics.iter().find_map(|m| {
-        let ns = m.pointer("/metricStat/metric/namespace").and_then(Value::as_str)?;
-        let n = m.pointer("/metricStat/metric/name").and_then(Value::as_str)?;
-        Some(format!("{ns}/{n}"))
-    });
+    let metric = metrics.iter().find_map(|m| Some(format!("{}/{}", m.namespace.as_deref()?, m.name)));
     Ok(Threat::Act {
-        source: ThreatSource::Alarm {
-            alarm_name: name.to_string(),
-            metric,
-            reason: str_at(data, "/state/reason").map(|r| r.chars().take(500).collect()),
-        },
+        source: ThreatSource::Alarm { alarm_name: data.alarm_name.clone(), metric, reason: state_reason(data, 500) },
         instance_id,
         asg_name: dimension("AutoScalingGroupName"),
     })
 }
 
 /// The payload a CloudWatch alarm sends to a Lambda action.
-fn alarm_action(raw: &Value) -> Result<Request, EventError> {
-    if str_at(raw, "/source") != Some("aws.cloudwatch") {
+fn alarm_action(raw: CloudWatchAlarm<Value, Value>) -> Result<Request, EventError> {
+    if raw.source.as_deref() != Some("aws.cloudwatch") {
         return Err(EventError::Invalid {
             field: "source",
             why: "an alarm-action payload comes from aws.cloudwatch".into(),
         });
     }
-    let arn = str_at(raw, "/alarmArn").ok_or(EventError::MissingField("alarmArn"))?;
-    let time_raw = str_at(raw, "/time").ok_or(EventError::MissingField("time"))?;
-    let time = parse_time(time_raw)?;
-    let data = raw.get("alarmData").filter(|d| d.is_object()).ok_or(EventError::MissingField("alarmData"))?;
+    let arn = raw.alarm_arn.as_deref().ok_or(EventError::MissingField("alarmArn"))?;
+    let time = raw.time;
+    let data = &raw.alarm_data;
     // The action payload has no event id: the alarm and the instant of its state change name it.
-    let stamp = str_at(data, "/state/timestamp").unwrap_or(time_raw);
-    let event_id = format!("{arn}@{stamp}");
+    let stamp = data.state.as_ref().map(|s| s.timestamp).unwrap_or(time);
+    let event_id = format!("{arn}@{}", stamp.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
     if let Some(request) = caller_alarm(data, &event_id, time)? {
         return Ok(request);
     }
     let threat = alarm(data)?;
-    Ok(finish_isolation(
-        threat,
-        event_id,
-        time,
-        str_at(raw, "/accountId").map(str::to_string),
-        str_at(raw, "/region").map(str::to_string),
-    ))
+    Ok(finish_isolation(threat, event_id, time, raw.account_id.clone(), raw.region.clone()))
 }
 
-fn guardduty(detail: &Value) -> Result<Threat, EventError> {
-    let finding_type = str_at(detail, "/type").ok_or(EventError::MissingField("detail.type"))?;
-    let finding_id = str_at(detail, "/id").ok_or(EventError::MissingField("detail.id"))?;
-    let severity =
-        detail.pointer("/severity").and_then(Value::as_f64).ok_or(EventError::MissingField("detail.severity"))?;
+fn guardduty(finding: GuardDutyFinding) -> Result<Threat, EventError> {
+    let GuardDutyFinding { id: finding_id, finding_type, severity, title, service, resource } = finding;
     if !(0.0..=10.0).contains(&severity) {
         return Err(EventError::Invalid { field: "detail.severity", why: format!("{severity} is outside 0-10") });
     }
-    if detail.pointer("/service/archived").and_then(Value::as_bool) == Some(true) {
+    if service.and_then(|s| s.archived) == Some(true) {
         return Ok(Threat::Ignore(format!("GuardDuty finding {finding_id} is archived")));
     }
     // Instance findings, and credential findings (resource `AccessKey`) that carry the instance
     // whose role credentials leaked, both name it here.
-    let Some(instance_id) = str_at(detail, "/resource/instanceDetails/instanceId") else {
-        let resource_type = str_at(detail, "/resource/resourceType").unwrap_or("unknown");
+    let instance_id = resource.as_ref().and_then(|r| r.instance_details.as_ref()).and_then(|d| d.instance_id.clone());
+    let Some(instance_id) = instance_id else {
+        let resource_type = resource.and_then(|r| r.resource_type).unwrap_or_else(|| "unknown".into());
         return Ok(Threat::Ignore(format!("GuardDuty {finding_type} is about a {resource_type}, not an EC2 instance")));
     };
-    if !is_instance_id(instance_id) {
+    if !is_instance_id(&instance_id) {
         return Err(EventError::Invalid { field: "instanceId", why: format!("{instance_id:?} is not an instance id") });
     }
     Ok(Threat::Act {
-        source: ThreatSource::GuardDuty {
-            finding_id: finding_id.to_string(),
-            finding_type: finding_type.to_string(),
-            severity,
-            title: str_at(detail, "/title").map(str::to_string),
-        },
-        instance_id: Some(instance_id.to_string()),
+        source: ThreatSource::GuardDuty { finding_id, finding_type, severity, title },
+        instance_id: Some(instance_id),
         asg_name: None,
     })
 }
 
-fn release(detail: &Value) -> Result<Request, EventError> {
-    let id = str_at(detail, "/incident_id").ok_or(EventError::MissingField("detail.incident_id"))?;
-    if !id.starts_with("inc-") || id.len() > 64 || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
-        return Err(EventError::Invalid { field: "detail.incident_id", why: format!("{id:?} is not an incident id") });
+/// `rem-…` / `inc-…` ids as Warden issues them.
+fn check_id(id: &str, prefix: &str, field: &'static str, what: &str) -> Result<(), EventError> {
+    if !id.starts_with(prefix) || id.len() > 64 || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        return Err(EventError::Invalid { field, why: format!("{id:?} is not {what}") });
     }
-    let by = str_at(detail, "/requested_by").ok_or(EventError::MissingField("detail.requested_by"))?;
-    if by.trim().is_empty() {
-        return Err(EventError::Invalid { field: "detail.requested_by", why: "must name who asks".into() });
-    }
-    Ok(Request::Release { incident_id: id.to_string(), requested_by: by.to_string() })
+    Ok(())
 }
 
-fn undo(detail: &Value) -> Result<Request, EventError> {
-    let id = str_at(detail, "/remediation_id").ok_or(EventError::MissingField("detail.remediation_id"))?;
-    if !id.starts_with("rem-") || id.len() > 64 || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
-        return Err(EventError::Invalid {
-            field: "detail.remediation_id",
-            why: format!("{id:?} is not a remediation id"),
-        });
-    }
-    let by = str_at(detail, "/requested_by").ok_or(EventError::MissingField("detail.requested_by"))?;
+fn check_requester(by: &str) -> Result<(), EventError> {
     if by.trim().is_empty() {
         return Err(EventError::Invalid { field: "detail.requested_by", why: "must name who asks".into() });
     }
-    Ok(Request::Undo { remediation_id: id.to_string(), requested_by: by.to_string() })
+    Ok(())
+}
+
+fn release(r: ReleaseRequest) -> Result<Request, EventError> {
+    check_id(&r.incident_id, "inc-", "detail.incident_id", "an incident id")?;
+    check_requester(&r.requested_by)?;
+    Ok(Request::Release { incident_id: r.incident_id, requested_by: r.requested_by })
+}
+
+fn undo(r: UndoRequest) -> Result<Request, EventError> {
+    check_id(&r.remediation_id, "rem-", "detail.remediation_id", "a remediation id")?;
+    check_requester(&r.requested_by)?;
+    Ok(Request::Undo { remediation_id: r.remediation_id, requested_by: r.requested_by })
 }
 
 #[cfg(test)]

@@ -2,4 +2,5 @@
 //! becomes a typed request or a clear error, and what goes back is one typed response.
 
 pub mod events;
+pub mod failure;
 pub mod http;

@@ -48,14 +48,55 @@ pub struct RestoredRule {
     pub new_rule_id: String,
 }
 
+/// What a report says happened: the record's status, or that the event needed nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportStatus {
+    Record(RemediationStatus),
+    /// A well-formed event that needed nothing (a failed API call, a COMPLIANT verdict, …).
+    Ignored,
+}
+
+impl ReportStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Record(s) => s.as_str(),
+            Self::Ignored => "ignored",
+        }
+    }
+}
+
+impl From<RemediationStatus> for ReportStatus {
+    fn from(s: RemediationStatus) -> Self {
+        Self::Record(s)
+    }
+}
+
+impl Serialize for ReportStatus {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl std::fmt::Display for ReportStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Reports compare with the status names people and JSON use.
+impl PartialEq<&str> for ReportStatus {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
 /// What one invocation did: returned to the caller, notified, and turned into metrics.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
     /// `remediation` or `undo`.
     pub kind: &'static str,
     pub remediation_id: Option<String>,
-    /// A `RemediationStatus` name, or `ignored`.
-    pub status: String,
+    pub status: ReportStatus,
     /// This delivery found an earlier record of the same event (or undo) and changed nothing.
     pub duplicate: bool,
     pub summary: String,
@@ -80,11 +121,11 @@ pub struct Report {
 }
 
 impl Report {
-    fn new(kind: &'static str, status: impl Into<String>) -> Self {
+    fn new(kind: &'static str, status: ReportStatus) -> Self {
         Self {
             kind,
             remediation_id: None,
-            status: status.into(),
+            status,
             duplicate: false,
             summary: String::new(),
             trigger: None,
@@ -106,7 +147,7 @@ impl Report {
     }
 
     pub fn ignored(event_id: &str, reason: &str) -> Self {
-        let mut r = Self::new("remediation", "ignored");
+        let mut r = Self::new("remediation", ReportStatus::Ignored);
         r.event_id = Some(event_id.to_string());
         r.summary = format!("Nothing to do: {reason}.");
         r
@@ -116,8 +157,10 @@ impl Report {
     fn absorb(&mut self, part: Report) {
         self.parts.extend(part.remediation_id.clone());
         self.duplicate &= part.duplicate;
-        if part.status == RemediationStatus::Partial.as_str() || self.status == RemediationStatus::NoOp.as_str() {
-            self.status = part.status.clone();
+        if part.status == ReportStatus::Record(RemediationStatus::Partial)
+            || self.status == ReportStatus::Record(RemediationStatus::NoOp)
+        {
+            self.status = part.status;
         }
         self.revoked.extend(part.revoked);
         self.already_absent.extend(part.already_absent);
@@ -142,7 +185,7 @@ impl Report {
 
     fn from_plan(record: &RemediationRecord) -> Self {
         let plan = &record.plan;
-        let mut r = Self::new("remediation", record.status.as_str());
+        let mut r = Self::new("remediation", record.status.into());
         r.remediation_id = Some(record.id.clone());
         r.trigger = Some(plan.trigger.describe());
         r.event_id = Some(plan.trigger.event_id.clone());
@@ -419,7 +462,7 @@ impl<G: SecurityGroups, S: AuditStore, N: Notifier> Executor<G, S, N> {
 
         let status = if report.failed.is_empty() { RemediationStatus::Completed } else { RemediationStatus::Partial };
         self.store.finish(&record.id, status, now).await?;
-        report.status = status.as_str().to_string();
+        report.status = status.into();
         report.summary = summary_of(report);
         Ok(())
     }
@@ -520,7 +563,7 @@ impl<G: SecurityGroups, S: AuditStore, N: Notifier> Executor<G, S, N> {
         self.store.put_steps(id, true, &outcomes).await?;
         let status = if report.failed.is_empty() { RemediationStatus::Undone } else { RemediationStatus::UndoPartial };
         self.store.finish(id, status, now).await?;
-        report.status = status.as_str().to_string();
+        report.status = status.into();
         report.summary = format!(
             "Undo of {id} requested by {requested_by}: {} rule(s) restored{}.",
             report.restored.len(),

@@ -109,7 +109,7 @@ pub fn remediation_notification(report: &Report) -> Notification {
     });
     let mut attributes = BTreeMap::new();
     attributes.insert("warden.kind".to_string(), report.kind.to_string());
-    attributes.insert("warden.status".to_string(), report.status.clone());
+    attributes.insert("warden.status".to_string(), report.status.to_string());
     if let Some(id) = &report.remediation_id {
         attributes.insert("warden.remediation_id".to_string(), id.clone());
     }

@@ -49,7 +49,7 @@ pub struct IncidentReport {
     /// `isolation` or `release`.
     pub kind: &'static str,
     pub incident_id: String,
-    pub status: String,
+    pub status: IncidentStatus,
     pub duplicate: bool,
     pub summary: String,
     pub trigger: String,
@@ -71,7 +71,7 @@ impl IncidentReport {
         Self {
             kind,
             incident_id: r.id.clone(),
-            status: r.status.as_str().to_string(),
+            status: r.status,
             duplicate: false,
             summary: r.summary.clone(),
             trigger: r.trigger.describe(),
@@ -168,6 +168,7 @@ impl<C: Compute, F: Fleet, S: IncidentStore, N: Notifier> IsolationExecutor<C, F
             updated_at: now,
             lease_until: None,
             time_to_containment_ms: None,
+            approved_by: None,
             released_by: None,
             notified: false,
         };
@@ -345,7 +346,7 @@ impl<C: Compute, F: Fleet, S: IncidentStore, N: Notifier> IsolationExecutor<C, F
         let mut approved = plan.now.clone();
         approved.extend(plan.pending_approval.iter().copied());
         record.plan = Some(IsolationPlan { now: approved.clone(), pending_approval: vec![] });
-        record.summary = format!("Approved by {approved_by}.");
+        record.approved_by = Some(approved_by.to_string());
         let done = self.done_steps(id).await?;
         Box::pin(self.run(record, &approved, &done, None, received, now)).await
     }
@@ -698,12 +699,8 @@ impl<C: Compute, F: Fleet, S: IncidentStore, N: Notifier> IsolationExecutor<C, F
         if let Some(ms) = record.time_to_containment_ms {
             summary.push_str(&format!(" Contained {ms} ms after the event arrived."));
         }
-        if !record.summary.is_empty()
-            && !record.summary.starts_with("Instance ")
-            && !record.summary.starts_with("Evidence ")
-            && !record.summary.starts_with("Isolation ")
-        {
-            summary = format!("{} {summary}", record.summary);
+        if let Some(by) = &record.approved_by {
+            summary = format!("Approved by {by}. {summary}");
         }
         record.summary = summary;
         self.store.save_incident(&record).await?;

@@ -493,6 +493,9 @@ pub struct IncidentRecord {
     pub time_to_containment_ms: Option<u64>,
     pub released_by: Option<String>,
     pub notified: bool,
+    /// Who approved the pending plan; the summary of the run says so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved_by: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -514,6 +517,19 @@ pub struct StepOutcome {
     /// Milliseconds after the handler received the event.
     pub started_ms: u64,
     pub finished_ms: u64,
+}
+
+impl std::fmt::Display for IncidentStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Reports and records compare with the status names people and JSON use.
+impl PartialEq<&str> for IncidentStatus {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
 }
 
 #[cfg(test)]

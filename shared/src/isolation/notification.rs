@@ -78,7 +78,7 @@ pub fn incident_notification(
     });
     let mut attributes = BTreeMap::new();
     attributes.insert("warden.kind".to_string(), report.kind.to_string());
-    attributes.insert("warden.status".to_string(), report.status.clone());
+    attributes.insert("warden.status".to_string(), report.status.to_string());
     attributes.insert("warden.incident_id".to_string(), report.incident_id.clone());
     Notification { subject: clean_subject(&subject), text, facts, attributes }
 }
