@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::exposure::{IngressRule, RuleSource};
 use crate::registry::{ModelRef, Registry};
 
 /// The rules this function implements.
@@ -372,40 +373,17 @@ pub fn evaluate(rule: Rule, item: &ConfigItem, params: &RuleParams, registry: &R
     match rule {
         Rule::SensitivePortsNotPublic => {
             let mut open = Vec::new();
-            for p in c.get("ipPermissions").and_then(Value::as_array).into_iter().flatten() {
-                let proto = p.get("ipProtocol").and_then(Value::as_str).unwrap_or("");
-                let all = proto == "-1";
-                let tcp = matches!(proto, "tcp" | "6");
-                let from = p.get("fromPort").and_then(Value::as_i64).unwrap_or(-1);
-                let to = p.get("toPort").and_then(Value::as_i64).unwrap_or(-1);
-                let v4 = p
-                    .get("ipv4Ranges")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|r| r.get("cidrIp").and_then(Value::as_str));
-                let legacy =
-                    p.get("ipRanges").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str);
-                let v6 = p
-                    .get("ipv6Ranges")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|r| r.get("cidrIpv6").and_then(Value::as_str));
-                let world: Vec<&str> =
-                    v4.chain(legacy).chain(v6).filter(|c| matches!(*c, "0.0.0.0/0" | "::/0")).collect();
-                if world.is_empty() {
-                    continue;
-                }
+            for rule in ingress_rules(&item.resource_id, c) {
                 for port in &params.ports {
-                    let covered = all || (tcp && (from == -1 || (from <= *port as i64 && *port as i64 <= to)));
-                    if covered {
-                        for w in &world {
-                            let what = if all { "all traffic".to_string() } else { format!("tcp {from}-{to}") };
-                            let item = format!("{port} open to {w} ({what})");
-                            if !open.contains(&item) {
-                                open.push(item);
-                            }
+                    if rule.exposes(*port) {
+                        let what = if rule.allows_all_traffic() {
+                            "all traffic".to_string()
+                        } else {
+                            format!("tcp {}-{}", rule.from_port, rule.to_port)
+                        };
+                        let line = format!("{port} open to {} ({what})", rule.source);
+                        if !open.contains(&line) {
+                            open.push(line);
                         }
                     }
                 }
@@ -513,6 +491,44 @@ pub fn evaluate(rule: Rule, item: &ConfigItem, params: &RuleParams, registry: &R
         }),
         Rule::ApprovedModel => scoped(approved_model(item, params, registry)),
     }
+}
+
+/// A security group's configuration item as the ingress rules EC2 reports, one per source, so
+/// the Config rule judges exposure with the remediator's own definition ([`IngressRule::exposes`]).
+pub fn ingress_rules(group_id: &str, configuration: &Value) -> Vec<IngressRule> {
+    let mut rules = Vec::new();
+    for p in configuration.get("ipPermissions").and_then(Value::as_array).into_iter().flatten() {
+        let port = |key: &str| p.get(key).and_then(Value::as_i64).and_then(|n| i32::try_from(n).ok()).unwrap_or(-1);
+        let strings = |list: &str, key: Option<&str>| -> Vec<String> {
+            let items = p.get(list).and_then(Value::as_array).into_iter().flatten();
+            match key {
+                Some(k) => items.filter_map(|r| r.get(k).and_then(Value::as_str)).map(str::to_string).collect(),
+                None => items.filter_map(Value::as_str).map(str::to_string).collect(),
+            }
+        };
+        let mut sources: Vec<RuleSource> = Vec::new();
+        for cidr in strings("ipv4Ranges", Some("cidrIp")).into_iter().chain(strings("ipRanges", None)) {
+            let source = RuleSource::CidrIpv4(cidr);
+            if !sources.contains(&source) {
+                sources.push(source);
+            }
+        }
+        sources.extend(strings("ipv6Ranges", Some("cidrIpv6")).into_iter().map(RuleSource::CidrIpv6));
+        sources.extend(strings("prefixListIds", Some("prefixListId")).into_iter().map(RuleSource::PrefixList));
+        for source in sources {
+            rules.push(IngressRule {
+                group_id: group_id.to_string(),
+                rule_id: String::new(),
+                ip_protocol: p.get("ipProtocol").and_then(Value::as_str).unwrap_or("").to_string(),
+                from_port: port("fromPort"),
+                to_port: port("toPort"),
+                source,
+                description: None,
+                tags: BTreeMap::new(),
+            });
+        }
+    }
+    rules
 }
 
 fn tls12_or_newer(policy: &str) -> bool {
@@ -859,5 +875,34 @@ mod tests {
             ),
             Err(ComplianceError::UnknownRule(_))
         ));
+    }
+
+    /// The remediator and the Config rule judge the same rules the same way: one definition.
+    #[test]
+    fn the_remediator_and_the_config_rule_agree_on_every_rule() {
+        use crate::exposure::{exposure_reason, SensitivePort};
+        let sensitive = [SensitivePort::new(11434), SensitivePort::new(22)];
+        let mut cases = 0;
+        for protocol in ["tcp", "TCP", "6", "udp", "icmp", "-1", "all", "ALL"] {
+            for (from, to) in [(11434, 11434), (22, 22), (0, 65535), (443, 443), (-1, -1), (-1, 80), (8000, 12000)] {
+                for (list, key, cidr) in [
+                    ("ipv4Ranges", "cidrIp", "0.0.0.0/0"),
+                    ("ipv6Ranges", "cidrIpv6", "::/0"),
+                    ("ipv4Ranges", "cidrIp", "10.0.0.0/8"),
+                    ("ipv6Ranges", "cidrIpv6", "2001:db8::/32"),
+                    ("prefixListIds", "prefixListId", "pl-0123456789abcdef0"),
+                ] {
+                    let perm = json!([{"ipProtocol": protocol, "fromPort": from, "toPort": to, list: [{key: cidr}]}]);
+                    let item = ci("AWS::EC2::SecurityGroup", json!({"ipPermissions": perm}), json!({}));
+                    let rules = ingress_rules("sg-0123abcd", &item.configuration);
+                    assert_eq!(rules.len(), 1, "{perm}");
+                    let remediator_revokes = exposure_reason(&rules[0], &sensitive).is_some();
+                    let config_flags = verdict(Rule::SensitivePortsNotPublic, &item).0 == Compliance::NonCompliant;
+                    assert_eq!(remediator_revokes, config_flags, "{perm}");
+                    cases += 1;
+                }
+            }
+        }
+        assert_eq!(cases, 8 * 7 * 5);
     }
 }

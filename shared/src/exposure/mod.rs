@@ -66,7 +66,13 @@ pub struct IngressRule {
 
 impl IngressRule {
     pub fn allows_all_traffic(&self) -> bool {
-        matches!(self.ip_protocol.as_str(), "-1" | "all")
+        self.ip_protocol == "-1" || self.ip_protocol.eq_ignore_ascii_case("all")
+    }
+
+    /// The one definition of exposure, for the remediator and the Config rule alike: open to
+    /// the whole internet, and either all traffic or TCP covering `port`.
+    pub fn exposes(&self, port: u16) -> bool {
+        self.source.is_world() && self.covers_tcp_port(port)
     }
 
     fn is_tcp(&self) -> bool {
@@ -123,14 +129,11 @@ impl SensitivePort {
 
 /// Why a rule is an exposure, or `None` when it is not one.
 pub fn exposure_reason(rule: &IngressRule, sensitive: &[SensitivePort]) -> Option<String> {
-    if !rule.source.is_world() {
-        return None;
-    }
-    if rule.allows_all_traffic() {
+    if rule.source.is_world() && rule.allows_all_traffic() {
         return Some(format!("allows all traffic from {}", rule.source));
     }
     let covered: Vec<String> =
-        sensitive.iter().filter(|p| rule.covers_tcp_port(p.port)).map(|p| format!("{} ({})", p.port, p.name)).collect();
+        sensitive.iter().filter(|p| rule.exposes(p.port)).map(|p| format!("{} ({})", p.port, p.name)).collect();
     if covered.is_empty() {
         return None;
     }
