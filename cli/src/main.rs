@@ -488,9 +488,7 @@ fn print_models(models: &[ModelEntry]) {
 }
 
 fn table_from_env() -> Result<String, String> {
-    std::env::var("WARDEN_TABLE_NAME").ok().filter(|t| !t.trim().is_empty()).ok_or(
-        "WARDEN_TABLE_NAME is not set: the DynamoDB table Warden records to (see README.md, Configuration)".into(),
-    )
+    warden::config::table_name_from_env().map_err(|e| format!("{e} (see README.md, Configuration)"))
 }
 
 async fn report(since: Duration, out: &std::path::Path) -> Result<(), String> {

@@ -27,6 +27,8 @@ fuzz_target!(|data: &[u8]| {
         caller: Some(Caller { id: "fuzz".into(), use_case: Some("internal_use".into()), source: AuthSource::Jwt }),
         request_id: "fuzz".into(),
         source_ip: None,
+        query: String::new(),
+        user_agent: None,
     };
     if let Ok(admitted) = check(&req, &ValidatorPolicy::default(), registry) {
         let endpoint = Endpoint::from_path(&req.path).expect("admitted on an allowed endpoint");

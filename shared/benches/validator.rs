@@ -59,6 +59,8 @@ fn request(bytes: usize) -> HttpRequest {
         }),
         request_id: "bench".into(),
         source_ip: None,
+        query: String::new(),
+        user_agent: None,
     }
 }
 

@@ -14,6 +14,20 @@ pub enum ConfigError {
     Invalid { var: &'static str, value: String, why: String },
 }
 
+/// `WARDEN_TABLE_NAME`, the one table every function and the `warden` command record to: the
+/// only place it is read.
+pub fn table_name(get: impl Fn(&str) -> Option<String>) -> Result<String, ConfigError> {
+    get("WARDEN_TABLE_NAME").map(|v| v.trim().to_string()).filter(|v| !v.is_empty()).ok_or(ConfigError::Missing {
+        var: "WARDEN_TABLE_NAME",
+        what: "the DynamoDB table Warden records to (e.g. warden)",
+    })
+}
+
+/// [`table_name`] from the process environment.
+pub fn table_name_from_env() -> Result<String, ConfigError> {
+    table_name(|k| std::env::var(k).ok())
+}
+
 /// Environment of the remediator (and of the `warden` command, which shares the table).
 #[derive(Debug, Clone, PartialEq)]
 pub struct RemediatorConfig {
@@ -55,7 +69,7 @@ impl RemediatorConfig {
                 .map(|v| v.trim().to_string())
                 .ok_or(ConfigError::Missing { var, what })
         };
-        let table_name = required("WARDEN_TABLE_NAME", "the DynamoDB table Warden records to (e.g. warden)")?;
+        let table_name = table_name(&get)?;
         let topic_arn = required("WARDEN_TOPIC_ARN", "the SNS topic ARN for notifications")?;
         if !topic_arn.starts_with("arn:") {
             return Err(ConfigError::Invalid {
@@ -153,10 +167,7 @@ impl ValidatorConfig {
 
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let set = |var: &str| get(var).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
-        let table_name = set("WARDEN_TABLE_NAME").ok_or(ConfigError::Missing {
-            var: "WARDEN_TABLE_NAME",
-            what: "the DynamoDB table Warden records to (e.g. warden)",
-        })?;
+        let table_name = table_name(&get)?;
         let ollama_url = set("OLLAMA_URL").ok_or(ConfigError::Missing {
             var: "OLLAMA_URL",
             what: "the Ollama endpoint, e.g. http://ollama.internal:11434",

@@ -33,8 +33,7 @@ fn imports() -> BTreeMap<String, BTreeSet<String>> {
         let code = text.split("#[cfg(test)]\nmod ").next().unwrap();
         let code = code.split("#[cfg(test)]\npub(crate) mod ").next().unwrap();
         // Comments may mention anything.
-        let code: String =
-            code.lines().filter(|l| !l.trim_start().starts_with("//")).collect::<Vec<_>>().join("\n");
+        let code: String = code.lines().filter(|l| !l.trim_start().starts_with("//")).collect::<Vec<_>>().join("\n");
         let deps = graph.entry(top.clone()).or_default();
         for (i, _) in code.match_indices("crate::") {
             let rest = &code[i + "crate::".len()..];

@@ -4,13 +4,15 @@
 //! "Scheduled Event" marks expired requests and escalates them.
 
 use chrono::Utc;
-use lambda_runtime::{run, service_fn, Diagnostic, Error, LambdaEvent};
+use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use serde_json::Value;
 
 use warden::approval::flow::Approvals;
 use warden::approval::runners::Runners;
 use warden::aws::wiring::{isolation_executor, suspension_service};
 use warden::aws::{ApiGatewayKeys, AwsFleet, DynamoStore, Ec2Compute, SnsNotifier};
+use warden::edge::events::ApprovalsEvent;
+use warden::edge::failure::{to_json, Failure, FailureKind};
 use warden::isolation::executor::IsolationExecutor;
 use warden::metrics::approval_page_emf;
 use warden::suspension::service::SuspensionService;
@@ -26,34 +28,44 @@ struct ApprovalsFunction {
 }
 
 impl ApprovalsFunction {
-    async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
-        let raw = event.payload;
-        if let Some(method) = raw.pointer("/requestContext/http/method").and_then(Value::as_str) {
-            let now = Utc::now();
-            let response = self.approvals.http(&raw, &self.runner, now).await;
-            let status = response["statusCode"].as_u64().unwrap_or(500);
-            println!("{}", approval_page_emf(&self.metrics_namespace, method, status, now.timestamp_millis()));
-            return Ok(response);
+    async fn handle(&self, event: LambdaEvent<ApprovalsEvent>) -> Result<Value, Failure> {
+        let now = Utc::now();
+        match event.payload {
+            ApprovalsEvent::Page(request) => {
+                let request = *request;
+                let method = request.as_ref().map(|r| r.method.clone()).unwrap_or_default();
+                let response = self.approvals.serve(request, &self.runner, now).await;
+                println!(
+                    "{}",
+                    approval_page_emf(&self.metrics_namespace, &method, response.status.into(), now.timestamp_millis())
+                );
+                Ok(response.to_event())
+            }
+            ApprovalsEvent::Schedule(event)
+                if (event.source.as_deref(), event.detail_type.as_deref())
+                    == (Some("aws.events"), Some("Scheduled Event")) =>
+            {
+                let report =
+                    self.approvals.expire(now).await.map_err(|e| Failure::new(FailureKind::ExpiryIncomplete, e))?;
+                tracing::info!(expired = report.expired.len(), escalated = report.escalated, "expiry sweep");
+                to_json(&report)
+            }
+            ApprovalsEvent::Schedule(event) => {
+                Err(unsupported(event.source.as_deref().unwrap_or(""), event.detail_type.as_deref().unwrap_or("")))
+            }
+            ApprovalsEvent::Unrecognised { source, detail_type } => Err(unsupported(&source, &detail_type)),
         }
-        let source = raw.get("source").and_then(Value::as_str).unwrap_or("");
-        let detail_type = raw.get("detail-type").and_then(Value::as_str).unwrap_or("");
-        if (source, detail_type) == ("aws.events", "Scheduled Event") {
-            let report = self.approvals.expire(Utc::now()).await.map_err(|e| Diagnostic {
-                error_type: "Warden.ExpiryIncomplete".into(),
-                error_message: e.to_string(),
-            })?;
-            tracing::info!(expired = report.expired.len(), escalated = report.escalated, "expiry sweep");
-            return serde_json::to_value(&report)
-                .map_err(|e| Diagnostic { error_type: "Warden.InternalError".into(), error_message: e.to_string() });
-        }
-        Err(Diagnostic {
-            error_type: "Warden.EventRejected".into(),
-            error_message: format!(
-                "unsupported event: source `{source}`, detail-type `{detail_type}`. The approvals function handles function URL \
-                 requests and \"Scheduled Event\""
-            ),
-        })
     }
+}
+
+fn unsupported(source: &str, detail_type: &str) -> Failure {
+    Failure::new(
+        FailureKind::EventRejected,
+        format!(
+            "unsupported event: source `{source}`, detail-type `{detail_type}`. The approvals function handles function URL \
+             requests and \"Scheduled Event\""
+        ),
+    )
 }
 
 #[tokio::main]

@@ -4,20 +4,22 @@
 //! parameter or its name.
 
 use chrono::Utc;
-use lambda_runtime::{run, service_fn, Diagnostic, Error, LambdaEvent};
+use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use serde_json::Value;
 
 use warden::aws::wiring::config_rules;
 use warden::aws::{AwsConfigService, AwsInventory, DynamoStore};
 use warden::compliance::service::{ConfigRules, ConfigRulesError};
+use warden::compliance::ConfigRuleEvent;
+use warden::edge::failure::{to_json, Failure, FailureKind};
 
 struct Function {
     rules: ConfigRules<AwsConfigService, AwsInventory, DynamoStore, DynamoStore>,
 }
 
 impl Function {
-    async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
-        match self.rules.handle(&event.payload, Utc::now()).await {
+    async fn handle(&self, event: LambdaEvent<ConfigRuleEvent>) -> Result<Value, Failure> {
+        match self.rules.evaluate(&event.payload, Utc::now()).await {
             Ok(report) => {
                 tracing::info!(
                     rule = report.rule,
@@ -27,16 +29,15 @@ impl Function {
                     batches = report.batches,
                     "evaluated"
                 );
-                serde_json::to_value(&report)
-                    .map_err(|e| Diagnostic { error_type: "Warden.InternalError".into(), error_message: e.to_string() })
+                to_json(&report)
             }
             Err(ConfigRulesError::Event(e)) => {
                 tracing::warn!(error = %e, "event rejected; nothing evaluated");
-                Err(Diagnostic { error_type: "Warden.EventRejected".into(), error_message: e.to_string() })
+                Err(Failure::new(FailureKind::EventRejected, e))
             }
             Err(ConfigRulesError::Port(e)) => {
                 tracing::error!(error = %e, "evaluation incomplete; AWS Config retries the invocation");
-                Err(Diagnostic { error_type: "Warden.EvaluationIncomplete".into(), error_message: e.to_string() })
+                Err(Failure::new(FailureKind::EvaluationIncomplete, e))
             }
         }
     }
@@ -45,10 +46,8 @@ impl Function {
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     warden::telemetry::init();
-    let table = std::env::var("WARDEN_TABLE_NAME").ok().filter(|t| !t.trim().is_empty()).ok_or_else(|| {
-        tracing::error!("cannot start: WARDEN_TABLE_NAME is not set (the DynamoDB table Warden records to)");
-        "WARDEN_TABLE_NAME is not set"
-    })?;
+    let table = warden::config::table_name_from_env()
+        .inspect_err(|e| tracing::error!(error = %e, "cannot start: fix the configuration"))?;
     let sdk = warden::aws::load_sdk_config().await;
     let function = Function { rules: config_rules(&table, &sdk) };
     tracing::info!(%table, "config rules ready");

@@ -2,10 +2,8 @@
 //! changes anything), decide (a POST with a valid token, once), expire (on a schedule, with an
 //! escalation).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -14,6 +12,7 @@ use crate::approval::page::{confirmation_page, outcome_page};
 use crate::approval::ports::{ActionRunner, ApprovalStore};
 use crate::approval::token::{request_id_for, SigningKey, TokenError};
 use crate::approval::{is_request_id, ApprovalAction, ApprovalRequest, ApprovalStatus, Decision, DecisionRecord};
+use crate::edge::http::{GatewayError, HttpRequest, HttpResponse};
 use crate::notify::{clean_subject, human_time, Notification};
 use crate::ports::{Notifier, PortResult};
 
@@ -411,92 +410,69 @@ impl<S: ApprovalStore, N: Notifier> Approvals<S, N> {
 /// Larger form bodies are refused: the page's form is a few hundred bytes.
 pub const MAX_BODY_BYTES: usize = 4096;
 
-fn header<'a>(event: &'a Value, name: &str) -> &'a str {
-    event
-        .get("headers")
-        .and_then(Value::as_object)
-        .and_then(|h| h.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).and_then(|(_, v)| v.as_str()))
-        .unwrap_or("")
-}
-
 fn refused(status: u16, title: &str, message: &str) -> PageResponse {
     PageResponse { status, html: outcome_page(title, message, false) }
 }
 
 /// The function URL response: the page, with headers that keep it out of caches and frames
 /// and forbid every script and external resource.
-pub fn http_response(page: PageResponse) -> Value {
-    json!({
-        "statusCode": page.status,
-        "headers": {
-            "content-type": "text/html; charset=utf-8",
-            "cache-control": "no-store",
-            "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-            "x-content-type-options": "nosniff",
-            "referrer-policy": "no-referrer",
-            "x-frame-options": "DENY"
-        },
-        "body": page.html,
-        "cookies": [],
-        "isBase64Encoded": false
-    })
+pub fn http_response(page: PageResponse) -> HttpResponse {
+    HttpResponse { status: page.status, content_type: "text/html; charset=utf-8", headers: Vec::new(), body: page.html }
+        .with_header(
+            "content-security-policy",
+            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        )
+        .with_header("referrer-policy", "no-referrer")
+        .with_header("x-frame-options", "DENY")
 }
 
 impl<S: ApprovalStore, N: Notifier> Approvals<S, N> {
-    /// A function URL (payload 2.0) request: GET shows, POST decides, anything else is refused.
-    /// Always a page, never an error: a person is reading it.
+    /// A function URL (payload 2.0) event, as the page's JSON answer.
     pub async fn http<R: ActionRunner>(&self, event: &Value, runner: &R, now: DateTime<Utc>) -> Value {
-        let page = self.http_page(event, runner, now).await;
+        let request = HttpRequest::from_event(event, &HashMap::new());
+        self.serve(request, runner, now).await.to_event()
+    }
+
+    /// GET shows, POST decides, anything else is refused. Always a page, never an error: a
+    /// person is reading it.
+    pub async fn serve<R: ActionRunner>(
+        &self,
+        request: Result<HttpRequest, GatewayError>,
+        runner: &R,
+        now: DateTime<Utc>,
+    ) -> HttpResponse {
+        let page = match request {
+            Ok(request) => self.http_page(&request, runner, now).await,
+            Err(GatewayError::BadBase64) => {
+                refused(400, "Unreadable form", "The form could not be read. Nothing was done.")
+            }
+            Err(GatewayError::NotAGatewayEvent(_)) => {
+                refused(400, "Not a page request", "Open the link from the email. Nothing was done.")
+            }
+        };
         tracing::info!(status = page.status, "page served");
         http_response(page)
     }
 
-    async fn http_page<R: ActionRunner>(&self, event: &Value, runner: &R, now: DateTime<Utc>) -> PageResponse {
-        let method = event.pointer("/requestContext/http/method").and_then(Value::as_str).unwrap_or("");
+    async fn http_page<R: ActionRunner>(&self, request: &HttpRequest, runner: &R, now: DateTime<Utc>) -> PageResponse {
         let who = Requester {
-            source_ip: event
-                .pointer("/requestContext/http/sourceIp")
-                .and_then(Value::as_str)
-                .unwrap_or("unknown")
-                .to_string(),
-            user_agent: event
-                .pointer("/requestContext/http/userAgent")
-                .and_then(Value::as_str)
-                .unwrap_or("unknown")
-                .chars()
-                .take(256)
-                .collect(),
+            source_ip: request.source_ip.clone().unwrap_or_else(|| "unknown".into()),
+            user_agent: request.user_agent.as_deref().unwrap_or("unknown").chars().take(256).collect(),
         };
-        match method {
-            "GET" | "HEAD" => {
-                let query = event.get("rawQueryString").and_then(Value::as_str).unwrap_or("");
-                self.page(&TokenFields::parse(query), &who, now).await
-            }
+        match request.method.as_str() {
+            "GET" | "HEAD" => self.page(&TokenFields::parse(&request.query), &who, now).await,
             "POST" => {
-                let raw = event.get("body").and_then(Value::as_str).unwrap_or("");
-                // Base64 grows a body by a third: anything this large is over the limit either way.
-                if raw.len() > MAX_BODY_BYTES * 2 {
+                if request.body.len() > MAX_BODY_BYTES {
                     security_warning("oversized", "", &who);
                     return refused(413, "Too large", "That form is far larger than Warden's. Nothing was done.");
                 }
-                let body = if event.get("isBase64Encoded").and_then(Value::as_bool) == Some(true) {
-                    match STANDARD.decode(raw).ok().and_then(|b| String::from_utf8(b).ok()) {
-                        Some(b) => b,
-                        None => {
-                            return refused(400, "Unreadable form", "The form could not be read. Nothing was done.")
-                        }
-                    }
-                } else {
-                    raw.to_string()
+                let Ok(body) = std::str::from_utf8(&request.body) else {
+                    return refused(400, "Unreadable form", "The form could not be read. Nothing was done.");
                 };
-                if body.len() > MAX_BODY_BYTES {
-                    security_warning("oversized", "", &who);
-                    return refused(413, "Too large", "That form is far larger than Warden's. Nothing was done.");
-                }
-                if !header(event, "content-type").starts_with("application/x-www-form-urlencoded") {
+                if !request.header("content-type").unwrap_or("").starts_with("application/x-www-form-urlencoded") {
                     return refused(415, "Not a form", "Only the page's own form can decide. Nothing was done.");
                 }
-                self.decide(&TokenFields::parse(&body), &who, runner, now).await
+                self.decide(&TokenFields::parse(body), &who, runner, now).await
             }
             _ => refused(405, "Not allowed", "Open the link from the email. Nothing was done."),
         }

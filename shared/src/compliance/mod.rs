@@ -9,6 +9,7 @@ pub mod service;
 
 use std::collections::BTreeMap;
 
+use aws_lambda_events::event::config::ConfigEvent;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -224,6 +225,27 @@ pub enum Trigger {
     },
 }
 
+/// An AWS Config rule invocation, typed at the edge (`aws_lambda_events`' `ConfigEvent`), or
+/// why it is not one.
+#[derive(Debug, Clone)]
+pub struct ConfigRuleEvent(pub Result<ConfigEvent, String>);
+
+impl ConfigRuleEvent {
+    pub fn from_value(mut raw: Value) -> Self {
+        // AWS Config always sends `eventLeftScope`; hand-made invocations may leave it out.
+        if let Some(obj) = raw.as_object_mut() {
+            obj.entry("eventLeftScope").or_insert(Value::Bool(false));
+        }
+        Self(serde_path_to_error::deserialize(&raw).map_err(|e| format!("{} at `{}`", e.inner(), e.path())))
+    }
+}
+
+impl<'de> Deserialize<'de> for ConfigRuleEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(Self::from_value(Value::deserialize(deserializer)?))
+    }
+}
+
 /// A Config rule invocation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RuleInvocation {
@@ -241,12 +263,17 @@ impl RuleInvocation {
         self.result_token == "TESTMODE"
     }
 
+    /// Parse any JSON AWS Config might have sent (tests and tools; the function gets it typed).
     pub fn parse(event: &Value) -> Result<Self, ComplianceError> {
-        let text =
-            event.get("invokingEvent").and_then(Value::as_str).ok_or(ComplianceError::Missing("invokingEvent"))?;
+        Self::from_event(&ConfigRuleEvent::from_value(event.clone()))
+    }
+
+    pub fn from_event(event: &ConfigRuleEvent) -> Result<Self, ComplianceError> {
+        let event = event.0.as_ref().map_err(|why| ComplianceError::Invalid("event", why.clone()))?;
+        let text = event.invoking_event.as_deref().ok_or(ComplianceError::Missing("invokingEvent"))?;
         let invoking: Value = serde_json::from_str(text)
             .map_err(|_| ComplianceError::Invalid("invokingEvent", text.chars().take(60).collect()))?;
-        let params: BTreeMap<String, String> = match event.get("ruleParameters").and_then(Value::as_str) {
+        let params: BTreeMap<String, String> = match event.rule_parameters.as_deref() {
             None => BTreeMap::new(),
             Some(p) => {
                 let v: Value = serde_json::from_str(p)
@@ -258,14 +285,10 @@ impl RuleInvocation {
                     .collect()
             }
         };
-        let rule_name = event.get("configRuleName").and_then(Value::as_str).unwrap_or_default().to_string();
+        let rule_name = event.config_rule_name.clone().unwrap_or_default();
         let rule = Rule::for_invocation(&params, &rule_name)
             .ok_or_else(|| ComplianceError::UnknownRule(Rule::ALL.map(Rule::id).join(", ")))?;
-        let result_token = event
-            .get("resultToken")
-            .and_then(Value::as_str)
-            .ok_or(ComplianceError::Missing("resultToken"))?
-            .to_string();
+        let result_token = event.result_token.clone().ok_or(ComplianceError::Missing("resultToken"))?;
         let message_type =
             invoking.get("messageType").and_then(Value::as_str).ok_or(ComplianceError::Missing("messageType"))?;
         let time = |k: &'static str, v: &Value| -> Result<DateTime<Utc>, ComplianceError> {
@@ -297,14 +320,7 @@ impl RuleInvocation {
             }
             other => return Err(ComplianceError::UnsupportedMessage(other.chars().take(60).collect())),
         };
-        Ok(Self {
-            rule,
-            rule_name,
-            params,
-            result_token,
-            left_scope: event.get("eventLeftScope").and_then(Value::as_bool).unwrap_or(false),
-            trigger,
-        })
+        Ok(Self { rule, rule_name, params, result_token, left_scope: event.event_left_scope, trigger })
     }
 }
 

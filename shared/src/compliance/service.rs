@@ -8,8 +8,8 @@ use serde_json::Value;
 
 use crate::compliance::ports::{ConfigEvaluations, EvidenceStore, Inventory};
 use crate::compliance::{
-    batches, evaluate, evaluate_trails, Compliance, ComplianceError, ConfigItem, Evaluation, Rule, RuleInvocation,
-    RuleParams, Trigger,
+    batches, evaluate, evaluate_trails, Compliance, ComplianceError, ConfigItem, ConfigRuleEvent, Evaluation, Rule,
+    RuleInvocation, RuleParams, Trigger,
 };
 use crate::ports::PortError;
 use crate::registry::ports::ModelRegistryStore;
@@ -47,8 +47,13 @@ pub struct ConfigRules<C, I, E, R> {
 }
 
 impl<C: ConfigEvaluations, I: Inventory, E: EvidenceStore, R: ModelRegistryStore> ConfigRules<C, I, E, R> {
+    /// Any JSON AWS Config might have sent (tests and tools; the function gets it typed).
     pub async fn handle(&self, event: &Value, now: DateTime<Utc>) -> Result<RuleReport, ConfigRulesError> {
-        let inv = RuleInvocation::parse(event)?;
+        self.evaluate(&ConfigRuleEvent::from_value(event.clone()), now).await
+    }
+
+    pub async fn evaluate(&self, event: &ConfigRuleEvent, now: DateTime<Utc>) -> Result<RuleReport, ConfigRulesError> {
+        let inv = RuleInvocation::from_event(event)?;
         let params = RuleParams::from_map(&inv.params)?;
         let registry = if inv.rule == Rule::ApprovedModel {
             Registry { models: self.registry.models().await? }
@@ -85,7 +90,7 @@ impl<C: ConfigEvaluations, I: Inventory, E: EvidenceStore, R: ModelRegistryStore
             Trigger::Scheduled { notification_time } => {
                 let mut all = Vec::new();
                 if inv.rule == Rule::CloudtrailOn {
-                    let account = event.get("accountId").and_then(Value::as_str).unwrap_or("unknown");
+                    let account = event.0.as_ref().ok().and_then(|e| e.account_id.as_deref()).unwrap_or("unknown");
                     all.push(evaluate_trails(&self.inventory.trails().await?, account, *notification_time));
                 }
                 for resource_type in inv.rule.resource_types() {

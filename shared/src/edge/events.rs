@@ -14,6 +14,7 @@ use aws_lambda_events::event::cloudwatch_events::CloudWatchEvent;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::edge::http::{GatewayError, HttpRequest};
 use crate::exposure::is_security_group_id;
 use crate::exposure::plan::{Trigger, TriggerKind};
 use crate::isolation::{is_instance_id, IsolationTrigger, ThreatSource};
@@ -104,6 +105,38 @@ impl RemediatorEvent {
         parsed.unwrap_or_else(|e| {
             let why = format!("{} at `{}`", e.inner(), e.path());
             Self::Unrecognised { raw, why }
+        })
+    }
+}
+
+/// Everything the approvals function can be sent: a page request from its function URL, or
+/// the expiry schedule.
+#[derive(Debug, Clone)]
+pub enum ApprovalsEvent {
+    /// A function URL request (payload 2.0), or why it could not be read (a page says so).
+    Page(Box<Result<HttpRequest, GatewayError>>),
+    /// An EventBridge event; only "Scheduled Event" is handled.
+    Schedule(Box<CloudWatchEvent<Value>>),
+    Unrecognised {
+        source: String,
+        detail_type: String,
+    },
+}
+
+impl<'de> Deserialize<'de> for ApprovalsEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let mut raw = Value::deserialize(deserializer)?;
+        if raw.pointer("/requestContext/http/method").is_some() {
+            return Ok(Self::Page(Box::new(HttpRequest::from_event(&raw, &HashMap::new()))));
+        }
+        let text = |k: &str| raw.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+        let (source, detail_type) = (text("source"), text("detail-type"));
+        if let Some(obj) = raw.as_object_mut() {
+            obj.entry("resources").or_insert_with(|| Value::Array(vec![]));
+        }
+        Ok(match serde_json::from_value(raw) {
+            Ok(event) => Self::Schedule(Box::new(event)),
+            Err(_) => Self::Unrecognised { source, detail_type },
         })
     }
 }

@@ -52,6 +52,9 @@ pub struct HttpRequest {
     pub caller: Option<Caller>,
     pub request_id: String,
     pub source_ip: Option<String>,
+    /// The raw query string (`rawQueryString`, or REST's parameters re-encoded).
+    pub query: String,
+    pub user_agent: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -112,6 +115,21 @@ impl HttpRequest {
         };
         let request_id = str_at(ctx, "/requestId").unwrap_or("-").to_string();
         let source_ip = str_at(ctx, "/identity/sourceIp").or_else(|| str_at(ctx, "/http/sourceIp")).map(str::to_string);
+        let user_agent =
+            str_at(ctx, "/http/userAgent").or_else(|| str_at(ctx, "/identity/userAgent")).map(str::to_string);
+        let query = match str_at(event, "/rawQueryString") {
+            Some(q) => q.to_string(),
+            None => {
+                let params = event.get("queryStringParameters").and_then(Value::as_object);
+                let mut q = form_urlencoded::Serializer::new(String::new());
+                for (k, v) in params.into_iter().flatten() {
+                    if let Some(v) = v.as_str() {
+                        q.append_pair(k, v);
+                    }
+                }
+                q.finish()
+            }
+        };
         Ok(Self {
             version,
             method: method.to_string(),
@@ -121,6 +139,8 @@ impl HttpRequest {
             caller: caller_of(ctx, key_use_cases),
             request_id,
             source_ip,
+            query,
+            user_agent,
         })
     }
 

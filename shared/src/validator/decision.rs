@@ -612,6 +612,8 @@ mod properties {
             caller: Some(Caller { id: "p".into(), use_case: Some("internal_use".into()), source: AuthSource::Jwt }),
             request_id: "p".into(),
             source_ip: None,
+            query: String::new(),
+            user_agent: None,
         }
     }
 
@@ -706,6 +708,8 @@ pub(crate) mod tests {
             }),
             request_id: "r".into(),
             source_ip: None,
+            query: String::new(),
+            user_agent: None,
         }
     }
 
