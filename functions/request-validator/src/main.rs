@@ -4,11 +4,13 @@
 //! `SECURITY_WARNING` line and counted in EMF metrics (`Custom/LLM`).
 
 use chrono::Utc;
-use lambda_runtime::{run, service_fn, Diagnostic, Error, LambdaEvent};
+use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use serde_json::Value;
 
 use warden::aws::wiring::request_guard;
 use warden::aws::DynamoStore;
+use warden::edge::failure::Failure;
+use warden::edge::http::GatewayEvent;
 use warden::metrics::validator_emf;
 use warden::validator::service::{log_outcome, RequestGuard};
 use warden::validator::upstream::OllamaClient;
@@ -19,9 +21,9 @@ struct Validator {
 }
 
 impl Validator {
-    async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
+    async fn handle(&self, event: LambdaEvent<GatewayEvent>) -> Result<Value, Failure> {
         let now = Utc::now();
-        let (response, outcome) = self.guard.handle(&event.payload, now).await;
+        let (response, outcome) = self.guard.serve(&event.payload, now).await;
         log_outcome(&outcome);
         println!("{}", validator_emf(&self.metrics_namespace, &outcome, now.timestamp_millis()));
         Ok(response.to_event())

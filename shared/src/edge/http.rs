@@ -14,7 +14,10 @@
 
 use std::collections::HashMap;
 
+use aws_lambda_events::event::apigw::{ApiGatewayProxyRequest, ApiGatewayRequestAuthorizer, ApiGatewayV2httpRequest};
+use aws_lambda_events::http::HeaderMap;
 use base64::Engine;
+use serde::Deserialize;
 use serde_json::{json, Value};
 
 /// How the caller was authenticated.
@@ -65,83 +68,147 @@ pub enum GatewayError {
     BadBase64,
 }
 
-fn str_at<'a>(v: &'a Value, pointer: &str) -> Option<&'a str> {
-    v.pointer(pointer).and_then(Value::as_str).filter(|s| !s.trim().is_empty())
+/// An API Gateway proxy event, typed at the edge: REST (payload 1.0) or HTTP API and function
+/// URLs (payload 2.0), as `aws_lambda_events` defines them, or why it is neither.
+#[derive(Debug, Clone)]
+pub enum GatewayEvent {
+    Rest(Box<ApiGatewayProxyRequest>),
+    Http(Box<ApiGatewayV2httpRequest>),
+    Invalid(GatewayError),
+}
+
+impl<'de> Deserialize<'de> for GatewayEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(Self::from_value(Value::deserialize(deserializer)?))
+    }
+}
+
+impl GatewayEvent {
+    pub fn from_value(mut raw: Value) -> Self {
+        if !raw.get("requestContext").is_some_and(Value::is_object) {
+            return Self::Invalid(GatewayError::NotAGatewayEvent("no requestContext"));
+        }
+        if raw.get("version").and_then(Value::as_str) == Some("2.0") {
+            if raw.pointer("/requestContext/http/method").and_then(Value::as_str).is_none() {
+                return Self::Invalid(GatewayError::NotAGatewayEvent("no requestContext.http.method"));
+            }
+            if raw.get("rawPath").and_then(Value::as_str).is_none() {
+                return Self::Invalid(GatewayError::NotAGatewayEvent("no rawPath"));
+            }
+            return match serde_json::from_value(raw) {
+                Ok(event) => Self::Http(Box::new(event)),
+                Err(_) => Self::Invalid(GatewayError::NotAGatewayEvent("not an HTTP API (2.0) event")),
+            };
+        }
+        // API Gateway puts the method in the context too; hand-made events may not.
+        if let (Some(method), Some(ctx)) =
+            (raw.get("httpMethod").cloned(), raw.get_mut("requestContext").and_then(Value::as_object_mut))
+        {
+            ctx.entry("httpMethod").or_insert(method);
+        }
+        if raw.get("httpMethod").and_then(Value::as_str).is_none() {
+            return Self::Invalid(GatewayError::NotAGatewayEvent("no httpMethod"));
+        }
+        if raw.get("path").and_then(Value::as_str).is_none() {
+            return Self::Invalid(GatewayError::NotAGatewayEvent("no path"));
+        }
+        match serde_json::from_value(raw) {
+            Ok(event) => Self::Rest(Box::new(event)),
+            Err(_) => Self::Invalid(GatewayError::NotAGatewayEvent("not a REST API proxy (1.0) event")),
+        }
+    }
+}
+
+fn nonempty(s: Option<&str>) -> Option<&str> {
+    s.filter(|s| !s.trim().is_empty())
+}
+
+fn text(map: &serde_json::Map<String, Value>, key: &str) -> Option<String> {
+    nonempty(map.get(key).and_then(Value::as_str)).map(str::to_string)
+}
+
+/// Header names lowercased (the `http` crate does that), the first value of each.
+fn headers_of(map: &HeaderMap) -> HashMap<String, String> {
+    let mut headers = HashMap::new();
+    for (name, value) in map {
+        headers
+            .entry(name.as_str().to_string())
+            .or_insert_with(|| String::from_utf8_lossy(value.as_bytes()).into_owned());
+    }
+    headers
+}
+
+fn body_of(body: Option<&str>, base64: bool) -> Result<Vec<u8>, GatewayError> {
+    match body {
+        None => Ok(Vec::new()),
+        Some(b) if base64 => base64::engine::general_purpose::STANDARD.decode(b).map_err(|_| GatewayError::BadBase64),
+        Some(b) => Ok(b.as_bytes().to_vec()),
+    }
 }
 
 impl HttpRequest {
     /// Parse a REST (1.0) or HTTP API (2.0) proxy event. `key_use_cases` maps API key ids and
     /// IAM ARNs to use cases.
     pub fn from_event(event: &Value, key_use_cases: &HashMap<String, String>) -> Result<Self, GatewayError> {
-        let ctx = event.get("requestContext").ok_or(GatewayError::NotAGatewayEvent("no requestContext"))?;
-        let version = if event.get("version").and_then(Value::as_str) == Some("2.0") {
-            PayloadVersion::Http
-        } else {
-            PayloadVersion::Rest
-        };
-        let (method, path) = match version {
-            PayloadVersion::Http => {
-                let method = str_at(ctx, "/http/method")
-                    .ok_or(GatewayError::NotAGatewayEvent("no requestContext.http.method"))?;
-                let raw = str_at(event, "/rawPath").ok_or(GatewayError::NotAGatewayEvent("no rawPath"))?;
+        Self::from_gateway(&GatewayEvent::from_value(event.clone()), key_use_cases)
+    }
+
+    pub fn from_gateway(event: &GatewayEvent, key_use_cases: &HashMap<String, String>) -> Result<Self, GatewayError> {
+        match event {
+            GatewayEvent::Invalid(e) => Err(e.clone()),
+            GatewayEvent::Http(e) => {
+                let ctx = &e.request_context;
+                let raw = e.raw_path.as_deref().unwrap_or("/");
                 // rawPath carries the stage unless it is `$default`.
-                let stage = str_at(ctx, "/stage").unwrap_or("$default");
+                let stage = nonempty(ctx.stage.as_deref()).unwrap_or("$default");
                 let path = match raw.strip_prefix(&format!("/{stage}")) {
                     Some(rest) if stage != "$default" && rest.starts_with('/') => rest,
                     _ => raw,
                 };
-                (method, path)
+                let auth = ctx.authorizer.clone().unwrap_or_default();
+                let iam_arn = auth.iam.as_ref().and_then(|i| nonempty(i.user_arn.as_deref())).map(str::to_string);
+                Ok(Self {
+                    version: PayloadVersion::Http,
+                    method: ctx.http.method.as_str().to_string(),
+                    path: path.to_string(),
+                    headers: headers_of(&e.headers),
+                    body: body_of(e.body.as_deref(), e.is_base64_encoded)?,
+                    caller: caller_of(&auth, iam_arn, None, key_use_cases),
+                    request_id: nonempty(ctx.request_id.as_deref()).unwrap_or("-").to_string(),
+                    source_ip: nonempty(ctx.http.source_ip.as_deref()).map(str::to_string),
+                    query: e.raw_query_string.clone().unwrap_or_default(),
+                    user_agent: nonempty(ctx.http.user_agent.as_deref()).map(str::to_string),
+                })
             }
-            PayloadVersion::Rest => {
-                let method = str_at(event, "/httpMethod").ok_or(GatewayError::NotAGatewayEvent("no httpMethod"))?;
-                let path = str_at(event, "/path").ok_or(GatewayError::NotAGatewayEvent("no path"))?;
-                (method, path)
-            }
-        };
-        let mut headers = HashMap::new();
-        if let Some(h) = event.get("headers").and_then(Value::as_object) {
-            for (k, v) in h {
-                if let Some(v) = v.as_str() {
-                    headers.insert(k.to_ascii_lowercase(), v.to_string());
+            GatewayEvent::Rest(e) => {
+                let ctx = &e.request_context;
+                let identity = &ctx.identity;
+                let iam_arn = ctx
+                    .authorizer
+                    .iam
+                    .as_ref()
+                    .and_then(|i| nonempty(i.user_arn.as_deref()))
+                    .or_else(|| nonempty(identity.user_arn.as_deref()))
+                    .map(str::to_string);
+                let api_key = nonempty(identity.api_key_id.as_deref()).map(str::to_string);
+                let mut query = form_urlencoded::Serializer::new(String::new());
+                for (k, v) in e.query_string_parameters.iter() {
+                    query.append_pair(k, v);
                 }
+                Ok(Self {
+                    version: PayloadVersion::Rest,
+                    method: e.http_method.as_str().to_string(),
+                    path: e.path.clone().unwrap_or_default(),
+                    headers: headers_of(&e.headers),
+                    body: body_of(e.body.as_deref(), e.is_base64_encoded)?,
+                    caller: caller_of(&ctx.authorizer, iam_arn, api_key, key_use_cases),
+                    request_id: nonempty(ctx.request_id.as_deref()).unwrap_or("-").to_string(),
+                    source_ip: nonempty(identity.source_ip.as_deref()).map(str::to_string),
+                    query: query.finish(),
+                    user_agent: nonempty(identity.user_agent.as_deref()).map(str::to_string),
+                })
             }
         }
-        let body = match event.get("body").and_then(Value::as_str) {
-            None => Vec::new(),
-            Some(b) if event.get("isBase64Encoded").and_then(Value::as_bool) == Some(true) => {
-                base64::engine::general_purpose::STANDARD.decode(b).map_err(|_| GatewayError::BadBase64)?
-            }
-            Some(b) => b.as_bytes().to_vec(),
-        };
-        let request_id = str_at(ctx, "/requestId").unwrap_or("-").to_string();
-        let source_ip = str_at(ctx, "/identity/sourceIp").or_else(|| str_at(ctx, "/http/sourceIp")).map(str::to_string);
-        let user_agent =
-            str_at(ctx, "/http/userAgent").or_else(|| str_at(ctx, "/identity/userAgent")).map(str::to_string);
-        let query = match str_at(event, "/rawQueryString") {
-            Some(q) => q.to_string(),
-            None => {
-                let params = event.get("queryStringParameters").and_then(Value::as_object);
-                let mut q = form_urlencoded::Serializer::new(String::new());
-                for (k, v) in params.into_iter().flatten() {
-                    if let Some(v) = v.as_str() {
-                        q.append_pair(k, v);
-                    }
-                }
-                q.finish()
-            }
-        };
-        Ok(Self {
-            version,
-            method: method.to_string(),
-            path: path.to_string(),
-            headers,
-            body,
-            caller: caller_of(ctx, key_use_cases),
-            request_id,
-            source_ip,
-            query,
-            user_agent,
-        })
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -149,40 +216,37 @@ impl HttpRequest {
     }
 }
 
-fn caller_of(ctx: &Value, key_use_cases: &HashMap<String, String>) -> Option<Caller> {
-    let auth = ctx.get("authorizer").unwrap_or(&Value::Null);
-    // Lambda authorizer: REST puts the context at the top, HTTP under `lambda`.
-    for lambda in [auth.get("lambda").unwrap_or(&Value::Null), auth] {
-        if let Some(id) = str_at(lambda, "/caller").or_else(|| str_at(lambda, "/principalId")) {
-            return Some(Caller {
-                id: id.to_string(),
-                use_case: str_at(lambda, "/use_case").map(str::to_string),
-                source: AuthSource::LambdaAuthorizer,
-            });
+fn caller_of(
+    auth: &ApiGatewayRequestAuthorizer,
+    iam_arn: Option<String>,
+    api_key: Option<String>,
+    key_use_cases: &HashMap<String, String>,
+) -> Option<Caller> {
+    // Lambda authorizer: HTTP puts the context under `lambda`, REST at the top.
+    let lambda: serde_json::Map<String, Value> = auth.fields.clone().into_iter().collect();
+    for context in [&lambda, &auth.other] {
+        if let Some(id) = text(context, "caller").or_else(|| text(context, "principalId")) {
+            return Some(Caller { id, use_case: text(context, "use_case"), source: AuthSource::LambdaAuthorizer });
         }
     }
-    for claims in [auth.pointer("/jwt/claims"), auth.get("claims")].into_iter().flatten() {
-        if let Some(sub) = str_at(claims, "/sub") {
-            let use_case =
-                str_at(claims, "/use_case").or_else(|| claims.get("custom:use_case").and_then(Value::as_str));
-            return Some(Caller {
-                id: sub.to_string(),
-                use_case: use_case.map(str::to_string),
-                source: AuthSource::Jwt,
-            });
+    // JWT (HTTP API) and Cognito user pool (REST `claims`) claims.
+    let jwt: serde_json::Map<String, Value> =
+        auth.jwt.iter().flat_map(|j| j.claims.iter().map(|(k, v)| (k.clone(), Value::String(v.clone())))).collect();
+    let rest_claims = auth.other.get("claims").and_then(Value::as_object);
+    for claims in [Some(&jwt), rest_claims].into_iter().flatten() {
+        if let Some(sub) = text(claims, "sub") {
+            let use_case = text(claims, "use_case")
+                .or_else(|| claims.get("custom:use_case").and_then(Value::as_str).map(str::to_string));
+            return Some(Caller { id: sub, use_case, source: AuthSource::Jwt });
         }
     }
-    if let Some(arn) = str_at(auth, "/iam/userArn").or_else(|| str_at(ctx, "/identity/userArn")) {
-        return Some(Caller {
-            id: arn.to_string(),
-            use_case: key_use_cases.get(arn).cloned(),
-            source: AuthSource::Iam,
-        });
+    if let Some(arn) = iam_arn {
+        return Some(Caller { use_case: key_use_cases.get(&arn).cloned(), id: arn, source: AuthSource::Iam });
     }
-    if let Some(key) = str_at(ctx, "/identity/apiKeyId") {
+    if let Some(key) = api_key {
         return Some(Caller {
             id: format!("apikey:{key}"),
-            use_case: key_use_cases.get(key).cloned(),
+            use_case: key_use_cases.get(&key).cloned(),
             source: AuthSource::ApiKey,
         });
     }

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use tokio::sync::Mutex;
 
-use crate::edge::http::{HttpRequest, HttpResponse};
+use crate::edge::http::{GatewayEvent, HttpRequest, HttpResponse};
 use crate::registry::ports::ModelRegistryStore;
 use crate::registry::Registry;
 use crate::suspension::ports::SuspensionStore;
@@ -116,7 +116,12 @@ impl<R: ModelRegistryStore, Q: QuotaStore + SuspensionStore, U: Upstream> Reques
         Ok(registry)
     }
 
+    /// Any JSON API Gateway might have sent (tests and tools; the function gets it typed).
     pub async fn handle(&self, event: &Value, now: DateTime<Utc>) -> (HttpResponse, Outcome) {
+        self.serve(&GatewayEvent::from_value(event.clone()), now).await
+    }
+
+    pub async fn serve(&self, event: &GatewayEvent, now: DateTime<Utc>) -> (HttpResponse, Outcome) {
         let started = Instant::now();
         let mut outcome = Outcome {
             request_id: "-".into(),
@@ -135,7 +140,7 @@ impl<R: ModelRegistryStore, Q: QuotaStore + SuspensionStore, U: Upstream> Reques
             source_ip: None,
             suspended: false,
         };
-        let req = match HttpRequest::from_event(event, &self.key_use_cases) {
+        let req = match HttpRequest::from_gateway(event, &self.key_use_cases) {
             Ok(r) => r,
             Err(e) => {
                 let refusal = Refusal::new(400, "bad_event", e.to_string());
