@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use warden::edge::http::{AuthSource, Caller, HttpRequest, PayloadVersion};
+use warden::http::{AuthSource, Caller, HttpRequest, PayloadVersion};
 use warden::validator::ollama::{Endpoint, OllamaRequest};
 use warden::registry::{Registry, parse_registry_yaml};
 use warden::validator::decision::{ValidatorPolicy, check};

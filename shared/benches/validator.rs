@@ -9,7 +9,7 @@ use std::hint::black_box;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use serde_json::json;
 
-use warden::edge::http::{AuthSource, Caller, HttpRequest, PayloadVersion};
+use warden::http::{AuthSource, Caller, HttpRequest, PayloadVersion};
 use warden::registry::{parse_registry_yaml, Registry};
 use warden::validator::decision::{check, ValidatorPolicy};
 use warden::validator::guard::normalise::normalise;

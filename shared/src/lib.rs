@@ -11,6 +11,7 @@ pub mod compliance;
 pub mod config;
 pub mod edge;
 pub mod exposure;
+pub mod http;
 pub mod isolation;
 pub mod metrics;
 pub mod notify;

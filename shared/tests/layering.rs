@@ -25,7 +25,8 @@ fn imports() -> BTreeMap<String, BTreeSet<String>> {
     for file in files {
         let rel = file.strip_prefix(&src).unwrap();
         let top = rel.components().next().unwrap().as_os_str().to_string_lossy().trim_end_matches(".rs").to_string();
-        if top == "lib" {
+        // The crate root declares everything; a test module in its own file may reach anywhere.
+        if top == "lib" || rel.file_name().is_some_and(|n| n == "tests.rs") {
             continue;
         }
         let text = std::fs::read_to_string(&file).unwrap();
@@ -99,7 +100,7 @@ fn no_capability_imports_in_a_circle() {
 fn the_base_depends_on_no_capability() {
     let graph = imports();
     // What every capability stands on names none of them.
-    for base in ["ports", "notify", "telemetry"] {
+    for base in ["ports", "notify", "telemetry", "http"] {
         let deps = &graph[base];
         assert!(deps.iter().all(|d| ["ports", "notify"].contains(&d.as_str())), "{base} imports {deps:?}");
     }

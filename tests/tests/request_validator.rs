@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use warden::aws::wiring::request_guard;
 use warden::aws::DynamoStore;
 use warden::config::ValidatorConfig;
-use warden::edge::http::HttpResponse;
+use warden::http::HttpResponse;
 use warden::registry::parse_registry_yaml;
 use warden::registry::ports::ModelRegistryStore;
 use warden::validator::service::{Outcome, RequestGuard};

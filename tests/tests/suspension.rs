@@ -13,7 +13,7 @@ use warden::aws::wiring::{request_guard, suspension_service};
 use warden::aws::{ApiGatewayKeys, DynamoStore, SnsNotifier};
 use warden::config::ValidatorConfig;
 use warden::edge::events::{parse_event, Request};
-use warden::edge::http::HttpResponse;
+use warden::http::HttpResponse;
 use warden::registry::parse_registry_yaml;
 use warden::registry::ports::ModelRegistryStore;
 use warden::suspension::ports::SuspensionStore;

@@ -10,7 +10,7 @@ use serde_json::Value;
 use warden::aws::wiring::request_guard;
 use warden::aws::DynamoStore;
 use warden::edge::failure::Failure;
-use warden::edge::http::GatewayEvent;
+use warden::http::GatewayEvent;
 use warden::metrics::validator_emf;
 use warden::validator::service::{log_outcome, RequestGuard};
 use warden::validator::upstream::OllamaClient;

@@ -12,7 +12,7 @@ use crate::approval::page::{confirmation_page, outcome_page};
 use crate::approval::ports::{ActionRunner, ApprovalStore};
 use crate::approval::token::{request_id_for, SigningKey, TokenError};
 use crate::approval::{is_request_id, ApprovalAction, ApprovalRequest, ApprovalStatus, Decision, DecisionRecord};
-use crate::edge::http::{GatewayError, HttpRequest, HttpResponse};
+use crate::http::{GatewayError, HttpRequest, HttpResponse};
 use crate::notify::{clean_subject, human_time, Notification};
 use crate::ports::{Notifier, PortResult};
 

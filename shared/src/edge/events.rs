@@ -14,9 +14,9 @@ use aws_lambda_events::event::cloudwatch_events::CloudWatchEvent;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::edge::http::{GatewayError, HttpRequest};
 use crate::exposure::is_security_group_id;
 use crate::exposure::plan::{Trigger, TriggerKind};
+use crate::http::{GatewayError, HttpRequest};
 use crate::isolation::{is_instance_id, IsolationTrigger, ThreatSource};
 use crate::suspension::{valid_caller, AbuseMetric, CallerAlarm};
 

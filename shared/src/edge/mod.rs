@@ -1,6 +1,6 @@
-//! The edge: what arrives from AWS (EventBridge events, API Gateway and function URL requests)
-//! becomes a typed request or a clear error, and what goes back is one typed response.
+//! The edge: what arrives from AWS (EventBridge events, AWS Config invocations, schedules) becomes
+//! a typed request or a clear error, and what goes wrong becomes one kind of Lambda error. HTTP
+//! requests and responses (API Gateway, function URLs) are `crate::http`, below every capability.
 
 pub mod events;
 pub mod failure;
-pub mod http;

@@ -3,9 +3,11 @@
 //! about the instance before touching it, and the pure planner that orders the steps.
 
 pub mod approval;
+mod contain;
 pub mod executor;
 pub mod notification;
 pub mod ports;
+mod release;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

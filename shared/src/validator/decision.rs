@@ -9,7 +9,7 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::edge::http::{Caller, HttpRequest};
+use crate::http::{Caller, HttpRequest};
 use crate::registry::{ModelNameError, ModelRef, ModelRefusal, Registry, Restriction};
 use crate::validator::guard::{scan_text, Category, Finding, FindingKind, Scan};
 use crate::validator::ollama::{json_depth, keep_alive_seconds, sniff_image, Endpoint, OllamaRequest, Options, Think};
@@ -600,7 +600,7 @@ mod properties {
     use serde_json::json;
 
     use super::*;
-    use crate::edge::http::{AuthSource, PayloadVersion};
+    use crate::http::{AuthSource, PayloadVersion};
 
     fn req(path: String, body: Vec<u8>) -> HttpRequest {
         HttpRequest {
@@ -686,7 +686,7 @@ pub(crate) mod tests {
     use std::collections::HashMap;
 
     use super::*;
-    use crate::edge::http::{AuthSource, PayloadVersion};
+    use crate::http::{AuthSource, PayloadVersion};
     use crate::registry::parse_registry_yaml;
 
     pub(crate) fn registry() -> Registry {

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use tokio::sync::Mutex;
 
-use crate::edge::http::{GatewayEvent, HttpRequest, HttpResponse};
+use crate::http::{GatewayEvent, HttpRequest, HttpResponse};
 use crate::registry::ports::ModelRegistryStore;
 use crate::registry::Registry;
 use crate::suspension::ports::SuspensionStore;

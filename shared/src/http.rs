@@ -1,6 +1,6 @@
-//! API Gateway at the edge: REST API proxy events (payload 1.0) and HTTP API events (payload
-//! 2.0) become one typed [`HttpRequest`] with the caller's identity, and responses go back in
-//! the shape both accept.
+//! HTTP at the edge: API Gateway REST proxy events (payload 1.0), HTTP API events and function
+//! URL requests (payload 2.0) become one typed [`HttpRequest`] with the caller's identity, and
+//! one [`HttpResponse`] goes back in the shape all of them accept.
 //!
 //! Who is calling, and for which use case, comes from what API Gateway has already
 //! authenticated — never from the request body or a header the caller can set:

@@ -1,0 +1,299 @@
+//! Containment: run the plan's steps, each on the branch it belongs to — the network cut never
+//! waits for evidence, snapshots, tags or notifications — then verify, record and notify.
+
+use std::collections::BTreeSet;
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use futures_util::future::join_all;
+
+use crate::isolation::ports::{Compute, Fleet, IncidentStore};
+use crate::isolation::{
+    IncidentRecord, IncidentStatus, InstanceState, IsolationStep, QuarantineGroups, StepOutcome, StepState,
+};
+use crate::ports::ExecutorError;
+use crate::ports::{Notifier, PortError, PortResult};
+
+use crate::isolation::executor::{
+    outcome, since, IncidentReport, IsolationExecutor, TargetGroupDiscovery, INCIDENT_TAG,
+};
+
+impl<C: Compute, F: Fleet, S: IncidentStore, N: Notifier> IsolationExecutor<C, F, S, N> {
+    pub(super) async fn quarantine_groups(&self, vpc_id: &str) -> PortResult<QuarantineGroups> {
+        if let Some(g) = self.groups_cache.lock().expect("cache lock").get(vpc_id).cloned() {
+            return Ok(g);
+        }
+        let groups = self.compute.quarantine_groups(vpc_id).await?;
+        self.groups_cache.lock().expect("cache lock").insert(vpc_id.to_string(), groups.clone());
+        Ok(groups)
+    }
+
+    /// Run `steps` (skipping those already done), each on the branch it belongs to, then
+    /// verify, record, and notify.
+    pub(super) async fn run(
+        &self,
+        mut record: IncidentRecord,
+        steps: &[IsolationStep],
+        done: &BTreeSet<String>,
+        target_group_discovery: Option<TargetGroupDiscovery<'_>>,
+        received: Instant,
+        now: DateTime<Utc>,
+    ) -> Result<IncidentReport, ExecutorError> {
+        let state = record.state.clone().expect("an incident with a plan has a recorded state");
+        let todo = |s: IsolationStep| steps.contains(&s) && !done.contains(s.as_str());
+        let id = record.id.clone();
+        let record_step = |o: StepOutcome| {
+            let id = id.clone();
+            async move {
+                if let Err(e) = self.store.put_incident_step(&id, &o).await {
+                    tracing::error!(incident_id = %id, step = %o.step, error = %e, "could not record step");
+                }
+                o
+            }
+        };
+
+        // Containment: its own branch, never waiting for anything else.
+        let containment = async {
+            if !todo(IsolationStep::QuarantineNetwork) {
+                return None;
+            }
+            let t = since(received);
+            let result = self.cut_network(&state).await;
+            let contained_ms = result.as_ref().ok().map(|_| since(received));
+            let groups = result.as_ref().ok().cloned();
+            let o = outcome(
+                "isolate",
+                IsolationStep::QuarantineNetwork.as_str(),
+                t,
+                received,
+                result.map(|g| {
+                    format!(
+                        "{} interface(s) moved to {} through {} (tracked connections dropped)",
+                        state.interfaces.len(),
+                        g.quarantine_group_id,
+                        g.untrack_group_id
+                    )
+                }),
+            );
+            Some((record_step(o).await, contained_ms, groups))
+        };
+        let evidence = async {
+            if !todo(IsolationStep::ProtectEvidence) {
+                return None;
+            }
+            let t = since(received);
+            let r = self.compute.protect_evidence(&state.instance_id, &state.volumes).await.map(|_| {
+                format!(
+                    "termination protection on, shutdown behaviour stop, {} volume(s) kept on termination",
+                    state.volumes.len()
+                )
+            });
+            Some(record_step(outcome("isolate", IsolationStep::ProtectEvidence.as_str(), t, received, r)).await)
+        };
+        let service = async {
+            let mut out = Vec::new();
+            let mut found = None;
+            if let (true, Some(asg)) = (todo(IsolationStep::LeaveAutoScalingGroup), &state.asg) {
+                let t = since(received);
+                let r = self.fleet.leave_asg(asg, &state.instance_id).await.map(|_| {
+                    format!("standby in {} without decrementing desired capacity: a replacement starts", asg.name)
+                });
+                out.push(
+                    record_step(outcome("isolate", IsolationStep::LeaveAutoScalingGroup.as_str(), t, received, r))
+                        .await,
+                );
+            }
+            if todo(IsolationStep::DeregisterTargets) {
+                let t = since(received);
+                // Known, or discovered now and recorded before anything is deregistered.
+                let registrations = if state.target_groups_known {
+                    Ok(state.target_groups.clone())
+                } else {
+                    let discovered = match target_group_discovery {
+                        Some(running) => running.await,
+                        None => self.fleet.target_registrations(&state.instance_id).await,
+                    };
+                    match discovered {
+                        Ok(r) => self.store.record_target_groups(&record.id, &r).await.map(|_| r),
+                        Err(e) => Err(e),
+                    }
+                };
+                let r = match registrations {
+                    Ok(registrations) => {
+                        let results =
+                            join_all(registrations.iter().map(|tg| self.fleet.deregister(tg, &state.instance_id)))
+                                .await;
+                        let n = registrations.len();
+                        found = Some(registrations);
+                        results
+                            .into_iter()
+                            .collect::<PortResult<Vec<()>>>()
+                            .map(|_| format!("deregistered from {n} target group(s)"))
+                    }
+                    Err(e) => Err(e),
+                };
+                out.push(
+                    record_step(outcome("isolate", IsolationStep::DeregisterTargets.as_str(), t, received, r)).await,
+                );
+            }
+            (out, found)
+        };
+        let snapshots = async {
+            if !todo(IsolationStep::SnapshotVolumes) {
+                return None;
+            }
+            let t = since(received);
+            let r = self
+                .compute
+                .snapshot_volumes(&state.instance_id, &record.id)
+                .await
+                .map(|ids| format!("snapshots {} started, tagged {INCIDENT_TAG}={}", ids.join(", "), record.id));
+            Some(record_step(outcome("isolate", IsolationStep::SnapshotVolumes.as_str(), t, received, r)).await)
+        };
+        let addresses = async {
+            if !todo(IsolationStep::DetachElasticIps) {
+                return None;
+            }
+            let t = since(received);
+            let results = join_all(state.elastic_ips.iter().map(|e| self.compute.disassociate_address(e))).await;
+            let r = results.into_iter().collect::<PortResult<Vec<()>>>().map(|_| {
+                let ips: Vec<&str> = state.elastic_ips.iter().map(|e| e.public_ip.as_str()).collect();
+                format!("Elastic IP(s) {} detached", ips.join(", "))
+            });
+            Some(record_step(outcome("isolate", IsolationStep::DetachElasticIps.as_str(), t, received, r)).await)
+        };
+        let profile = async {
+            let (true, Some(current)) = (todo(IsolationStep::QuarantineProfile), &state.profile) else { return None };
+            let t = since(received);
+            let replacement = self.settings.quarantine_profile_arn.as_deref();
+            let r = self.compute.quarantine_profile(current, replacement).await.map(|_| match replacement {
+                Some(arn) => format!("instance profile {} replaced by {arn}", current.profile_arn),
+                None => format!("instance profile {} removed", current.profile_arn),
+            });
+            Some(record_step(outcome("isolate", IsolationStep::QuarantineProfile.as_str(), t, received, r)).await)
+        };
+        let tag = async {
+            if !todo(IsolationStep::TagInstance) {
+                return None;
+            }
+            let t = since(received);
+            let tags = vec![
+                (INCIDENT_TAG.to_string(), record.id.clone()),
+                ("warden:status".to_string(), "isolated".to_string()),
+            ];
+            let r = self
+                .compute
+                .tag_instance(&state.instance_id, &tags)
+                .await
+                .map(|_| format!("tagged {INCIDENT_TAG}={}", record.id));
+            Some(record_step(outcome("isolate", IsolationStep::TagInstance.as_str(), t, received, r)).await)
+        };
+
+        let (contained, evidence, service, snapshots, addresses, profile, tag) = tokio::join!(
+            Box::pin(containment),
+            Box::pin(evidence),
+            Box::pin(service),
+            Box::pin(snapshots),
+            Box::pin(addresses),
+            Box::pin(profile),
+            Box::pin(tag)
+        );
+
+        let mut ran: Vec<StepOutcome> = Vec::new();
+        if let Some((o, contained_ms, groups)) = contained {
+            ran.push(o);
+            if contained_ms.is_some() {
+                record.time_to_containment_ms = contained_ms;
+            }
+            if groups.is_some() {
+                record.quarantine = groups;
+            }
+        }
+        ran.extend(evidence);
+        let (service, found) = service;
+        ran.extend(service);
+        if let (Some(found), Some(state)) = (found, record.state.as_mut()) {
+            state.target_groups = found;
+            state.target_groups_known = true;
+        }
+        ran.extend([snapshots, addresses, profile, tag].into_iter().flatten());
+
+        // Re-read and verify what containment promised.
+        if let Some(groups) = record.quarantine.clone().filter(|_| steps.contains(&IsolationStep::QuarantineNetwork)) {
+            let t = since(received);
+            let checks =
+                join_all(state.interfaces.iter().map(|i| self.compute.interface_groups(&i.interface_id))).await;
+            let verified: PortResult<String> =
+                checks.into_iter().zip(&state.interfaces).try_fold(String::new(), |_, (c, i)| {
+                    let now_groups = c?;
+                    if now_groups == [groups.quarantine_group_id.clone()] {
+                        Ok(format!("every interface has only {}", groups.quarantine_group_id))
+                    } else {
+                        Err(PortError::new(
+                            "verify",
+                            crate::ports::ErrorKind::Other,
+                            format!("{} still has {:?}", i.interface_id, now_groups),
+                        ))
+                    }
+                });
+            ran.push(record_step(outcome("isolate", "verify_containment", t, received, verified)).await);
+        }
+
+        let all = self.store.incident_steps(&record.id).await?;
+        let failed = ran.iter().any(|s| s.state == StepState::Failed);
+        let pending = record.plan.as_ref().is_some_and(|p| !p.pending_approval.is_empty());
+        record.status = if failed {
+            IncidentStatus::Partial
+        } else if pending {
+            IncidentStatus::PendingApproval
+        } else {
+            IncidentStatus::Isolated
+        };
+        record.lease_until = None;
+        record.updated_at = now;
+        let instance = state.instance_id.clone();
+        let mut summary = match record.status {
+            IncidentStatus::Isolated => format!(
+                "Instance {instance} isolated: {} step(s) done.",
+                all.iter().filter(|s| s.state == StepState::Done).count()
+            ),
+            IncidentStatus::PendingApproval => format!(
+                "Evidence on {instance} protected; {} disruptive step(s) wait for approval ({}).",
+                record.plan.as_ref().map_or(0, |p| p.pending_approval.len()),
+                record.response.as_str()
+            ),
+            _ => format!(
+                "Isolation of {instance} is PARTIAL: {} step(s) failed and will be retried.",
+                ran.iter().filter(|s| s.state == StepState::Failed).count()
+            ),
+        };
+        if let Some(ms) = record.time_to_containment_ms {
+            summary.push_str(&format!(" Contained {ms} ms after the event arrived."));
+        }
+        if let Some(by) = &record.approved_by {
+            summary = format!("Approved by {by}. {summary}");
+        }
+        record.summary = summary;
+        self.store.save_incident(&record).await?;
+
+        let mut report = IncidentReport::from_record("isolation", &record);
+        report.steps = ran;
+        self.notify(&mut report, &mut record).await;
+        report.duration_ms = since(received);
+        Ok(report)
+    }
+
+    /// The two-step swap on every interface at once: allow-all first (flows become untracked),
+    /// then the quarantine group with no rules (untracked flows are dropped at once).
+    pub(super) async fn cut_network(&self, state: &InstanceState) -> PortResult<QuarantineGroups> {
+        let groups = self.quarantine_groups(&state.vpc_id).await?;
+        let untrack = [groups.untrack_group_id.clone()];
+        let quarantine = [groups.quarantine_group_id.clone()];
+        let swaps = state.interfaces.iter().map(|i| async {
+            self.compute.set_interface_groups(&i.interface_id, &untrack).await?;
+            self.compute.set_interface_groups(&i.interface_id, &quarantine).await
+        });
+        join_all(swaps).await.into_iter().collect::<PortResult<Vec<()>>>()?;
+        Ok(groups)
+    }
+}
