@@ -1,0 +1,146 @@
+//! The remediator's events: every sample, every refusal, never a panic.
+
+#[test]
+fn abuse_alarms_become_caller_alarms() {
+    let raw: Value = serde_json::from_str(include_str!(
+        "../../../../events/remediator/cloudwatch-alarm-prompt-injection-caller.json"
+    ))
+    .unwrap();
+    let Request::CallerAlarm(a) = parse_event(&raw).unwrap() else { panic!("expected a caller alarm") };
+    assert_eq!(
+        (a.caller.as_deref(), a.metric, a.alarm_name.as_str()),
+        (Some("team-web"), AbuseMetric::PromptInjectionAttempts, "llm-prompt-injection-team-web")
+    );
+    let raw: Value =
+        serde_json::from_str(include_str!("../../../../events/remediator/cloudwatch-alarm-auth-failures-fleet.json"))
+            .unwrap();
+    let Request::CallerAlarm(a) = parse_event(&raw).unwrap() else { panic!("expected a caller alarm") };
+    assert_eq!((a.caller, a.metric), (None, AbuseMetric::AuthFailures));
+    // Back to OK: nothing to do.
+    let mut ok = raw.clone();
+    ok["detail"]["state"]["value"] = "OK".into();
+    ok["detail"]["previousState"]["value"] = "ALARM".into();
+    assert!(matches!(parse_event(&ok).unwrap(), Request::Ignore { .. }));
+    // A caller id that cannot be a key is an error, not a suspension.
+    let mut bad: Value = serde_json::from_str(include_str!(
+        "../../../../events/remediator/cloudwatch-alarm-prompt-injection-caller.json"
+    ))
+    .unwrap();
+    bad["detail"]["configuration"]["metrics"][0]["metricStat"]["metric"]["dimensions"]["Caller"] = "a#b".into();
+    assert!(parse_event(&bad).is_err());
+}
+use super::*;
+use serde_json::json;
+
+fn sample(name: &str) -> Value {
+    let path = format!("{}/../events/remediator/{name}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_json::from_str(&text).unwrap()
+}
+
+fn groups_of(req: Request) -> Vec<String> {
+    match req {
+        Request::Remediate(t) => t.scope().expect("scoped trigger").to_vec(),
+        other => panic!("expected a remediation, got {other:?}"),
+    }
+}
+
+#[test]
+fn cloudtrail_authorize_sample_names_its_group_and_actor() {
+    let req = parse_event(&sample("cloudtrail-authorize-sg-ingress-11434.json")).unwrap();
+    let Request::Remediate(t) = req else { panic!("{req:?}") };
+    assert_eq!(t.scope().unwrap(), ["sg-0a1b2c3d4e5f60718"]);
+    let TriggerKind::CloudTrail { event_name, actor, source_ip, .. } = &t.kind else { panic!() };
+    assert_eq!(event_name, "AuthorizeSecurityGroupIngress");
+    assert!(actor.as_deref().unwrap().starts_with("arn:aws:sts::"));
+    assert!(source_ip.is_some());
+}
+
+#[test]
+fn every_remediating_sample_parses() {
+    for name in [
+        "cloudtrail-authorize-sg-ingress-11434.json",
+        "cloudtrail-authorize-sg-ingress-ssh-ipv6.json",
+        "cloudtrail-modify-sg-rules-all-traffic.json",
+        "config-compliance-change-sg-noncompliant.json",
+    ] {
+        assert_eq!(groups_of(parse_event(&sample(name)).unwrap()), ["sg-0a1b2c3d4e5f60718"], "{name}");
+    }
+    let sweep = parse_event(&sample("scheduled-sweep.json")).unwrap();
+    let Request::Remediate(t) = sweep else { panic!() };
+    assert_eq!(t.scope(), None);
+    assert_eq!(t.kind, TriggerKind::ScheduledSweep { rule: "warden-exposure-sweep".into() });
+}
+
+#[test]
+fn undo_sample_parses() {
+    let req = parse_event(&sample("warden-undo-request.json")).unwrap();
+    assert!(matches!(req, Request::Undo { ref remediation_id, .. } if remediation_id.starts_with("rem-")));
+}
+
+#[test]
+fn compliant_config_change_is_ignored_not_an_error() {
+    let mut ev = sample("config-compliance-change-sg-noncompliant.json");
+    ev["detail"]["newEvaluationResult"]["complianceType"] = json!("COMPLIANT");
+    assert!(matches!(parse_event(&ev).unwrap(), Request::Ignore { .. }));
+}
+
+#[test]
+fn failed_api_call_is_ignored() {
+    let mut ev = sample("cloudtrail-authorize-sg-ingress-11434.json");
+    ev["detail"]["errorCode"] = json!("Client.UnauthorizedOperation");
+    let Request::Ignore { reason, .. } = parse_event(&ev).unwrap() else { panic!() };
+    assert!(reason.contains("UnauthorizedOperation"));
+}
+
+#[test]
+fn unknown_event_is_a_clear_error() {
+    let mut ev = sample("scheduled-sweep.json");
+    ev["source"] = json!("aws.s3");
+    ev["detail-type"] = json!("Object Created");
+    let err = parse_event(&ev).unwrap_err();
+    assert!(matches!(err, EventError::Unsupported { .. }));
+    assert!(err.to_string().contains("aws.s3"));
+}
+
+#[test]
+fn malformed_events_are_clear_errors_never_panics() {
+    for (ev, needle) in [
+        (json!(null), "event"),
+        (json!("text"), "event"),
+        (json!({}), "id"),
+        (json!({"id": "x", "detail-type": "Scheduled Event", "source": "aws.events"}), "time"),
+        (
+            json!({"id": "x", "detail-type": "Scheduled Event", "source": "aws.events", "time": "yesterday", "detail": {}}),
+            "time",
+        ),
+        (
+            json!({"id": "x", "detail-type": "Scheduled Event", "source": "aws.events", "time": "2026-11-26T12:00:00Z", "detail": []}),
+            "detail",
+        ),
+        (
+            json!({"id": "x", "detail-type": "AWS API Call via CloudTrail", "source": "aws.ec2", "time": "2026-11-26T12:00:00Z", "detail": {"eventName": "AuthorizeSecurityGroupIngress"}}),
+            "groupId",
+        ),
+        (
+            json!({"id": "x", "detail-type": "AWS API Call via CloudTrail", "source": "aws.ec2", "time": "2026-11-26T12:00:00Z", "detail": {"eventName": "AuthorizeSecurityGroupIngress", "requestParameters": {"groupId": "sg-'; drop"}}}),
+            "not a security group id",
+        ),
+        (
+            json!({"id": "x", "detail-type": "Warden Undo Request", "source": "warden", "time": "2026-11-26T12:00:00Z", "detail": {"remediation_id": "rem-1"}}),
+            "requested_by",
+        ),
+    ] {
+        let err = parse_event(&ev).unwrap_err().to_string();
+        assert!(err.contains(needle), "{ev}: {err}");
+    }
+}
+
+#[test]
+fn group_ids_are_validated() {
+    assert!(is_security_group_id("sg-0a1b2c3d4e5f60718"));
+    assert!(is_security_group_id("sg-4e386e22"));
+    assert!(!is_security_group_id("sg-"));
+    assert!(!is_security_group_id("sg-xyz12345"));
+    assert!(!is_security_group_id("i-0a1b2c3d4e5f60718"));
+}
