@@ -8,10 +8,11 @@
 //! | latest verdict of a resource           | `COMPLIANCE#<rule>` | `<type>#<resource id>`                |
 
 use aws_sdk_config::primitives::DateTime as SmithyTime;
-use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
+use super::dynamodb::s;
 use super::{port_error, DynamoStore};
 use crate::compliance::ports::{ConfigEvaluations, EvidenceStore, Inventory};
 use crate::compliance::{ConfigItem, Evaluation, EvidenceRow, Rule, TrailState};
@@ -207,10 +208,6 @@ impl Inventory for AwsInventory {
         }
         Ok(trails)
     }
-}
-
-fn s(v: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(v.into())
 }
 
 impl EvidenceStore for DynamoStore {

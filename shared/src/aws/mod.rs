@@ -1,12 +1,15 @@
 //! AWS adapters of the ports, over aws-sdk-rust. Every client comes from one `SdkConfig` loaded
 //! once in `main`; `AWS_ENDPOINT_URL` points them all at the local AWS in tests and demos.
 mod apigateway;
+mod approval_store;
+mod audit_store;
 mod compute;
 mod config_service;
 mod dynamodb;
 
 mod ec2;
 mod fleet;
+mod incident_store;
 mod sns;
 mod suspension_store;
 mod validator_store;

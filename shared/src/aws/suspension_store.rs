@@ -10,39 +10,17 @@
 //!
 //! The validator reads the whole `RESTRICTIONS` partition in one query.
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Duration, Utc};
 
+use super::dynamodb::{decode, json, n, s};
 use super::{port_error, DynamoStore};
-use crate::ports::{ErrorKind, PortError, PortResult};
+use crate::ports::{ErrorKind, PortResult};
 use crate::suspension::ports::SuspensionStore;
 use crate::suspension::{ActiveSuspension, FleetLimits, Restrictions, SuspensionRecord};
 
 const RESTRICTIONS_PK: &str = "RESTRICTIONS";
 /// Offence counters and suspension history are kept this long.
 const EVIDENCE_DAYS: i64 = 30;
-
-fn s(v: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(v.into())
-}
-fn n(v: i64) -> AttributeValue {
-    AttributeValue::N(v.to_string())
-}
-
-fn decode<T: serde::de::DeserializeOwned>(
-    item: &std::collections::HashMap<String, AttributeValue>,
-    op: &'static str,
-) -> PortResult<T> {
-    let json = item
-        .get("record")
-        .and_then(|v| v.as_s().ok())
-        .ok_or_else(|| PortError::new(op, ErrorKind::Other, "item without `record`"))?;
-    serde_json::from_str(json).map_err(|e| PortError::new(op, ErrorKind::Other, format!("unreadable record: {e}")))
-}
-
-fn encode<T: serde::Serialize>(value: &T) -> AttributeValue {
-    s(serde_json::to_string(value).unwrap_or_default())
-}
 
 impl DynamoStore {
     fn put_suspension(
@@ -55,7 +33,7 @@ impl DynamoStore {
             .item("pk", s(format!("SUS#{}", record.id)))
             .item("sk", s("META"))
             .item("caller", s(record.caller.clone()))
-            .item("record", encode(record))
+            .item("record", json(record))
     }
 }
 
@@ -75,7 +53,7 @@ impl SuspensionStore for DynamoStore {
             .table_name(self.table())
             .item("pk", s(format!("SUSHIST#{}", record.caller)))
             .item("sk", s(format!("{}#{}", record.since.to_rfc3339(), record.id)))
-            .item("record", encode(record))
+            .item("record", json(record))
             .item("ttl", n(ttl))
             .send()
             .await
@@ -94,7 +72,7 @@ impl SuspensionStore for DynamoStore {
             .send()
             .await
             .map_err(|e| port_error("GetItem suspension", e))?;
-        out.item().map(|i| decode(i, "GetItem suspension")).transpose()
+        out.item().map(|i| decode(i, "record", "GetItem suspension")).transpose()
     }
 
     async fn save_suspension(&self, record: &SuspensionRecord) -> PortResult<()> {
@@ -106,7 +84,7 @@ impl SuspensionStore for DynamoStore {
         let items = self.query_all(format!("SUSHIST#{caller}"), None, "Query suspension history").await?;
         let mut out = Vec::new();
         for item in &items {
-            let r: SuspensionRecord = decode(item, "Query suspension history")?;
+            let r: SuspensionRecord = decode(item, "record", "Query suspension history")?;
             if r.since >= since {
                 out.push(r);
             }
@@ -123,7 +101,7 @@ impl SuspensionStore for DynamoStore {
             .item("pk", s(RESTRICTIONS_PK))
             .item("sk", s(format!("CALLER#{}", active.caller)))
             .item("until_ms", n(active.until.timestamp_millis()))
-            .item("record", encode(active))
+            .item("record", json(active))
             .condition_expression("attribute_not_exists(until_ms) OR until_ms < :until")
             .expression_attribute_values(":until", n(active.until.timestamp_millis()))
             .send()
@@ -156,8 +134,10 @@ impl SuspensionStore for DynamoStore {
         let mut r = Restrictions::default();
         for item in &items {
             match item.get("sk").and_then(|v| v.as_s().ok()).map(String::as_str) {
-                Some("FLEET") => r.fleet = Some(decode(item, "Query restrictions")?),
-                Some(sk) if sk.starts_with("CALLER#") => r.suspended.push(decode(item, "Query restrictions")?),
+                Some("FLEET") => r.fleet = Some(decode(item, "record", "Query restrictions")?),
+                Some(sk) if sk.starts_with("CALLER#") => {
+                    r.suspended.push(decode(item, "record", "Query restrictions")?)
+                }
                 _ => {}
             }
         }
@@ -170,7 +150,7 @@ impl SuspensionStore for DynamoStore {
             .table_name(self.table())
             .item("pk", s(RESTRICTIONS_PK))
             .item("sk", s("FLEET"))
-            .item("record", encode(limits))
+            .item("record", json(limits))
             .send()
             .await
             .map_err(|e| port_error("PutItem fleet limits", e))?;

@@ -8,6 +8,7 @@
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 use chrono::{DateTime, Utc};
 
+use super::dynamodb::s;
 use super::{port_error, DynamoStore};
 use crate::ports::{ErrorKind, PortError, PortResult};
 use crate::registry::ports::{ModelRegistryStore, RegistryImport};
@@ -17,10 +18,6 @@ use crate::validator::ports::{QuotaOutcome, QuotaStore, QuotaWindow};
 const REGISTRY_PK: &str = "REGISTRY";
 /// Quota windows stay readable for a day after they end (then TTL removes them).
 const QUOTA_RETENTION_SECONDS: i64 = 86_400;
-
-fn s(v: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(v.into())
-}
 
 fn model_sk(entry: &ModelEntry) -> String {
     format!("MODEL#{}", entry.name.model_ref().canonical())
