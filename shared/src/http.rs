@@ -298,6 +298,14 @@ impl HttpResponse {
             "isBase64Encoded": false,
         })
     }
+
+    /// For a function URL: the same, with the `cookies` list function URLs answer with (a REST
+    /// API refuses keys it does not know, so `to_event` has none).
+    pub fn to_function_url_event(&self) -> Value {
+        let mut event = self.to_event();
+        event["cookies"] = json!([]);
+        event
+    }
 }
 
 #[cfg(test)]

@@ -39,7 +39,7 @@ impl ApprovalsFunction {
                     "{}",
                     approval_page_emf(&self.metrics_namespace, &method, response.status.into(), now.timestamp_millis())
                 );
-                Ok(response.to_event())
+                Ok(response.to_function_url_event())
             }
             ApprovalsEvent::Schedule(event)
                 if (event.source.as_deref(), event.detail_type.as_deref())

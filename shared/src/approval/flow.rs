@@ -430,7 +430,7 @@ impl<S: ApprovalStore, N: Notifier> Approvals<S, N> {
     /// A function URL (payload 2.0) event, as the page's JSON answer.
     pub async fn http<R: ActionRunner>(&self, event: &Value, runner: &R, now: DateTime<Utc>) -> Value {
         let request = HttpRequest::from_event(event, &HashMap::new());
-        self.serve(request, runner, now).await.to_event()
+        self.serve(request, runner, now).await.to_function_url_event()
     }
 
     /// GET shows, POST decides, anything else is refused. Always a page, never an error: a
