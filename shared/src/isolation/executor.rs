@@ -322,14 +322,7 @@ impl<C: Compute, F: Fleet, S: IncidentStore, N: Notifier> IsolationExecutor<C, F
         received: Instant,
         now: DateTime<Utc>,
     ) -> Result<IncidentReport, ExecutorError> {
-        let mut record =
-            self.store.incident(id).await?.ok_or_else(|| ExecutorError::UnknownIncident(id.to_string()))?;
-        if record.status != IncidentStatus::PendingApproval {
-            return Err(ExecutorError::Refused(format!(
-                "incident {id} is {}: only a plan pending approval can be approved",
-                record.status.as_str()
-            )));
-        }
+        let mut record = self.pending_incident(id, "approved").await?;
         if !self
             .store
             .claim_incident(
@@ -359,14 +352,7 @@ impl<C: Compute, F: Fleet, S: IncidentStore, N: Notifier> IsolationExecutor<C, F
         rejected_by: &str,
         now: DateTime<Utc>,
     ) -> Result<IncidentReport, ExecutorError> {
-        let mut record =
-            self.store.incident(id).await?.ok_or_else(|| ExecutorError::UnknownIncident(id.to_string()))?;
-        if record.status != IncidentStatus::PendingApproval {
-            return Err(ExecutorError::Refused(format!(
-                "incident {id} is {}: only a plan pending approval can be dismissed",
-                record.status.as_str()
-            )));
-        }
+        let mut record = self.pending_incident(id, "dismissed").await?;
         if !self
             .store
             .claim_incident(id, &[IncidentStatus::PendingApproval], IncidentStatus::Dismissed, now, now)
@@ -383,6 +369,18 @@ impl<C: Compute, F: Fleet, S: IncidentStore, N: Notifier> IsolationExecutor<C, F
             self.store.unlock_instance(instance, id).await?;
         }
         Ok(IncidentReport::from_record("isolation", &record))
+    }
+
+    /// The incident, if its plan is pending approval; otherwise why it cannot be `what`.
+    async fn pending_incident(&self, id: &str, what: &str) -> Result<IncidentRecord, ExecutorError> {
+        let record = self.store.incident(id).await?.ok_or_else(|| ExecutorError::UnknownIncident(id.to_string()))?;
+        if record.status != IncidentStatus::PendingApproval {
+            return Err(ExecutorError::Refused(format!(
+                "incident {id} is {}: only a plan pending approval can be {what}",
+                record.status.as_str()
+            )));
+        }
+        Ok(record)
     }
 
     pub(super) async fn done_steps(&self, id: &str) -> Result<BTreeSet<String>, ExecutorError> {
