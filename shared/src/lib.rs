@@ -4,6 +4,24 @@
 //! Functions (`functions/*`) are thin binaries: they parse an event at the edge, hand it to
 //! this crate, and turn the outcome into a response.
 
+/// `Display` and comparison with the names people and JSON use, for enums with `as_str`: reports
+/// carry enums, tests and logs read names.
+macro_rules! named_enum {
+    ($t:ty) => {
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl PartialEq<&str> for $t {
+            fn eq(&self, other: &&str) -> bool {
+                self.as_str() == *other
+            }
+        }
+    };
+}
+
 pub mod approval;
 #[cfg(feature = "aws")]
 pub mod aws;

@@ -77,24 +77,31 @@ impl Serialize for ReportStatus {
     }
 }
 
-impl std::fmt::Display for ReportStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+named_enum!(ReportStatus);
+
+/// What a report is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportKind {
+    Remediation,
+    Undo,
+}
+
+impl ReportKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Remediation => "remediation",
+            Self::Undo => "undo",
+        }
     }
 }
 
-/// Reports compare with the status names people and JSON use.
-impl PartialEq<&str> for ReportStatus {
-    fn eq(&self, other: &&str) -> bool {
-        self.as_str() == *other
-    }
-}
+named_enum!(ReportKind);
 
 /// What one invocation did: returned to the caller, notified, and turned into metrics.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
-    /// `remediation` or `undo`.
-    pub kind: &'static str,
+    pub kind: ReportKind,
     pub remediation_id: Option<String>,
     pub status: ReportStatus,
     /// This delivery found an earlier record of the same event (or undo) and changed nothing.
@@ -121,7 +128,7 @@ pub struct Report {
 }
 
 impl Report {
-    fn new(kind: &'static str, status: ReportStatus) -> Self {
+    fn new(kind: ReportKind, status: ReportStatus) -> Self {
         Self {
             kind,
             remediation_id: None,
@@ -147,7 +154,7 @@ impl Report {
     }
 
     pub fn ignored(event_id: &str, reason: &str) -> Self {
-        let mut r = Self::new("remediation", ReportStatus::Ignored);
+        let mut r = Self::new(ReportKind::Remediation, ReportStatus::Ignored);
         r.event_id = Some(event_id.to_string());
         r.summary = format!("Nothing to do: {reason}.");
         r
@@ -185,7 +192,7 @@ impl Report {
 
     fn from_plan(record: &RemediationRecord) -> Self {
         let plan = &record.plan;
-        let mut r = Self::new("remediation", record.status.into());
+        let mut r = Self::new(ReportKind::Remediation, record.status.into());
         r.remediation_id = Some(record.id.clone());
         r.trigger = Some(plan.trigger.describe());
         r.event_id = Some(plan.trigger.event_id.clone());
@@ -474,7 +481,7 @@ impl<G: SecurityGroups, S: AuditStore, N: Notifier> Executor<G, S, N> {
         let record =
             self.store.remediation(id).await?.ok_or_else(|| ExecutorError::UnknownRemediation(id.to_string()))?;
         let mut report = Report::from_plan(&record);
-        report.kind = "undo";
+        report.kind = ReportKind::Undo;
 
         match record.status {
             RemediationStatus::Undone => {

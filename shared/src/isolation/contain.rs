@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use futures_util::future::join_all;
 
 use crate::isolation::executor::{
-    outcome, since, IncidentReport, IsolationExecutor, TargetGroupDiscovery, INCIDENT_TAG,
+    outcome, since, IncidentKind, IncidentReport, IsolationExecutor, TargetGroupDiscovery, INCIDENT_TAG,
 };
 use crate::isolation::ports::{Compute, Fleet, IncidentStore};
 use crate::isolation::{
@@ -314,7 +314,7 @@ impl<C: Compute, F: Fleet, S: IncidentStore, N: Notifier> IsolationExecutor<C, F
         record.summary = summary;
         self.store.save_incident(&record).await?;
 
-        let mut report = IncidentReport::from_record("isolation", &record);
+        let mut report = IncidentReport::from_record(IncidentKind::Isolation, &record);
         report.steps = ran;
         self.notify(&mut report, &mut record).await;
         report.duration_ms = since(received);

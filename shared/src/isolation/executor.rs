@@ -44,18 +44,36 @@ pub struct IsolationSettings {
     pub lease: Duration,
 }
 
+/// What an incident report is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IncidentKind {
+    Isolation,
+    Release,
+}
+
+impl IncidentKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Isolation => "isolation",
+            Self::Release => "release",
+        }
+    }
+}
+
+named_enum!(IncidentKind);
+
 /// What one isolation or release invocation did.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct IncidentReport {
-    /// `isolation` or `release`.
-    pub kind: &'static str,
+    pub kind: IncidentKind,
     pub incident_id: String,
     pub status: IncidentStatus,
     pub duplicate: bool,
     pub summary: String,
     pub trigger: String,
     pub instance_id: Option<String>,
-    pub response: String,
+    pub response: Response,
     pub decided_by_rule: String,
     /// The steps this invocation ran, with their timing.
     pub steps: Vec<StepOutcome>,
@@ -68,7 +86,7 @@ pub struct IncidentReport {
 }
 
 impl IncidentReport {
-    pub(super) fn from_record(kind: &'static str, r: &IncidentRecord) -> Self {
+    pub(super) fn from_record(kind: IncidentKind, r: &IncidentRecord) -> Self {
         Self {
             kind,
             incident_id: r.id.clone(),
@@ -77,7 +95,7 @@ impl IncidentReport {
             summary: r.summary.clone(),
             trigger: r.trigger.describe(),
             instance_id: r.instance_id.clone(),
-            response: r.response.as_str().to_string(),
+            response: r.response,
             decided_by_rule: r.decided_by_rule.clone(),
             steps: Vec::new(),
             pending_approval: r
@@ -368,7 +386,7 @@ impl<C: Compute, F: Fleet, S: IncidentStore, N: Notifier> IsolationExecutor<C, F
         if let Some(instance) = &record.instance_id {
             self.store.unlock_instance(instance, id).await?;
         }
-        Ok(IncidentReport::from_record("isolation", &record))
+        Ok(IncidentReport::from_record(IncidentKind::Isolation, &record))
     }
 
     /// The incident, if its plan is pending approval; otherwise why it cannot be `what`.
@@ -420,7 +438,7 @@ impl<C: Compute, F: Fleet, S: IncidentStore, N: Notifier> IsolationExecutor<C, F
             let steps = existing.plan.as_ref().map(|p| p.now.clone()).unwrap_or_default();
             return Box::pin(self.run(existing, &steps, &done, None, received, now)).await;
         }
-        let mut report = IncidentReport::from_record("isolation", &existing);
+        let mut report = IncidentReport::from_record(IncidentKind::Isolation, &existing);
         report.duplicate = true;
         report.summary = format!(
             "{} for an instance already under incident {} ({}): recorded, nothing changed.",
@@ -441,7 +459,7 @@ impl<C: Compute, F: Fleet, S: IncidentStore, N: Notifier> IsolationExecutor<C, F
         if let Some(existing) = self.store.create_incident(&record).await? {
             return self.redelivered(existing, received, record.created_at, "redelivery").await;
         }
-        let mut report = IncidentReport::from_record("isolation", &record);
+        let mut report = IncidentReport::from_record(IncidentKind::Isolation, &record);
         self.notify(&mut report, &mut record).await;
         report.duration_ms = since(received);
         Ok(report)

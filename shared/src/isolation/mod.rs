@@ -521,18 +521,8 @@ pub struct StepOutcome {
     pub finished_ms: u64,
 }
 
-impl std::fmt::Display for IncidentStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Reports and records compare with the status names people and JSON use.
-impl PartialEq<&str> for IncidentStatus {
-    fn eq(&self, other: &&str) -> bool {
-        self.as_str() == *other
-    }
-}
+named_enum!(IncidentStatus);
+named_enum!(Response);
 
 #[cfg(test)]
 mod tests {

@@ -13,7 +13,7 @@ pub fn incident_notification(
     record: &crate::isolation::IncidentRecord,
 ) -> Notification {
     let instance = report.instance_id.as_deref().unwrap_or("(no instance)");
-    let subject = match (report.kind, report.status.as_str()) {
+    let subject = match (report.kind.as_str(), report.status.as_str()) {
         ("release", "released") => format!("[Warden] Released {instance} ({})", report.incident_id),
         ("release", _) => format!("[Warden] ACTION NEEDED: release of {instance} is partial"),
         (_, "isolated") => format!("[Warden] Isolated {instance}: {}", report.trigger),

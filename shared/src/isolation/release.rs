@@ -12,7 +12,7 @@ use crate::isolation::{IncidentStatus, IsolationStep, StepOutcome, StepState};
 use crate::ports::ExecutorError;
 use crate::ports::{Notifier, PortResult};
 
-use crate::isolation::executor::{outcome, since, IncidentReport, IsolationExecutor};
+use crate::isolation::executor::{outcome, since, IncidentKind, IncidentReport, IsolationExecutor};
 
 impl<C: Compute, F: Fleet, S: IncidentStore, N: Notifier> IsolationExecutor<C, F, S, N> {
     /// Restore what the isolation changed, exactly as recorded. Snapshots and the evidence
@@ -28,7 +28,7 @@ impl<C: Compute, F: Fleet, S: IncidentStore, N: Notifier> IsolationExecutor<C, F
             self.store.incident(id).await?.ok_or_else(|| ExecutorError::UnknownIncident(id.to_string()))?;
         match record.status {
             IncidentStatus::Released => {
-                let mut report = IncidentReport::from_record("release", &record);
+                let mut report = IncidentReport::from_record(IncidentKind::Release, &record);
                 report.duplicate = true;
                 report.summary = format!(
                     "Incident {id} was already released (by {}); nothing changed.",
@@ -167,7 +167,7 @@ impl<C: Compute, F: Fleet, S: IncidentStore, N: Notifier> IsolationExecutor<C, F
         if failed == 0 {
             self.store.unlock_instance(&state.instance_id, id).await?;
         }
-        let mut report = IncidentReport::from_record("release", &record);
+        let mut report = IncidentReport::from_record(IncidentKind::Release, &record);
         report.steps = ran;
         self.notify(&mut report, &mut record).await;
         report.duration_ms = since(received);
