@@ -144,3 +144,27 @@ fn group_ids_are_validated() {
     assert!(!is_security_group_id("sg-xyz12345"));
     assert!(!is_security_group_id("i-0a1b2c3d4e5f60718"));
 }
+
+#[test]
+fn the_approvals_function_gets_pages_schedules_or_a_clear_refusal() {
+    let page = |name: &str| {
+        let path = format!("{}/../events/approvals/{name}", env!("CARGO_MANIFEST_DIR"));
+        serde_json::from_str::<ApprovalsEvent>(&std::fs::read_to_string(&path).unwrap()).unwrap()
+    };
+    let ApprovalsEvent::Page(get) = page("function-url-get-approve-link.json") else { panic!("a page request") };
+    let get = (*get).unwrap();
+    assert_eq!(get.method, "GET");
+    assert!(get.query.contains("decision=approve"), "{}", get.query);
+    let ApprovalsEvent::Page(post) = page("function-url-post-approve-form.json") else { panic!("a page request") };
+    assert_eq!((*post).unwrap().method, "POST");
+    let ApprovalsEvent::Schedule(s) = page("scheduled-expiry-sweep.json") else { panic!("a schedule") };
+    assert_eq!(s.detail_type.as_deref(), Some("Scheduled Event"));
+    let other: ApprovalsEvent =
+        serde_json::from_value(json!({"source": "aws.s3", "detail-type": "Object Created"})).unwrap();
+    assert!(matches!(other, ApprovalsEvent::Unrecognised { ref source, .. } if source == "aws.s3"));
+    // A page request whose body does not decode is still a page (the page says why), never a panic.
+    let bad: ApprovalsEvent = serde_json::from_value(json!({"version": "2.0", "rawPath": "/", "body": "%%%",
+        "isBase64Encoded": true, "requestContext": {"http": {"method": "POST"}}}))
+    .unwrap();
+    assert!(matches!(bad, ApprovalsEvent::Page(ref r) if r.as_ref().as_ref().is_err()));
+}
