@@ -88,6 +88,28 @@ fn validation(c: &mut Criterion) {
     group.bench_function("unicode", |b| b.iter(|| unicode::scan(black_box(&text))));
     group.bench_function("pii", |b| b.iter(|| pii::scan(black_box(&text))));
     group.finish();
+    // Crafted input beside prose of the same size: one letter between gaps that are all
+    // different (two private-use characters each) once made the spaced-letter merge quadratic.
+    let crafted = spaced_letters_with_distinct_gaps(64 * 1024);
+    let mut group = c.benchmark_group("worst_case_64KB");
+    group.throughput(Throughput::Bytes(crafted.len() as u64));
+    group.bench_function("normalise_prose", |b| b.iter(|| normalise(black_box(&text))));
+    group.bench_function("normalise_spaced_distinct_gaps", |b| b.iter(|| normalise(black_box(&crafted))));
+    group.bench_function("scan_spaced_distinct_gaps", |b| b.iter(|| scan_text(black_box(&crafted))));
+    group.finish();
+}
+
+/// `x` + two private-use characters, every pair different, up to `bytes`.
+fn spaced_letters_with_distinct_gaps(bytes: usize) -> String {
+    let mut s = String::with_capacity(bytes + 8);
+    let mut i = 0u32;
+    while s.len() < bytes {
+        s.push('x');
+        s.push(char::from_u32(0xE000 + i / 6400).expect("private use"));
+        s.push(char::from_u32(0xE000 + i % 6400).expect("private use"));
+        i += 1;
+    }
+    s
 }
 
 criterion_group!(benches, validation);

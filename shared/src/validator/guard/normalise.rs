@@ -8,6 +8,8 @@
 //! keyword lists are folded with the same function. Every token keeps the byte range of the
 //! original text it came from, so a finding can say where it is without copying the text.
 
+use std::collections::HashMap;
+
 /// One normalised word and where it came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Token {
@@ -338,14 +340,13 @@ fn merge_spaced_letters(out: &mut Normalised, original: &str) {
                 .map(|k| &original.as_bytes()[out.tokens[k - 1].orig_end as usize..out.tokens[k].orig_start as usize])
                 .collect();
             let narrowest = gaps.iter().map(|g| g.len()).min().unwrap_or(1);
-            let mut counts: Vec<(&[u8], usize)> = Vec::new();
-            for g in gaps.iter().filter(|g| g.len() == narrowest) {
-                match counts.iter_mut().find(|(s, _)| s == g) {
-                    Some(c) => c.1 += 1,
-                    None => counts.push((g, 1)),
-                }
+            // Counted in a hash map: with every gap different (an attacker's choice), a search
+            // per gap made this quadratic. Ties go to the separator seen first last, as before.
+            let mut counts: HashMap<&[u8], (usize, usize)> = HashMap::new();
+            for (seen, g) in gaps.iter().filter(|g| g.len() == narrowest).enumerate() {
+                counts.entry(g).or_insert((0, seen)).0 += 1;
             }
-            let inner: &[u8] = counts.iter().max_by_key(|(_, n)| *n).map_or(&b" "[..], |(s, _)| s);
+            let inner: &[u8] = counts.iter().max_by_key(|(_, c)| **c).map_or(&b" "[..], |(s, _)| s);
             let mut seg_start = i;
             for k in i + 1..=j {
                 let boundary = k == j || gaps[k - i - 1] != inner;
