@@ -298,7 +298,7 @@ pub fn check(req: &HttpRequest, policy: &ValidatorPolicy, registry: &Registry) -
         text_bytes += t.text.len();
         scan.merge(scan_text(t.text));
     }
-    for (_, t) in request.json_texts() {
+    for (_, t) in request.json_texts().into_iter().chain(request.steering_texts()) {
         text_bytes += t.len();
         scan.merge(scan_text(&t));
     }

@@ -394,6 +394,28 @@ impl OllamaRequest {
         out
     }
 
+    /// Text that steers the model without being a message: a `format` schema's names, enums and
+    /// descriptions (the model is forced to write them) and a tool turn's `tool_name`.
+    pub fn steering_texts(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        let format = match self {
+            Self::Generate(r) => r.format.as_ref(),
+            Self::Chat(r) => r.format.as_ref(),
+            Self::Embed(_) | Self::Embeddings(_) => None,
+        };
+        if let Some(schema) = format.filter(|f| f.is_object()) {
+            out.push(("format".to_string(), strings_of(schema)));
+        }
+        if let Self::Chat(r) = self {
+            for (i, m) in r.messages.iter().enumerate() {
+                if let Some(name) = m.tool_name.as_ref().filter(|n| !n.is_empty()) {
+                    out.push((format!("messages[{i}].tool_name"), name.clone()));
+                }
+            }
+        }
+        out
+    }
+
     pub fn to_body(&self) -> Vec<u8> {
         let result = match self {
             Self::Generate(r) => serde_json::to_vec(r),
