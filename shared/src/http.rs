@@ -123,10 +123,6 @@ fn nonempty(s: Option<&str>) -> Option<&str> {
     s.filter(|s| !s.trim().is_empty())
 }
 
-fn text(map: &serde_json::Map<String, Value>, key: &str) -> Option<String> {
-    nonempty(map.get(key).and_then(Value::as_str)).map(str::to_string)
-}
-
 /// Header names lowercased (the `http` crate does that), the first value of each.
 fn headers_of(map: &HeaderMap) -> HashMap<String, String> {
     let mut headers = HashMap::new();
@@ -222,21 +218,22 @@ fn caller_of(
     api_key: Option<String>,
     key_use_cases: &HashMap<String, String>,
 ) -> Option<Caller> {
+    let text = |v: Option<&Value>| nonempty(v.and_then(Value::as_str)).map(str::to_string);
     // Lambda authorizer: HTTP puts the context under `lambda`, REST at the top.
-    let lambda: serde_json::Map<String, Value> = auth.fields.clone().into_iter().collect();
-    for context in [&lambda, &auth.other] {
-        if let Some(id) = text(context, "caller").or_else(|| text(context, "principalId")) {
-            return Some(Caller { id, use_case: text(context, "use_case"), source: AuthSource::LambdaAuthorizer });
+    let lambda = |k: &str| text(auth.fields.get(k));
+    let rest = |k: &str| text(auth.other.get(k));
+    for context in [&lambda as &dyn Fn(&str) -> Option<String>, &rest] {
+        if let Some(id) = context("caller").or_else(|| context("principalId")) {
+            return Some(Caller { id, use_case: context("use_case"), source: AuthSource::LambdaAuthorizer });
         }
     }
     // JWT (HTTP API) and Cognito user pool (REST `claims`) claims.
-    let jwt: serde_json::Map<String, Value> =
-        auth.jwt.iter().flat_map(|j| j.claims.iter().map(|(k, v)| (k.clone(), Value::String(v.clone())))).collect();
     let rest_claims = auth.other.get("claims").and_then(Value::as_object);
-    for claims in [Some(&jwt), rest_claims].into_iter().flatten() {
-        if let Some(sub) = text(claims, "sub") {
-            let use_case = text(claims, "use_case")
-                .or_else(|| claims.get("custom:use_case").and_then(Value::as_str).map(str::to_string));
+    let jwt = |k: &str| auth.jwt.as_ref().and_then(|j| j.claims.get(k)).cloned();
+    let cognito = |k: &str| rest_claims.and_then(|c| c.get(k)).and_then(Value::as_str).map(str::to_string);
+    for claim in [&jwt as &dyn Fn(&str) -> Option<String>, &cognito] {
+        if let Some(sub) = claim("sub").filter(|s| !s.trim().is_empty()) {
+            let use_case = claim("use_case").filter(|s| !s.trim().is_empty()).or_else(|| claim("custom:use_case"));
             return Some(Caller { id: sub, use_case, source: AuthSource::Jwt });
         }
     }

@@ -37,9 +37,7 @@ impl Remediator {
     async fn handle(&self, event: LambdaEvent<RemediatorEvent>) -> Result<Value, Failure> {
         let received = Instant::now();
         let event = event.payload;
-        // The event as received, kept with the remediation record for audit.
-        let raw = serde_json::to_string(&event).unwrap_or_default();
-        let request = event.into_request()?;
+        let request = event.request()?;
         let now = Utc::now();
         let report = match request {
             Request::Isolate(trigger) => {
@@ -56,6 +54,8 @@ impl Remediator {
             }
             Request::Remediate(trigger) => {
                 tracing::info!(event_id = %trigger.event_id, trigger = %trigger.describe(), "remediating");
+                // The event as received, kept with the remediation record for audit.
+                let raw = serde_json::to_string(&event).unwrap_or_default();
                 self.executor.remediate(trigger, &raw, now).await
             }
             Request::Undo { remediation_id, requested_by } => {

@@ -7,16 +7,14 @@
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 
-use aws_lambda_events::event::cloudwatch_alarms::{
-    CloudWatchAlarm, CloudWatchAlarmData, CloudWatchAlarmState, CloudWatchAlarmStateValue,
-};
+use aws_lambda_events::event::cloudwatch_alarms::{CloudWatchAlarm, CloudWatchAlarmData, CloudWatchAlarmStateValue};
 use aws_lambda_events::event::cloudwatch_events::CloudWatchEvent;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::exposure::is_security_group_id;
 use crate::exposure::plan::{Trigger, TriggerKind};
-use crate::http::{GatewayError, HttpRequest};
+use crate::http::{GatewayError, GatewayEvent, HttpRequest};
 use crate::isolation::{is_instance_id, IsolationTrigger, ThreatSource};
 use crate::suspension::{valid_caller, AbuseMetric, CallerAlarm};
 
@@ -93,9 +91,8 @@ impl RemediatorEvent {
     /// EventBridge envelope. Nothing is an error here: what fits neither is kept with the reason.
     pub fn from_value(mut raw: Value) -> Self {
         let alarm_action = raw.get("alarmData").is_some() && raw.get("detail-type").is_none();
-        // EventBridge always sends `resources`; hand-made events (tools, tests) may leave it out.
-        if let Some(obj) = raw.as_object_mut().filter(|_| !alarm_action) {
-            obj.entry("resources").or_insert_with(|| Value::Array(vec![]));
+        if !alarm_action {
+            default_resources(&mut raw);
         }
         let parsed = if alarm_action {
             serde_path_to_error::deserialize(&raw).map(|a| Self::AlarmAction(Box::new(a)))
@@ -127,17 +124,24 @@ impl<'de> Deserialize<'de> for ApprovalsEvent {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let mut raw = Value::deserialize(deserializer)?;
         if raw.pointer("/requestContext/http/method").is_some() {
-            return Ok(Self::Page(Box::new(HttpRequest::from_event(&raw, &HashMap::new()))));
+            let request = HttpRequest::from_gateway(&GatewayEvent::from_value(raw), &HashMap::new());
+            return Ok(Self::Page(Box::new(request)));
         }
         let text = |k: &str| raw.get(k).and_then(Value::as_str).unwrap_or("").to_string();
         let (source, detail_type) = (text("source"), text("detail-type"));
-        if let Some(obj) = raw.as_object_mut() {
-            obj.entry("resources").or_insert_with(|| Value::Array(vec![]));
-        }
+        default_resources(&mut raw);
         Ok(match serde_json::from_value(raw) {
             Ok(event) => Self::Schedule(Box::new(event)),
             Err(_) => Self::Unrecognised { source, detail_type },
         })
+    }
+}
+
+/// EventBridge always sends `resources`; hand-made events (tools, tests) may leave it out, and
+/// `CloudWatchEvent` requires it.
+fn default_resources(raw: &mut Value) {
+    if let Some(obj) = raw.as_object_mut() {
+        obj.entry("resources").or_insert_with(|| Value::Array(vec![]));
     }
 }
 
@@ -307,15 +311,15 @@ fn detail<T: serde::de::DeserializeOwned>(detail: &Option<Value>, what: &'static
 
 /// Parse any JSON the remediator was sent (tests and tools; the function gets it typed).
 pub fn parse_event(raw: &Value) -> Result<Request, EventError> {
-    RemediatorEvent::from_value(raw.clone()).into_request()
+    RemediatorEvent::from_value(raw.clone()).request()
 }
 
 impl RemediatorEvent {
-    pub fn into_request(self) -> Result<Request, EventError> {
+    pub fn request(&self) -> Result<Request, EventError> {
         match self {
-            RemediatorEvent::AlarmAction(alarm) => alarm_action(*alarm),
-            RemediatorEvent::EventBridge(event) => eventbridge(*event),
-            RemediatorEvent::Unrecognised { raw, why } => Err(why_unrecognised(&raw, why)),
+            RemediatorEvent::AlarmAction(alarm) => alarm_action(alarm),
+            RemediatorEvent::EventBridge(event) => eventbridge(event),
+            RemediatorEvent::Unrecognised { raw, why } => Err(why_unrecognised(raw, why.clone())),
         }
     }
 }
@@ -351,7 +355,7 @@ fn why_unrecognised(raw: &Value, why: String) -> EventError {
     EventError::Invalid { field: "event", why }
 }
 
-fn eventbridge(env: CloudWatchEvent<Value>) -> Result<Request, EventError> {
+fn eventbridge(env: &CloudWatchEvent<Value>) -> Result<Request, EventError> {
     let id = env.id.clone().filter(|s| !s.is_empty()).ok_or(EventError::MissingField("id"))?;
     let detail_type = env.detail_type.clone().ok_or(EventError::MissingField("detail-type"))?;
     let source = env.source.clone().ok_or(EventError::MissingField("source"))?;
@@ -495,27 +499,26 @@ pub const LLM_METRICS_NAMESPACE: &str = "Custom/LLM";
 
 /// The metrics an alarm watches. A configuration Warden cannot read (a composite alarm's) watches none.
 fn metrics_of(data: &CloudWatchAlarmData<Value, Value>) -> Vec<MetricName> {
-    let config: AlarmConfiguration = serde_json::from_value(data.configuration.clone()).unwrap_or_default();
+    let config = AlarmConfiguration::deserialize(&data.configuration).unwrap_or_default();
     config.metrics.into_iter().filter_map(|m| m.metric_stat.map(|s| s.metric)).collect()
 }
 
-fn state_of(state: &Option<CloudWatchAlarmState<Value>>) -> Option<&'static str> {
-    state.as_ref().map(|s| match s.value {
-        CloudWatchAlarmStateValue::Ok => "OK",
-        CloudWatchAlarmStateValue::Alarm => "ALARM",
-        CloudWatchAlarmStateValue::InsufficientData => "INSUFFICIENT_DATA",
-        _ => "UNKNOWN",
-    })
+/// The state's name as CloudWatch writes it (for the reason an event is ignored).
+fn state_name(value: &CloudWatchAlarmStateValue) -> String {
+    serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
 }
 
 /// `Some(reason)` unless the alarm went into ALARM from another state: only that transition acts.
 fn not_a_new_alarm(data: &CloudWatchAlarmData<Value, Value>) -> Result<Option<String>, EventError> {
-    let state = state_of(&data.state).ok_or(EventError::MissingField("state.value"))?;
-    let previous = state_of(&data.previous_state).unwrap_or("INSUFFICIENT_DATA");
-    if state != "ALARM" || previous == "ALARM" {
+    let state = &data.state.as_ref().ok_or(EventError::MissingField("state.value"))?.value;
+    let previous =
+        data.previous_state.as_ref().map_or(CloudWatchAlarmStateValue::InsufficientData, |p| p.value.clone());
+    if *state != CloudWatchAlarmStateValue::Alarm || previous == CloudWatchAlarmStateValue::Alarm {
         return Ok(Some(format!(
-            "alarm {} went {previous} -> {state}; only a transition into ALARM acts",
-            data.alarm_name
+            "alarm {} went {} -> {}; only a transition into ALARM acts",
+            data.alarm_name,
+            state_name(&previous),
+            state_name(state)
         )));
     }
     Ok(None)
@@ -582,7 +585,7 @@ fn alarm(data: &CloudWatchAlarmData<Value, Value>) -> Result<Threat, EventError>
 }
 
 /// The payload a CloudWatch alarm sends to a Lambda action.
-fn alarm_action(raw: CloudWatchAlarm<Value, Value>) -> Result<Request, EventError> {
+fn alarm_action(raw: &CloudWatchAlarm<Value, Value>) -> Result<Request, EventError> {
     if raw.source.as_deref() != Some("aws.cloudwatch") {
         return Err(EventError::Invalid {
             field: "source",
