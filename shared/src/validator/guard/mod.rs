@@ -91,11 +91,7 @@ impl FindingKind {
     }
 }
 
-impl std::fmt::Display for FindingKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+named_enum!(FindingKind);
 
 /// One kind of thing found in one text: how sure (0–1) and how many times.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
