@@ -9,11 +9,11 @@
 //! two weak signals make a strong one. A match quoted inside a text that talks *about* attacks
 //! ("what does 'ignore previous instructions' do?") is damped rather than dropped.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::OnceLock;
 
-use super::normalise::{fold_keyword, Normalised};
+use super::normalise::{fold_keyword, Normalised, Token};
 use super::FindingKind;
 
 /// An Fx-style hash, eight bytes at a time: keyword lookups are on short strings, where
@@ -228,6 +228,8 @@ pub struct Hit {
 
 /// Scan normalised tokens (and the raw text, for template tokens) for injection and jailbreaks.
 pub fn scan(raw: &str, norm: &Normalised) -> Vec<Hit> {
+    let rejoined = rejoin_split_words(raw, norm);
+    let norm = rejoined.as_ref().unwrap_or(norm);
     let table = keywords();
     let filter = prefilter();
     let mut classes: Vec<u64> = norm
@@ -235,19 +237,6 @@ pub fn scan(raw: &str, norm: &Normalised) -> Vec<Hit> {
         .map(|w| if w.len() > 24 || !filter.may_contain(w) { 0 } else { table.get(w).copied().unwrap_or(0) })
         .collect();
     let mut hits = Vec::new();
-    // "RE-VEAL", "SYS-TEM": hyphenated halves that are a keyword together.
-    for i in 0..classes.len().saturating_sub(1) {
-        let (a, b) = (norm.tokens[i], norm.tokens[i + 1]);
-        if raw.as_bytes().get(a.orig_end as usize..b.orig_start as usize) == Some(b"-")
-            && (classes[i] == 0 || classes[i + 1] == 0)
-        {
-            let joined = format!("{}{}", norm.word(i), norm.word(i + 1));
-            if let Some(&class) = table.get(joined.as_str()) {
-                classes[i] = 0;
-                classes[i + 1] = class;
-            }
-        }
-    }
     contextual_classes(norm, &mut classes);
     token_rules(raw, norm, &classes, &mut hits);
     raw_rules(raw, &mut hits);
@@ -255,6 +244,97 @@ pub fn scan(raw: &str, norm: &Normalised) -> Vec<Hit> {
         damp_quoted_discussion(raw, &classes, &mut hits);
     }
     hits
+}
+
+/// What may stand between the pieces of a split word: `Ig-no-re`, `pre.vi.ous`, `in·struc·tions`,
+/// `sys_tem`, `re vea l`. One character, the same between all pieces of a word.
+const JOINERS: &[&str] = &["-", ".", "_", " ", "/", "\u{00B7}", "\u{2027}", "\u{2022}", "\u{2010}", "\u{2011}", "\u{30FB}"];
+const MAX_PIECES: usize = 8;
+const MAX_KEYWORD_BYTES: usize = 24;
+
+/// Rejoin words split into any number of pieces where the pieces together are a keyword and
+/// not every piece is one already ("ig-no-re", but not "no-one"). Only a token that begins some
+/// keyword starts a walk, and a walk takes at most `MAX_PIECES` lookups: linear in the tokens.
+/// `None` when nothing was split (the common case costs no copy).
+fn rejoin_split_words(raw: &str, norm: &Normalised) -> Option<Normalised> {
+    let (table, starts) = (keywords(), keyword_prefixes());
+    let bytes = raw.as_bytes();
+    let n = norm.tokens.len();
+    let gap = |k: usize| &bytes[norm.tokens[k].orig_end as usize..norm.tokens[k + 1].orig_start as usize];
+    let mut joins: Vec<(usize, usize)> = Vec::new();
+    let mut buf = String::with_capacity(MAX_KEYWORD_BYTES);
+    let mut i = 0;
+    while i + 1 < n {
+        let first = norm.word(i);
+        let joiner = gap(i);
+        if first.len() >= MAX_KEYWORD_BYTES || !JOINERS.iter().any(|j| j.as_bytes() == joiner) || !starts.contains(first) {
+            i += 1;
+            continue;
+        }
+        buf.clear();
+        buf.push_str(first);
+        let mut all_keywords = table.contains_key(first);
+        let mut best = None;
+        let mut k = i + 1;
+        while k < n && k - i < MAX_PIECES {
+            let piece = norm.word(k);
+            if buf.len() + piece.len() > MAX_KEYWORD_BYTES {
+                break;
+            }
+            buf.push_str(piece);
+            all_keywords &= table.contains_key(piece);
+            if !all_keywords && table.contains_key(buf.as_str()) {
+                best = Some(k);
+            }
+            if k + 1 >= n || gap(k) != joiner || !starts.contains(buf.as_str()) {
+                break;
+            }
+            k += 1;
+        }
+        match best {
+            Some(last) => {
+                joins.push((i, last));
+                i = last + 1;
+            }
+            None => i += 1,
+        }
+    }
+    if joins.is_empty() {
+        return None;
+    }
+    let mut out = Normalised { text: norm.text.clone(), tokens: Vec::with_capacity(n) };
+    let mut next = 0;
+    for (from, to) in joins {
+        out.tokens.extend_from_slice(&norm.tokens[next..from]);
+        let start = out.text.len();
+        for k in from..=to {
+            let t = norm.tokens[k];
+            out.text.push_str(&norm.text[t.start as usize..t.end as usize]);
+        }
+        out.tokens.push(Token {
+            start: start as u32,
+            end: out.text.len() as u32,
+            orig_start: norm.tokens[from].orig_start,
+            orig_end: norm.tokens[to].orig_end,
+        });
+        next = to + 1;
+    }
+    out.tokens.extend_from_slice(&norm.tokens[next..]);
+    Some(out)
+}
+
+/// Every proper prefix (two bytes or more) of a keyword: where a split word may begin.
+fn keyword_prefixes() -> &'static HashSet<String, BuildHasherDefault<WordHasher>> {
+    static PREFIXES: OnceLock<HashSet<String, BuildHasherDefault<WordHasher>>> = OnceLock::new();
+    PREFIXES.get_or_init(|| {
+        let mut set = HashSet::default();
+        for key in keywords().keys().filter(|k| k.is_ascii()) {
+            for end in 2..key.len() {
+                set.insert(key[..end].to_string());
+            }
+        }
+        set
+    })
 }
 
 fn any_in(classes: &[u64], from: usize, to: usize, class: u64) -> Option<usize> {
