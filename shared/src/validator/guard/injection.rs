@@ -183,9 +183,24 @@ fn bigram(w: &[u8]) -> Option<usize> {
 }
 
 impl Prefilter {
+    fn of<'a>(words: impl Iterator<Item = &'a String>) -> Self {
+        let mut bits = vec![0u32; 26 * 27];
+        for key in words {
+            if let Some(k) = bigram(key.as_bytes()).filter(|_| key.len() < 32) {
+                bits[k] |= 1 << key.len();
+            }
+        }
+        Prefilter(bits)
+    }
+
     fn may_contain(&self, w: &str) -> bool {
-        match bigram(w.as_bytes()) {
-            Some(k) => w.len() < 32 && self.0[k] & (1 << w.len()) != 0,
+        self.may_contain_joined(w, w.len())
+    }
+
+    /// Could a word that begins with `start` and is `len` bytes long be in the set?
+    fn may_contain_joined(&self, start: &str, len: usize) -> bool {
+        match bigram(start.as_bytes()) {
+            Some(k) => len < 32 && self.0[k] & (1 << len) != 0,
             None => true,
         }
     }
@@ -193,15 +208,7 @@ impl Prefilter {
 
 fn prefilter() -> &'static Prefilter {
     static FILTER: OnceLock<Prefilter> = OnceLock::new();
-    FILTER.get_or_init(|| {
-        let mut bits = vec![0u32; 26 * 27];
-        for key in keywords().keys() {
-            if let Some(k) = bigram(key.as_bytes()).filter(|_| key.len() < 32) {
-                bits[k] |= 1 << key.len();
-            }
-        }
-        Prefilter(bits)
-    })
+    FILTER.get_or_init(|| Prefilter::of(keywords().keys()))
 }
 
 fn keywords() -> &'static Keywords {
@@ -228,14 +235,15 @@ pub struct Hit {
 
 /// Scan normalised tokens (and the raw text, for template tokens) for injection and jailbreaks.
 pub fn scan(raw: &str, norm: &Normalised) -> Vec<Hit> {
-    let rejoined = rejoin_split_words(raw, norm);
-    let norm = rejoined.as_ref().unwrap_or(norm);
-    let table = keywords();
-    let filter = prefilter();
-    let mut classes: Vec<u64> = norm
-        .words()
-        .map(|w| if w.len() > 24 || !filter.may_contain(w) { 0 } else { table.get(w).copied().unwrap_or(0) })
-        .collect();
+    let mut classes = word_classes(norm);
+    let rejoined = rejoin_split_words(raw, norm, &classes);
+    let norm = match &rejoined {
+        Some(joined) => {
+            classes = word_classes(joined);
+            joined
+        }
+        None => norm,
+    };
     let mut hits = Vec::new();
     contextual_classes(norm, &mut classes);
     token_rules(raw, norm, &classes, &mut hits);
@@ -246,9 +254,25 @@ pub fn scan(raw: &str, norm: &Normalised) -> Vec<Hit> {
     hits
 }
 
+/// The keyword classes of every token (0 for most words, turned away by the prefilter).
+fn word_classes(norm: &Normalised) -> Vec<u64> {
+    let (table, filter) = (keywords(), prefilter());
+    norm.words()
+        .map(|w| if w.len() > 24 || !filter.may_contain(w) { 0 } else { table.get(w).copied().unwrap_or(0) })
+        .collect()
+}
+
 /// What may stand between the pieces of a split word: `Ig-no-re`, `pre.vi.ous`, `in·struc·tions`,
 /// `sys_tem`, `re vea l`. One character, the same between all pieces of a word.
-const JOINERS: &[&str] = &["-", ".", "_", " ", "/", "\u{00B7}", "\u{2027}", "\u{2022}", "\u{2010}", "\u{2011}", "\u{30FB}"];
+fn is_joiner(gap: &[u8]) -> bool {
+    matches!(
+        gap,
+        [b'-' | b'.' | b'_' | b' ' | b'/']
+            | [0xC2, 0xB7] // · middle dot
+            | [0xE2, 0x80, 0x90 | 0x91 | 0xA2 | 0xA7] // ‐ ‑ • ‧
+            | [0xE3, 0x83, 0xBB] // ・ katakana middle dot
+    )
+}
 const MAX_PIECES: usize = 8;
 const MAX_KEYWORD_BYTES: usize = 24;
 
@@ -256,8 +280,9 @@ const MAX_KEYWORD_BYTES: usize = 24;
 /// not every piece is one already ("ig-no-re", but not "no-one"). Only a token that begins some
 /// keyword starts a walk, and a walk takes at most `MAX_PIECES` lookups: linear in the tokens.
 /// `None` when nothing was split (the common case costs no copy).
-fn rejoin_split_words(raw: &str, norm: &Normalised) -> Option<Normalised> {
-    let (table, starts) = (keywords(), keyword_prefixes());
+fn rejoin_split_words(raw: &str, norm: &Normalised, classes: &[u64]) -> Option<Normalised> {
+    let (table, (starts, starts_filter)) = (keywords(), keyword_prefixes());
+    let whole_filter = prefilter();
     let bytes = raw.as_bytes();
     let n = norm.tokens.len();
     let gap = |k: usize| &bytes[norm.tokens[k].orig_end as usize..norm.tokens[k + 1].orig_start as usize];
@@ -266,14 +291,21 @@ fn rejoin_split_words(raw: &str, norm: &Normalised) -> Option<Normalised> {
     let mut i = 0;
     while i + 1 < n {
         let first = norm.word(i);
-        let joiner = gap(i);
-        if first.len() >= MAX_KEYWORD_BYTES || !JOINERS.iter().any(|j| j.as_bytes() == joiner) || !starts.contains(first) {
+        // Bit tests first (prose is all words a space apart): the first piece must begin a
+        // keyword, and the first two pieces must be as long as some keyword or prefix is.
+        let two = first.len() + norm.word(i + 1).len();
+        if !starts_filter.may_contain(first)
+            || !(starts_filter.may_contain_joined(first, two) || whole_filter.may_contain_joined(first, two))
+            || !is_joiner(gap(i))
+            || !starts.contains(first)
+        {
             i += 1;
             continue;
         }
+        let joiner = gap(i);
         buf.clear();
         buf.push_str(first);
-        let mut all_keywords = table.contains_key(first);
+        let mut all_keywords = classes[i] != 0;
         let mut best = None;
         let mut k = i + 1;
         while k < n && k - i < MAX_PIECES {
@@ -282,11 +314,11 @@ fn rejoin_split_words(raw: &str, norm: &Normalised) -> Option<Normalised> {
                 break;
             }
             buf.push_str(piece);
-            all_keywords &= table.contains_key(piece);
-            if !all_keywords && table.contains_key(buf.as_str()) {
+            all_keywords &= classes[k] != 0;
+            if !all_keywords && whole_filter.may_contain(&buf) && table.contains_key(buf.as_str()) {
                 best = Some(k);
             }
-            if k + 1 >= n || gap(k) != joiner || !starts.contains(buf.as_str()) {
+            if k + 1 >= n || gap(k) != joiner || !starts_filter.may_contain(&buf) || !starts.contains(buf.as_str()) {
                 break;
             }
             k += 1;
@@ -323,17 +355,21 @@ fn rejoin_split_words(raw: &str, norm: &Normalised) -> Option<Normalised> {
     Some(out)
 }
 
-/// Every proper prefix (two bytes or more) of a keyword: where a split word may begin.
-fn keyword_prefixes() -> &'static HashSet<String, BuildHasherDefault<WordHasher>> {
-    static PREFIXES: OnceLock<HashSet<String, BuildHasherDefault<WordHasher>>> = OnceLock::new();
+type Prefixes = HashSet<String, BuildHasherDefault<WordHasher>>;
+
+/// Every proper prefix (two bytes or more) of a keyword: where a split word may begin; with its
+/// prefilter, so most words are turned away by a bit test.
+fn keyword_prefixes() -> &'static (Prefixes, Prefilter) {
+    static PREFIXES: OnceLock<(Prefixes, Prefilter)> = OnceLock::new();
     PREFIXES.get_or_init(|| {
-        let mut set = HashSet::default();
+        let mut set = Prefixes::default();
         for key in keywords().keys().filter(|k| k.is_ascii()) {
             for end in 2..key.len() {
                 set.insert(key[..end].to_string());
             }
         }
-        set
+        let filter = Prefilter::of(set.iter());
+        (set, filter)
     })
 }
 
@@ -738,9 +774,28 @@ fn raw_rules(raw: &str, hits: &mut Vec<Hit>) {
         }
     }
     // Markdown images the client will fetch, with data stuffed into the URL.
+    // The next link is searched for once, not once per `![` (a run of them would rescan the
+    // same window), and each link is read once whatever number of `![` point at it.
+    let links = memchr::memmem::Finder::new(b"](http");
+    // `None`: not searched yet; `Some(None)`: no link after this point.
+    let mut next_link: Option<Option<usize>> = None;
+    let mut last_read = None;
     for at in memchr::memmem::find_iter(bytes, b"![") {
-        let rest = &raw[at..raw.floor_char_boundary((at + 300).min(raw.len()))];
-        if let Some(url_at) = rest.find("](http") {
+        let link = match next_link {
+            Some(Some(l)) if l >= at => Some(l),
+            Some(None) => None,
+            _ => {
+                let found = links.find(&bytes[at..]).map(|l| at + l);
+                next_link = Some(found);
+                found
+            }
+        };
+        let end = raw.floor_char_boundary((at + 300).min(raw.len()));
+        let Some(link) = link.filter(|&l| l + 6 <= end && Some(l) != last_read) else { continue };
+        last_read = Some(link);
+        {
+            let rest = &raw[at..end];
+            let url_at = link - at;
             let url: String = rest[url_at + 2..].chars().take_while(|c| *c != ')' && !c.is_whitespace()).collect();
             if let Some(q) = url.find('?') {
                 let query = &url[q..];

@@ -390,10 +390,9 @@ mod properties {
         }
 
         #[test]
-        fn normalising_is_idempotent_on_skeletons(text in "[a-z]{2,10}( {1,3}[a-z]{2,10}){0,8}") {
-            // A skeleton normalises to itself: folding twice changes nothing. (One-letter words
-            // are left out: how spaced letters join depends on the spacing, which joining with
-            // single spaces changes.)
+        fn normalising_twice_changes_nothing(text in prop_oneof!["\\PC{0,200}", tricky_text()]) {
+            // The words of the normalised text, written out with single spaces and normalised
+            // again, are the same words: no disguise survives one pass to be undone by a second.
             let once: Vec<String> = normalise(&text).words().map(str::to_string).collect();
             let joined = once.join(" ");
             let twice: Vec<String> = normalise(&joined).words().map(str::to_string).collect();

@@ -10,8 +10,6 @@
 //! keyword lists are folded with the same function. Every token keeps the byte range of the
 //! original text it came from, so a finding can say where it is without copying the text.
 
-use std::collections::HashMap;
-
 /// One normalised word and where it came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Token {
@@ -82,7 +80,7 @@ fn class_of_piece(c: char) -> Class {
     if c.is_ascii() {
         return ASCII_CLASS[c as usize];
     }
-    if unicode_normalization::char::is_combining_mark(c) || is_invisible(c) {
+    if unicode_normalization::char::is_combining_mark(c) || is_invisible(c) || matches!(c, '\u{2019}' | '\u{02BC}') {
         return Class::Invisible;
     }
     let cp = c as u32;
@@ -90,8 +88,8 @@ fn class_of_piece(c: char) -> Class {
         // The Latin letter (or digit) it is confusable with: small capitals, fancy fonts,
         // Cyrillic and Greek look-alikes, letters with hooks and bars.
         if let decancer::Translation::Character(t) = decancer::cure_char(c, decancer::Options::default()) {
-            if t.is_ascii_alphanumeric() {
-                return ASCII_CLASS[t as usize];
+            if t.is_ascii() {
+                return ASCII_CLASS[t as usize]; // a letter, a digit, or `ʼ` read as `'`
             }
             if t.is_alphabetic() {
                 return Class::Letter(t);
@@ -112,12 +110,47 @@ fn classify(c: char, mut emit: impl FnMut(Class)) {
         '\u{2019}' | '\u{02BC}' => return emit(Class::Invisible),
         // Common scripts with nothing to fold: one class, no lookup.
         '\u{2E80}'..='\u{9FFF}' | '\u{AC00}'..='\u{D7A3}' | '\u{20000}'..='\u{3FFFF}' => {
-            return emit(if c.is_alphanumeric() { Class::Letter(c) } else { Class::Separator })
+            return emit(if c.is_alphabetic() { Class::Letter(c) } else { Class::Separator })
         }
+        // Private use: no letters, no decomposition.
+        '\u{E000}'..='\u{F8FF}' | '\u{F0000}'..='\u{10FFFF}' => return emit(Class::Separator),
         _ if is_invisible(c) => return emit(Class::Invisible),
         _ => {}
     }
     unicode_normalization::char::decompose_compatible(c, |piece| emit(class_of_piece(piece)));
+}
+
+/// The folds of recently seen characters: text in a disguise repeats a few dozen characters,
+/// and a decomposition plus a confusables lookup costs far more than this probe.
+#[derive(Default)]
+struct FoldCache {
+    slots: Option<Box<[FoldSlot; 256]>>,
+}
+
+/// A character, how many classes it gives (at most two are kept) and those classes.
+type FoldSlot = (u32, u8, [Class; 2]);
+
+impl FoldCache {
+    fn classify(&mut self, c: char, mut emit: impl FnMut(Class)) {
+        let slots = self.slots.get_or_insert_with(|| Box::new([(u32::MAX, 0, [Class::Separator; 2]); 256]));
+        let slot = &mut slots[c as usize & 255];
+        if slot.0 == c as u32 {
+            slot.2[..slot.1 as usize].iter().for_each(|&class| emit(class));
+            return;
+        }
+        let mut pieces = [Class::Separator; 2];
+        let mut n = 0usize;
+        classify(c, |class| {
+            if n < 2 {
+                pieces[n] = class;
+            }
+            n += 1;
+            emit(class);
+        });
+        if n <= 2 {
+            *slot = (c as u32, n as u8, pieces);
+        }
+    }
 }
 
 fn leet(d: u8) -> char {
@@ -159,6 +192,7 @@ pub fn normalise(text: &str) -> Normalised {
     let bytes = text.as_bytes();
     let mut out = Normalised { text: String::with_capacity(text.len()), tokens: Vec::with_capacity(text.len() / 8) };
     let mut word = Word::default();
+    let mut folds = FoldCache::default();
     let mut i = 0;
     while i < bytes.len() {
         let b = bytes[i];
@@ -205,7 +239,7 @@ pub fn normalise(text: &str) -> Normalised {
             // A decomposition may hold a separator (`½` is `1⁄2`): what follows it starts
             // after this character, so tokens never overlap in the original.
             let mut at = i;
-            classify(c, |class| {
+            folds.classify(c, |class| {
                 word.push(&mut out, class, at, end);
                 if class == Class::Separator {
                     at = end;
@@ -311,36 +345,69 @@ fn merge_spaced_letters(out: &mut Normalised, original: &str) {
     if !out.tokens.windows(3).any(|w| w.iter().all(one)) {
         return;
     }
-    let single: Vec<bool> = out.tokens.iter().map(|t| t.end - t.start == 1 || out_char_count(out, t) == 1).collect();
+    let single =
+        |t: &Token| t.end - t.start == 1 || out.text[t.start as usize..t.end as usize].chars().nth(1).is_none();
+    let gap = |k: usize| &original.as_bytes()[out.tokens[k - 1].orig_end as usize..out.tokens[k].orig_start as usize];
     let mut merged: Vec<Token> = Vec::with_capacity(n);
+    let mut leet_ranges: Vec<(usize, usize)> = Vec::new();
     let mut i = 0;
     let mut changed = false;
     while i < n {
         let mut j = i;
-        while j < n && single[j] {
+        while j < n && single(&out.tokens[j]) {
             j += 1;
         }
         if j - i >= 3 {
             changed = true;
             // Inside a spaced word the separator is the narrowest (and most common) one; a wider
             // or different separator ("I-g-n-o-r-e y-o-u-r") is a word boundary.
-            let gaps: Vec<&[u8]> = (i + 1..j)
-                .map(|k| &original.as_bytes()[out.tokens[k - 1].orig_end as usize..out.tokens[k].orig_start as usize])
-                .collect();
-            let narrowest = gaps.iter().map(|g| g.len()).min().unwrap_or(1);
-            // Counted in a hash map: with every gap different (an attacker's choice), a search
-            // per gap made this quadratic. Ties go to the separator seen first last, as before.
-            let mut counts: HashMap<&[u8], (usize, usize)> = HashMap::new();
-            for (seen, g) in gaps.iter().filter(|g| g.len() == narrowest).enumerate() {
-                counts.entry(g).or_insert((0, seen)).0 += 1;
+            let narrowest = (i + 1..j).map(|k| gap(k).len()).min().unwrap_or(1);
+            // The most common of the narrowest gaps, by majority vote (Boyer–Moore): one pass,
+            // no hashing, whatever the gaps are (all different ones, an attacker's choice, made
+            // a search per gap quadratic). Without a majority no separator is "the" one and the
+            // vote's pick is as good as any.
+            let mut inner: &[u8] = b" ";
+            let mut votes = 0usize;
+            for g in (i + 1..j).map(gap).filter(|g| g.len() == narrowest) {
+                if votes == 0 {
+                    inner = g;
+                }
+                votes = if g == inner { votes + 1 } else { votes - 1 };
             }
-            let inner: &[u8] = counts.iter().max_by_key(|(_, c)| **c).map_or(&b" "[..], |(s, _)| s);
+            // Segments of the run between boundaries; three or more lone letters in a row
+            // are one word too, spaced by changing separators (`i.g-n_o`), as a second pass
+            // would see them.
+            let mut segments: Vec<(usize, usize)> = Vec::new();
+            // How many one-letter segments end `segments` (kept as a count: walking back to find
+            // it at every boundary was quadratic on a run of lone letters).
+            let mut lone_run = 0usize;
             let mut seg_start = i;
             for k in i + 1..=j {
-                let boundary = k == j || gaps[k - i - 1] != inner;
-                if boundary {
-                    push_joined(out, &mut merged, seg_start, k);
+                if k == j || gap(k) != inner {
+                    if k - seg_start == 1 {
+                        lone_run += 1;
+                    } else {
+                        join_lone_letters(&mut segments, lone_run);
+                        lone_run = 0;
+                    }
+                    segments.push((seg_start, k));
                     seg_start = k;
+                }
+            }
+            join_lone_letters(&mut segments, lone_run);
+            for (seg_from, seg_to) in segments {
+                // Skeletons are written back to back, so the pieces of a run are already one
+                // range of the text: the joined word needs no copy.
+                let (from, to) = (out.tokens[seg_from], out.tokens[seg_to - 1]);
+                debug_assert!((seg_from + 1..seg_to).all(|m| out.tokens[m - 1].end == out.tokens[m].start));
+                merged.push(Token {
+                    start: from.start,
+                    end: to.end,
+                    orig_start: from.orig_start,
+                    orig_end: to.orig_end,
+                });
+                if seg_to - seg_from > 1 {
+                    leet_ranges.push((from.start as usize, to.end as usize));
                 }
             }
             i = j;
@@ -352,29 +419,27 @@ fn merge_spaced_letters(out: &mut Normalised, original: &str) {
     if changed {
         out.tokens = merged;
     }
+    // A spaced word is one word: leetspeak inside it reads as letters (`1 g n 0 r 3`), as it
+    // does inside any word, so normalising the result again changes nothing.
+    for (start, end) in leet_ranges {
+        let word = &out.text[start..end];
+        if word.chars().any(char::is_alphabetic) && word.bytes().any(|b| b.is_ascii_digit() || matches!(b, b'@' | b'$'))
+        {
+            let mapped: String =
+                out.text[start..end].chars().map(|c| if c.is_ascii() { leet(c as u8) } else { c }).collect();
+            out.text.replace_range(start..end, &mapped);
+        }
+    }
 }
 
-fn out_char_count(out: &Normalised, t: &Token) -> usize {
-    out.text[t.start as usize..t.end as usize].chars().count()
-}
-
-fn push_joined(out: &mut Normalised, merged: &mut Vec<Token>, from: usize, to: usize) {
-    if to - from == 1 {
-        merged.push(out.tokens[from]);
-        return;
+/// The last `lone` segments, one letter each, become one word when there are three or more.
+fn join_lone_letters(segments: &mut Vec<(usize, usize)>, lone: usize) {
+    if lone >= 3 {
+        let first = segments.len() - lone;
+        let (from, to) = (segments[first].0, segments[segments.len() - 1].1);
+        segments.truncate(first);
+        segments.push((from, to));
     }
-    let start = out.text.len();
-    for k in from..to {
-        let t = out.tokens[k];
-        let piece = out.text[t.start as usize..t.end as usize].to_string();
-        out.text.push_str(&piece);
-    }
-    merged.push(Token {
-        start: start as u32,
-        end: out.text.len() as u32,
-        orig_start: out.tokens[from].orig_start,
-        orig_end: out.tokens[to - 1].orig_end,
-    });
 }
 
 /// Fold a keyword the same way text is folded (for building keyword tables).
