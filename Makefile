@@ -123,6 +123,8 @@ bench: venv ## Benchmarks: planner and validator throughput, validator cold star
 	cargo bench --workspace --locked --bench planner
 	@echo "==> request validation: chat requests of 1, 8 and 64 KB (criterion)"
 	cargo bench --workspace --locked --bench validator
+	@echo "==> request validation under crafted input: 32 shapes at 64 KB and 1 MiB, each within 3x of prose"
+	cargo bench --workspace --locked --bench worst_case
 	@echo "==> request validator: process start to ready (release binary)"
 	cargo build --release --locked --bin request-validator
 	cargo bench --workspace --locked --bench cold_start
