@@ -136,11 +136,14 @@ guard-eval: ## Recall and false-positive rate of the prompt guard on tests/corpu
 	cargo test --locked -p warden-integration-tests --test guard_corpus -- --nocapture --test-threads 1
 
 FUZZ_SECONDS ?= 60
+FUZZ_TIMEOUT ?= 1
+FUZZ_MAX_LEN ?= 131072
 .PHONY: fuzz
-fuzz: ## Fuzz request validation and the content detectors (cargo-fuzz; FUZZ_SECONDS each, default 60)
+fuzz: ## Fuzz request validation and the content detectors (cargo-fuzz; FUZZ_SECONDS each, default 60); an input slower than FUZZ_TIMEOUT seconds (1) is a failure
 	@command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 	cd fuzz && for t in validate_request scan_text; do \
-	  RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR=$(CARGO_TARGET_DIR)-fuzz cargo fuzz run -O $$t -- -max_total_time=$(FUZZ_SECONDS) || exit 1; done
+	  RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR=$(CARGO_TARGET_DIR)-fuzz cargo fuzz run -O $$t -- \
+	    -max_total_time=$(FUZZ_SECONDS) -timeout=$(FUZZ_TIMEOUT) -max_len=$(FUZZ_MAX_LEN) -len_control=0 || exit 1; done
 
 .PHONY: bins
 bins:

@@ -136,7 +136,8 @@ class Demo:
         # A fresh signing key per run; the links point at the approvals function's local URL.
         envs = (f"WARDEN_TABLE_NAME={TABLE},WARDEN_TOPIC_ARN={topic},WARDEN_LOG_FORMAT=text,"
                 f"WARDEN_APPROVALS_URL={APPROVALS_URL},WARDEN_APPROVAL_KEY={APPROVAL_KEY},"
-                f"OLLAMA_URL=http://127.0.0.1:{FAKE_OLLAMA_PORT},WARDEN_SUSPENSION_CACHE_SECONDS={SUSPENSION_CACHE_SECONDS}")
+                f"OLLAMA_URL=http://127.0.0.1:{FAKE_OLLAMA_PORT},WARDEN_SUSPENSION_CACHE_SECONDS={SUSPENSION_CACHE_SECONDS},"
+                "WARDEN_IDENTITY_SOURCE=authorizer")
         self.watch = subprocess.Popen(
             ["cargo", "lambda", "watch", "--quiet", "--ignore-changes", "-P", str(INVOKE_PORT), "--env-var", envs],
             cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,

@@ -24,7 +24,7 @@ fuzz_target!(|data: &[u8]| {
         path: PATHS[selector as usize % PATHS.len()].into(),
         headers: HashMap::from([("content-type".into(), "application/json".into())]),
         body: body.to_vec(),
-        caller: Some(Caller { id: "fuzz".into(), use_case: Some("internal_use".into()), source: AuthSource::Jwt }),
+        caller: Some(Caller { id: "fuzz".into(), use_case: Some("internal_use".into()), source: AuthSource::Jwt, session: None }),
         request_id: "fuzz".into(),
         source_ip: None,
         query: String::new(),

@@ -85,6 +85,7 @@ export class FunctionsStack extends Stack {
       timeout: Duration.seconds(120),
       environment: approvalEnvironment,
       asynchronous: true,
+      reservedConcurrentExecutions: settings.concurrency?.remediator,
     });
     this.approvals = this.rustFunction('Approvals', 'approvals', {
       description: 'The approval page the email links open; runs what a human approved; expires requests',
@@ -92,6 +93,7 @@ export class FunctionsStack extends Stack {
       timeout: Duration.seconds(60),
       environment: approvalEnvironment,
       asynchronous: true,
+      reservedConcurrentExecutions: settings.concurrency?.approvals,
     });
     this.configRules = this.rustFunction('ConfigRules', 'config-rules', {
       description: 'AWS Config custom rule evaluations with compliance evidence',
@@ -127,10 +129,17 @@ export class FunctionsStack extends Stack {
       environment: {
         WARDEN_TABLE_NAME: table.tableName,
         OLLAMA_URL: settings.ollamaUrl,
+        // Callers are IAM roles (the API uses SigV4): the caller is read from the IAM identity
+        // alone, and only events of this account are accepted.
+        WARDEN_IDENTITY_SOURCE: 'iam',
+        WARDEN_API_ACCOUNT_ID: Stack.of(this).account,
         WARDEN_OLLAMA_TIMEOUT_SECONDS: '25',
         WARDEN_LLM_METRICS_NAMESPACE: LLM_METRICS_NAMESPACE,
       },
       asynchronous: false,
+      // A cap as well as a reservation: a flood of requests cannot take the account's whole
+      // concurrency from the remediator and approvals.
+      reservedConcurrentExecutions: settings.concurrency?.requestValidator,
       ...vpcPlacement,
     });
 
@@ -248,7 +257,7 @@ export class FunctionsStack extends Stack {
       timeout: Duration;
       environment: Record<string, string>;
       asynchronous: boolean;
-    } & Pick<lambda.FunctionProps, 'vpc' | 'vpcSubnets' | 'securityGroups'>,
+    } & Pick<lambda.FunctionProps, 'vpc' | 'vpcSubnets' | 'securityGroups' | 'reservedConcurrentExecutions'>,
   ): lambda.Function {
     const name = `warden-${binary}`;
     const logGroup = new logs.LogGroup(this, `${id}Logs`, {
@@ -314,6 +323,7 @@ export class FunctionsStack extends Stack {
       vpc: options.vpc,
       vpcSubnets: options.vpcSubnets,
       securityGroups: options.securityGroups,
+      reservedConcurrentExecutions: options.reservedConcurrentExecutions,
     });
   }
 

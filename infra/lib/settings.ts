@@ -22,11 +22,24 @@ export interface Settings {
   /** Callers (the `Caller` dimension of Custom/LLM) with alarms of their own. */
   readonly watchedCallers: string[];
   readonly logRetentionDays: number;
+  /**
+   * Reserved concurrency: the remediator and approvals always have room to run, however many
+   * requests flood the validator, whose own share is capped.
+   */
+  readonly concurrency?: Concurrency;
   /** The pipeline's source: a CodeStar connection, the repository and branch. */
   readonly codestarConnectionArn?: string;
   readonly repository: string;
   readonly branch: string;
 }
+
+export interface Concurrency {
+  readonly remediator: number;
+  readonly approvals: number;
+  readonly requestValidator: number;
+}
+
+const DEFAULT_CONCURRENCY: Concurrency = { remediator: 10, approvals: 5, requestValidator: 200 };
 
 const CALLER = /^[A-Za-z0-9._:@\/-]{1,128}$/;
 const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
@@ -92,6 +105,21 @@ export function readSettings(node: Node): Settings {
   const retention = Number(node.tryGetContext('warden:logRetentionDays') ?? 365);
   if (!Number.isInteger(retention) || retention < 1) throw new SettingsError('warden:logRetentionDays must be a whole number of days');
 
+  // Lambda keeps 100 of the account's concurrency unreserved: an account whose quota is below
+  // the sum plus 100 (a new account has 10) sets `false` until the quota is raised.
+  const concurrencyRaw = node.tryGetContext('warden:reservedConcurrency') ?? {};
+  const c = typeof concurrencyRaw === 'string' ? JSON.parse(concurrencyRaw) : concurrencyRaw;
+  let concurrency: Concurrency | undefined;
+  if (c !== false) {
+    const unknown = typeof c === 'object' && c !== null ? Object.keys(c).filter((k) => !(k in DEFAULT_CONCURRENCY)) : ['?'];
+    concurrency = { ...DEFAULT_CONCURRENCY, ...c } as Concurrency;
+    if (unknown.length > 0 || Object.values(concurrency).some((n) => !Number.isInteger(n) || n < 1)) {
+      throw new SettingsError(
+        'warden:reservedConcurrency must be {"remediator": n, "approvals": n, "requestValidator": n} (whole numbers, at least 1) or false',
+      );
+    }
+  }
+
   const connection = node.tryGetContext('warden:codestarConnectionArn');
   if (connection !== undefined && !/^arn:aws[a-z-]*:(codestar-connections|codeconnections):[a-z0-9-]+:\d{12}:connection\/[0-9a-f-]+$/.test(connection)) {
     throw new SettingsError('warden:codestarConnectionArn must be a CodeStar (CodeConnections) connection ARN');
@@ -107,6 +135,7 @@ export function readSettings(node: Node): Settings {
     ollamaAutoScalingGroup: text(node, 'warden:ollamaAutoScalingGroup', 'ollama-gpu'),
     watchedCallers,
     logRetentionDays: retention,
+    concurrency,
     codestarConnectionArn: connection,
     repository,
     branch: text(node, 'warden:branch', 'main'),

@@ -194,6 +194,15 @@ describe('encryption, retention, recovery, TLS', () => {
     functions.hasResourceProperties('AWS::Lambda::Function', {
       FunctionName: 'warden-request-validator',
       VpcConfig: { SubnetIds: ['subnet-0123456789abcdef0', 'subnet-0fedcba9876543210'] },
+      // The caller is read from the IAM identity alone, and only this account's events count.
+      Environment: { Variables: Match.objectLike({ WARDEN_IDENTITY_SOURCE: 'iam', WARDEN_API_ACCOUNT_ID: { Ref: 'AWS::AccountId' } }) },
+    });
+    // Room for the remediator and approvals whatever the validator is doing; the validator capped.
+    const reserved = Object.fromEntries(
+      Object.values<any>(fns).map((fn) => [fn.Properties.FunctionName, fn.Properties.ReservedConcurrentExecutions]),
+    );
+    assert.deepEqual(reserved, {
+      'warden-remediator': 10, 'warden-approvals': 5, 'warden-request-validator': 200, 'warden-config-rules': undefined,
     });
     for (const queue of Object.values<any>(functions.findResources('AWS::SQS::Queue'))) {
       assert.ok(queue.Properties.KmsMasterKeyId);
@@ -304,5 +313,9 @@ describe('checks', () => {
     assert.throws(() => readSettings(node({ 'warden:approvalEmails': ['not-an-email'] })), SettingsError);
     assert.throws(() => readSettings(node({ 'warden:ollamaVpc': { vpcId: 'vpc-1' } })), /warden:ollamaVpc must be/);
     assert.throws(() => readSettings(node({ 'warden:codestarConnectionArn': 'arn:aws:s3:::bucket' })), /codestarConnectionArn/);
+    assert.equal(readSettings(node({ 'warden:reservedConcurrency': { remediator: 20 } })).concurrency?.remediator, 20);
+    assert.equal(readSettings(node({ 'warden:reservedConcurrency': false })).concurrency, undefined);
+    assert.throws(() => readSettings(node({ 'warden:reservedConcurrency': { validator: 5 } })), /reservedConcurrency/);
+    assert.throws(() => readSettings(node({ 'warden:reservedConcurrency': { approvals: 0 } })), /reservedConcurrency/);
   });
 });

@@ -140,9 +140,12 @@ pub struct ValidatorConfig {
     /// `WARDEN_VALIDATOR_POLICY`: limits, per-use-case thresholds and quotas as JSON, inline or
     /// `@/path/to/file.json` (default: `ValidatorPolicy::default()`, documented in the README).
     pub policy: crate::validator::decision::ValidatorPolicy,
-    /// `WARDEN_API_KEY_USE_CASES`: JSON object mapping API key ids (and IAM ARNs) to use cases
-    /// (default `{}`).
-    pub key_use_cases: std::collections::HashMap<String, String>,
+    /// Where callers are read from and which API's events are accepted:
+    /// `WARDEN_IDENTITY_SOURCE` (authorizer | jwt | iam | api_key, required),
+    /// `WARDEN_API_ID` (comma-separated API ids, default: any), `WARDEN_API_ACCOUNT_ID`
+    /// (default: any), `WARDEN_API_KEY_USE_CASES` (JSON object mapping API key ids and IAM ARNs
+    /// to use cases, default `{}`).
+    pub identity: crate::http::IdentityPolicy,
     /// `WARDEN_REGISTRY_CACHE_SECONDS`: how long a read of the registry is reused (default 30).
     pub registry_cache_seconds: u64,
     /// `WARDEN_OLLAMA_TIMEOUT_SECONDS`: the whole exchange with Ollama (default 120).
@@ -193,6 +196,27 @@ impl ValidatorConfig {
                 why: format!("must be a JSON object of key id to use case: {e}"),
             })?,
         };
+        let source = set("WARDEN_IDENTITY_SOURCE").ok_or(ConfigError::Missing {
+            var: "WARDEN_IDENTITY_SOURCE",
+            what: "where API Gateway puts the caller: authorizer, jwt, iam or api_key",
+        })?;
+        let source = source.parse::<crate::http::AuthSource>().map_err(|why| ConfigError::Invalid {
+            var: "WARDEN_IDENTITY_SOURCE",
+            value: source.clone(),
+            why,
+        })?;
+        let api_ids: Vec<String> = set("WARDEN_API_ID")
+            .map(|v| v.split(',').map(|id| id.trim().to_string()).filter(|id| !id.is_empty()).collect())
+            .unwrap_or_default();
+        let account_id = set("WARDEN_API_ACCOUNT_ID");
+        if let Some(account) = account_id.as_ref().filter(|a| a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit())) {
+            return Err(ConfigError::Invalid {
+                var: "WARDEN_API_ACCOUNT_ID",
+                value: account.clone(),
+                why: "must be a 12-digit AWS account id".into(),
+            });
+        }
+        let identity = crate::http::IdentityPolicy { source: Some(source), api_ids, account_id, key_use_cases };
         let number = |var: &'static str, default: u64, min: u64, max: u64| -> Result<u64, ConfigError> {
             match set(var) {
                 None => Ok(default),
@@ -207,7 +231,7 @@ impl ValidatorConfig {
             table_name,
             ollama_url,
             policy,
-            key_use_cases,
+            identity,
             registry_cache_seconds: number("WARDEN_REGISTRY_CACHE_SECONDS", 30, 0, 3600)?,
             ollama_timeout_seconds: number("WARDEN_OLLAMA_TIMEOUT_SECONDS", 120, 1, 900)?,
             ollama_connect_timeout_ms: number("WARDEN_OLLAMA_CONNECT_TIMEOUT_MS", 2000, 10, 60_000)?,
@@ -228,25 +252,45 @@ mod validator_config_tests {
         ValidatorConfig::from_lookup(|k| map.get(k).cloned())
     }
 
+    const REQUIRED: [(&str, &str); 3] =
+        [("WARDEN_TABLE_NAME", "warden"), ("OLLAMA_URL", "http://10.0.0.5:11434"), ("WARDEN_IDENTITY_SOURCE", "iam")];
+
     #[test]
     fn defaults_and_required_variables() {
-        let c = cfg(&[("WARDEN_TABLE_NAME", "warden"), ("OLLAMA_URL", "http://10.0.0.5:11434")]).unwrap();
+        let c = cfg(&REQUIRED).unwrap();
         assert_eq!(
             (c.registry_cache_seconds, c.ollama_timeout_seconds, c.metrics_namespace.as_str()),
             (30, 120, "Custom/LLM")
         );
-        assert!(cfg(&[("WARDEN_TABLE_NAME", "warden")]).unwrap_err().to_string().starts_with("OLLAMA_URL is not set"));
+        assert_eq!(c.identity.source, Some(crate::http::AuthSource::Iam));
+        assert!((c.identity.api_ids.is_empty(), c.identity.account_id.is_none()) == (true, true));
+        for missing in ["OLLAMA_URL", "WARDEN_IDENTITY_SOURCE"] {
+            let pairs: Vec<_> = REQUIRED.iter().copied().filter(|(k, _)| *k != missing).collect();
+            let err = cfg(&pairs).unwrap_err().to_string();
+            assert!(err.starts_with(&format!("{missing} is not set")), "{err}");
+        }
         for (var, value) in [
             ("OLLAMA_URL", "https://ollama.example.com/v1"),
             ("WARDEN_VALIDATOR_POLICY", "{\"limitz\": {}}"),
             ("WARDEN_API_KEY_USE_CASES", "[1]"),
             ("WARDEN_OLLAMA_TIMEOUT_SECONDS", "0"),
+            ("WARDEN_IDENTITY_SOURCE", "first-found"),
+            ("WARDEN_API_ACCOUNT_ID", "1234"),
         ] {
-            let mut pairs = vec![("WARDEN_TABLE_NAME", "warden"), ("OLLAMA_URL", "http://ollama:11434")];
+            let mut pairs = REQUIRED.to_vec();
             pairs.retain(|(k, _)| *k != var);
             pairs.push((var, value));
             assert!(cfg(&pairs).unwrap_err().to_string().starts_with(var), "{var}");
         }
+    }
+
+    #[test]
+    fn the_api_and_account_pin() {
+        let mut pairs = REQUIRED.to_vec();
+        pairs.extend([("WARDEN_API_ID", "a1b2c3d4e5, f9e8d7c6b5"), ("WARDEN_API_ACCOUNT_ID", "123456789012")]);
+        let c = cfg(&pairs).unwrap();
+        assert_eq!(c.identity.api_ids, ["a1b2c3d4e5", "f9e8d7c6b5"]);
+        assert_eq!(c.identity.account_id.as_deref(), Some("123456789012"));
     }
 }
 

@@ -3,14 +3,19 @@
 //! one [`HttpResponse`] goes back in the shape all of them accept.
 //!
 //! Who is calling, and for which use case, comes from what API Gateway has already
-//! authenticated — never from the request body or a header the caller can set:
+//! authenticated — never from the request body or a header the caller can set — and from the
+//! one source the deployment names (`WARDEN_IDENTITY_SOURCE`): an event that carries its
+//! identity anywhere else has no caller, so nobody can pick the source that suits them.
 //!
-//! | source (first found wins)                         | caller                         | use case                         |
+//! | source (`WARDEN_IDENTITY_SOURCE`)                  | caller                         | use case                         |
 //! |---------------------------------------------------|--------------------------------|----------------------------------|
-//! | Lambda authorizer context (REST: `authorizer.*`, HTTP: `authorizer.lambda.*`) | `caller`, else `principalId` | `use_case` |
-//! | JWT / Cognito claims (`authorizer.jwt.claims`, `authorizer.claims`) | `sub`          | `use_case` or `custom:use_case`  |
-//! | IAM (`authorizer.iam.userArn`, `identity.userArn`) | the ARN                       | `WARDEN_API_KEY_USE_CASES[arn]`  |
-//! | API key (`identity.apiKeyId`)                     | `apikey:<id>`                  | `WARDEN_API_KEY_USE_CASES[id]`   |
+//! | `authorizer`: Lambda authorizer context (REST: `authorizer.*`, HTTP: `authorizer.lambda.*`) | `caller`, else `principalId` | `use_case` |
+//! | `jwt`: JWT / Cognito claims (`authorizer.jwt.claims`, `authorizer.claims`) | `sub`          | `use_case` or `custom:use_case`  |
+//! | `iam`: IAM (`authorizer.iam.userArn`, `identity.userArn`); an assumed role is its role | the ARN    | `WARDEN_API_KEY_USE_CASES[arn]`  |
+//! | `api_key`: API key (`identity.apiKeyId`)           | `apikey:<id>`                  | `WARDEN_API_KEY_USE_CASES[id]`   |
+//!
+//! With `WARDEN_API_ID` / `WARDEN_API_ACCOUNT_ID` set, an event from any other API or account
+//! is refused before it is read.
 
 use std::collections::HashMap;
 
@@ -30,11 +35,80 @@ pub enum AuthSource {
     ApiKey,
 }
 
+impl AuthSource {
+    /// The name `WARDEN_IDENTITY_SOURCE` takes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::LambdaAuthorizer => "authorizer",
+            Self::Jwt => "jwt",
+            Self::Iam => "iam",
+            Self::ApiKey => "api_key",
+        }
+    }
+
+    pub const NAMES: &'static str = "authorizer, jwt, iam or api_key";
+}
+
+impl std::str::FromStr for AuthSource {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "authorizer" => Ok(Self::LambdaAuthorizer),
+            "jwt" => Ok(Self::Jwt),
+            "iam" => Ok(Self::Iam),
+            "api_key" => Ok(Self::ApiKey),
+            _ => Err(format!("must be {}", Self::NAMES)),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
     pub id: String,
     pub use_case: Option<String>,
     pub source: AuthSource,
+    /// The session of an assumed role (`arn:aws:sts::…:assumed-role/<role>/<session>`): the
+    /// caller is the role, so quotas and suspensions hold whatever session name is chosen; the
+    /// session is kept for the log line.
+    pub session: Option<String>,
+}
+
+/// Where the caller's identity is read from, and which API's events are accepted at all.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct IdentityPolicy {
+    /// `WARDEN_IDENTITY_SOURCE`; `None` reads no caller (the approvals page needs none).
+    pub source: Option<AuthSource>,
+    /// `WARDEN_API_ID`: the API Gateway API ids whose events are accepted (empty: any).
+    pub api_ids: Vec<String>,
+    /// `WARDEN_API_ACCOUNT_ID`: the account those APIs are in (unset: any).
+    pub account_id: Option<String>,
+    /// `WARDEN_API_KEY_USE_CASES`: API key ids and IAM ARNs to use cases.
+    pub key_use_cases: HashMap<String, String>,
+}
+
+impl IdentityPolicy {
+    /// Read the caller from `source` alone.
+    pub fn from_source(source: AuthSource) -> Self {
+        Self { source: Some(source), ..Self::default() }
+    }
+
+    fn check_origin(&self, api_id: Option<&str>, account_id: Option<&str>) -> Result<(), GatewayError> {
+        if !self.api_ids.is_empty() && !api_id.is_some_and(|id| self.api_ids.iter().any(|a| a == id)) {
+            return Err(GatewayError::ForeignApi {
+                field: "apiId",
+                value: api_id.unwrap_or("(none)").chars().take(64).collect(),
+            });
+        }
+        if let Some(account) = &self.account_id {
+            if account_id != Some(account.as_str()) {
+                return Err(GatewayError::ForeignApi {
+                    field: "accountId",
+                    value: account_id.unwrap_or("(none)").chars().take(64).collect(),
+                });
+            }
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,6 +140,9 @@ pub enum GatewayError {
     NotAGatewayEvent(&'static str),
     #[error("the body is marked base64 but does not decode")]
     BadBase64,
+    /// A direct invocation, or another API wired to this function.
+    #[error("requestContext.{field} {value} is not the API this validator serves")]
+    ForeignApi { field: &'static str, value: String },
 }
 
 /// An API Gateway proxy event, typed at the edge: REST (payload 1.0) or HTTP API and function
@@ -143,17 +220,17 @@ fn body_of(body: Option<&str>, base64: bool) -> Result<Vec<u8>, GatewayError> {
 }
 
 impl HttpRequest {
-    /// Parse a REST (1.0) or HTTP API (2.0) proxy event. `key_use_cases` maps API key ids and
-    /// IAM ARNs to use cases.
-    pub fn from_event(event: &Value, key_use_cases: &HashMap<String, String>) -> Result<Self, GatewayError> {
-        Self::from_gateway(&GatewayEvent::from_value(event.clone()), key_use_cases)
+    /// Parse a REST (1.0) or HTTP API (2.0) proxy event, the caller read as `identity` says.
+    pub fn from_event(event: &Value, identity: &IdentityPolicy) -> Result<Self, GatewayError> {
+        Self::from_gateway(&GatewayEvent::from_value(event.clone()), identity)
     }
 
-    pub fn from_gateway(event: &GatewayEvent, key_use_cases: &HashMap<String, String>) -> Result<Self, GatewayError> {
+    pub fn from_gateway(event: &GatewayEvent, identity: &IdentityPolicy) -> Result<Self, GatewayError> {
         match event {
             GatewayEvent::Invalid(e) => Err(e.clone()),
             GatewayEvent::Http(e) => {
                 let ctx = &e.request_context;
+                identity.check_origin(ctx.apiid.as_deref(), ctx.account_id.as_deref())?;
                 let raw = e.raw_path.as_deref().unwrap_or("/");
                 // rawPath carries the stage unless it is `$default`.
                 let stage = nonempty(ctx.stage.as_deref()).unwrap_or("$default");
@@ -169,7 +246,7 @@ impl HttpRequest {
                     path: path.to_string(),
                     headers: headers_of(&e.headers),
                     body: body_of(e.body.as_deref(), e.is_base64_encoded)?,
-                    caller: caller_of(&auth, iam_arn, None, key_use_cases),
+                    caller: caller_of(&auth, iam_arn, None, identity),
                     request_id: nonempty(ctx.request_id.as_deref()).unwrap_or("-").to_string(),
                     source_ip: nonempty(ctx.http.source_ip.as_deref()).map(str::to_string),
                     query: e.raw_query_string.clone().unwrap_or_default(),
@@ -178,15 +255,16 @@ impl HttpRequest {
             }
             GatewayEvent::Rest(e) => {
                 let ctx = &e.request_context;
-                let identity = &ctx.identity;
+                identity.check_origin(ctx.apiid.as_deref(), ctx.account_id.as_deref())?;
+                let identity_ctx = &ctx.identity;
                 let iam_arn = ctx
                     .authorizer
                     .iam
                     .as_ref()
                     .and_then(|i| nonempty(i.user_arn.as_deref()))
-                    .or_else(|| nonempty(identity.user_arn.as_deref()))
+                    .or_else(|| nonempty(identity_ctx.user_arn.as_deref()))
                     .map(str::to_string);
-                let api_key = nonempty(identity.api_key_id.as_deref()).map(str::to_string);
+                let api_key = nonempty(identity_ctx.api_key_id.as_deref()).map(str::to_string);
                 let mut query = form_urlencoded::Serializer::new(String::new());
                 for (k, v) in e.query_string_parameters.iter() {
                     query.append_pair(k, v);
@@ -197,11 +275,11 @@ impl HttpRequest {
                     path: e.path.clone().unwrap_or_default(),
                     headers: headers_of(&e.headers),
                     body: body_of(e.body.as_deref(), e.is_base64_encoded)?,
-                    caller: caller_of(&ctx.authorizer, iam_arn, api_key, key_use_cases),
+                    caller: caller_of(&ctx.authorizer, iam_arn, api_key, identity),
                     request_id: nonempty(ctx.request_id.as_deref()).unwrap_or("-").to_string(),
-                    source_ip: nonempty(identity.source_ip.as_deref()).map(str::to_string),
+                    source_ip: nonempty(identity_ctx.source_ip.as_deref()).map(str::to_string),
                     query: query.finish(),
-                    user_agent: nonempty(identity.user_agent.as_deref()).map(str::to_string),
+                    user_agent: nonempty(identity_ctx.user_agent.as_deref()).map(str::to_string),
                 })
             }
         }
@@ -212,42 +290,66 @@ impl HttpRequest {
     }
 }
 
+/// The caller, from the configured source only.
 fn caller_of(
     auth: &ApiGatewayRequestAuthorizer,
     iam_arn: Option<String>,
     api_key: Option<String>,
-    key_use_cases: &HashMap<String, String>,
+    identity: &IdentityPolicy,
 ) -> Option<Caller> {
     let text = |v: Option<&Value>| nonempty(v.and_then(Value::as_str)).map(str::to_string);
-    // Lambda authorizer: HTTP puts the context under `lambda`, REST at the top.
-    let lambda = |k: &str| text(auth.fields.get(k));
-    let rest = |k: &str| text(auth.other.get(k));
-    for context in [&lambda as &dyn Fn(&str) -> Option<String>, &rest] {
-        if let Some(id) = context("caller").or_else(|| context("principalId")) {
-            return Some(Caller { id, use_case: context("use_case"), source: AuthSource::LambdaAuthorizer });
+    let caller = |id, use_case, source| Some(Caller { id, use_case, source, session: None });
+    match identity.source? {
+        AuthSource::LambdaAuthorizer => {
+            // HTTP puts the context under `lambda`, REST at the top.
+            let lambda = |k: &str| text(auth.fields.get(k));
+            let rest = |k: &str| text(auth.other.get(k));
+            for context in [&lambda as &dyn Fn(&str) -> Option<String>, &rest] {
+                if let Some(id) = context("caller").or_else(|| context("principalId")) {
+                    return caller(id, context("use_case"), AuthSource::LambdaAuthorizer);
+                }
+            }
+            None
+        }
+        AuthSource::Jwt => {
+            // JWT (HTTP API) and Cognito user pool (REST `claims`) claims.
+            let rest_claims = auth.other.get("claims").and_then(Value::as_object);
+            let jwt = |k: &str| auth.jwt.as_ref().and_then(|j| j.claims.get(k)).cloned();
+            let cognito = |k: &str| rest_claims.and_then(|c| c.get(k)).and_then(Value::as_str).map(str::to_string);
+            for claim in [&jwt as &dyn Fn(&str) -> Option<String>, &cognito] {
+                if let Some(sub) = claim("sub").filter(|s| !s.trim().is_empty()) {
+                    let use_case =
+                        claim("use_case").filter(|s| !s.trim().is_empty()).or_else(|| claim("custom:use_case"));
+                    return caller(sub, use_case, AuthSource::Jwt);
+                }
+            }
+            None
+        }
+        AuthSource::Iam => {
+            let (arn, session) = principal_of(&iam_arn?);
+            let use_case = identity.key_use_cases.get(&arn).cloned();
+            Some(Caller { id: arn, use_case, source: AuthSource::Iam, session })
+        }
+        AuthSource::ApiKey => {
+            let key = api_key?;
+            caller(format!("apikey:{key}"), identity.key_use_cases.get(&key).cloned(), AuthSource::ApiKey)
         }
     }
-    // JWT (HTTP API) and Cognito user pool (REST `claims`) claims.
-    let rest_claims = auth.other.get("claims").and_then(Value::as_object);
-    let jwt = |k: &str| auth.jwt.as_ref().and_then(|j| j.claims.get(k)).cloned();
-    let cognito = |k: &str| rest_claims.and_then(|c| c.get(k)).and_then(Value::as_str).map(str::to_string);
-    for claim in [&jwt as &dyn Fn(&str) -> Option<String>, &cognito] {
-        if let Some(sub) = claim("sub").filter(|s| !s.trim().is_empty()) {
-            let use_case = claim("use_case").filter(|s| !s.trim().is_empty()).or_else(|| claim("custom:use_case"));
-            return Some(Caller { id: sub, use_case, source: AuthSource::Jwt });
+}
+
+/// An assumed-role ARN names its role and a session the caller chose:
+/// `arn:aws:sts::123456789012:assumed-role/ops/anything` is the role
+/// `arn:aws:iam::123456789012:role/ops`, session `anything`. Other ARNs are themselves.
+pub fn principal_of(arn: &str) -> (String, Option<String>) {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    if let [prefix, partition, "sts", "", account, resource] = parts[..] {
+        if let Some((role, session)) = resource.strip_prefix("assumed-role/").and_then(|r| r.split_once('/')) {
+            if !role.is_empty() && !session.is_empty() {
+                return (format!("{prefix}:{partition}:iam::{account}:role/{role}"), Some(session.to_string()));
+            }
         }
     }
-    if let Some(arn) = iam_arn {
-        return Some(Caller { use_case: key_use_cases.get(&arn).cloned(), id: arn, source: AuthSource::Iam });
-    }
-    if let Some(key) = api_key {
-        return Some(Caller {
-            id: format!("apikey:{key}"),
-            use_case: key_use_cases.get(&key).cloned(),
-            source: AuthSource::ApiKey,
-        });
-    }
-    None
+    (arn.to_string(), None)
 }
 
 /// A response both payload versions accept.
@@ -309,19 +411,30 @@ impl HttpResponse {
 mod tests {
     use super::*;
 
-    fn keys() -> HashMap<String, String> {
-        HashMap::from([("k1abc".to_string(), "internal_use".to_string())])
+    fn with(source: AuthSource) -> IdentityPolicy {
+        IdentityPolicy {
+            key_use_cases: HashMap::from([
+                ("k1abc".to_string(), "internal_use".to_string()),
+                ("arn:aws:iam::123456789012:role/ops".to_string(), "internal_use".to_string()),
+            ]),
+            ..IdentityPolicy::from_source(source)
+        }
+    }
+
+    fn rest_event() -> Value {
+        json!({
+            "resource": "/{proxy+}", "path": "/api/chat", "httpMethod": "POST",
+            "headers": {"Content-Type": "application/json"}, "body": "{}", "isBase64Encoded": false,
+            "requestContext": {"requestId": "r1", "stage": "prod", "apiId": "a1b2c3d4e5", "accountId": "123456789012",
+                "identity": {"sourceIp": "10.0.0.1", "apiKeyId": "k1abc",
+                    "userArn": "arn:aws:sts::123456789012:assumed-role/ops/i-0abc-session"},
+                "authorizer": {"principalId": "team-a", "use_case": "customer_service"}}
+        })
     }
 
     #[test]
     fn rest_event_with_a_lambda_authorizer() {
-        let e = json!({
-            "resource": "/{proxy+}", "path": "/api/chat", "httpMethod": "POST",
-            "headers": {"Content-Type": "application/json"}, "body": "{}", "isBase64Encoded": false,
-            "requestContext": {"requestId": "r1", "stage": "prod", "identity": {"sourceIp": "10.0.0.1", "apiKeyId": "k1abc"},
-                "authorizer": {"principalId": "team-a", "use_case": "customer_service"}}
-        });
-        let r = HttpRequest::from_event(&e, &keys()).unwrap();
+        let r = HttpRequest::from_event(&rest_event(), &with(AuthSource::LambdaAuthorizer)).unwrap();
         assert_eq!((r.method.as_str(), r.path.as_str()), ("POST", "/api/chat"));
         assert_eq!(r.header("content-type"), Some("application/json"));
         let c = r.caller.unwrap();
@@ -332,6 +445,61 @@ mod tests {
     }
 
     #[test]
+    fn the_caller_comes_from_the_configured_source_only() {
+        // The same event carries an authorizer context, an API key and an IAM identity: each
+        // configuration reads its own, and none falls back to another.
+        let e = rest_event();
+        let id = |source| HttpRequest::from_event(&e, &with(source)).unwrap().caller.map(|c| c.id);
+        assert_eq!(id(AuthSource::LambdaAuthorizer).as_deref(), Some("team-a"));
+        assert_eq!(id(AuthSource::ApiKey).as_deref(), Some("apikey:k1abc"));
+        assert_eq!(id(AuthSource::Iam).as_deref(), Some("arn:aws:iam::123456789012:role/ops"));
+        assert_eq!(id(AuthSource::Jwt), None, "no claims: no caller, not the next source");
+        let mut no_authorizer = e.clone();
+        no_authorizer["requestContext"]["authorizer"] = json!({});
+        let r = HttpRequest::from_event(&no_authorizer, &with(AuthSource::LambdaAuthorizer)).unwrap();
+        assert_eq!(r.caller, None, "an API key is not an authorizer's verdict");
+        assert_eq!(HttpRequest::from_event(&e, &IdentityPolicy::default()).unwrap().caller, None);
+    }
+
+    #[test]
+    fn an_assumed_role_is_its_role_whatever_the_session() {
+        let c = HttpRequest::from_event(&rest_event(), &with(AuthSource::Iam)).unwrap().caller.unwrap();
+        assert_eq!(c.id, "arn:aws:iam::123456789012:role/ops");
+        assert_eq!(c.use_case.as_deref(), Some("internal_use"), "the use case is the role's");
+        assert_eq!(c.session.as_deref(), Some("i-0abc-session"));
+        assert_eq!(
+            principal_of("arn:aws-us-gov:sts::111122223333:assumed-role/r/s/with/slashes"),
+            ("arn:aws-us-gov:iam::111122223333:role/r".to_string(), Some("s/with/slashes".to_string()))
+        );
+        let user = "arn:aws:iam::123456789012:user/alice";
+        assert_eq!(principal_of(user), (user.to_string(), None));
+        assert_eq!(principal_of("arn:aws:sts::1:assumed-role/"), ("arn:aws:sts::1:assumed-role/".to_string(), None));
+    }
+
+    #[test]
+    fn events_from_another_api_or_account_are_refused() {
+        let mut policy = with(AuthSource::LambdaAuthorizer);
+        policy.api_ids = vec!["a1b2c3d4e5".into()];
+        policy.account_id = Some("123456789012".into());
+        assert!(HttpRequest::from_event(&rest_event(), &policy).is_ok());
+        let mut other = rest_event();
+        other["requestContext"]["apiId"] = json!("zzzzzzzzzz");
+        assert!(matches!(
+            HttpRequest::from_event(&other, &policy),
+            Err(GatewayError::ForeignApi { field: "apiId", .. })
+        ));
+        let mut missing = rest_event();
+        missing["requestContext"].as_object_mut().unwrap().remove("apiId");
+        assert!(HttpRequest::from_event(&missing, &policy).is_err(), "a hand-made event without an apiId");
+        let mut account = rest_event();
+        account["requestContext"]["accountId"] = json!("999999999999");
+        assert!(matches!(
+            HttpRequest::from_event(&account, &policy),
+            Err(GatewayError::ForeignApi { field: "accountId", .. })
+        ));
+    }
+
+    #[test]
     fn http_event_with_jwt_claims_and_a_stage_prefix() {
         let e = json!({
             "version": "2.0", "rawPath": "/prod/api/generate", "headers": {},
@@ -339,7 +507,7 @@ mod tests {
             "requestContext": {"requestId": "r2", "stage": "prod", "http": {"method": "POST", "sourceIp": "10.0.0.2"},
                 "authorizer": {"jwt": {"claims": {"sub": "user-1", "custom:use_case": "internal_use"}, "scopes": null}}}
         });
-        let r = HttpRequest::from_event(&e, &keys()).unwrap();
+        let r = HttpRequest::from_event(&e, &with(AuthSource::Jwt)).unwrap();
         assert_eq!(r.path, "/api/generate");
         assert_eq!(r.body, br#"{"a":1}"#);
         let c = r.caller.unwrap();
@@ -348,24 +516,26 @@ mod tests {
 
     #[test]
     fn api_keys_map_to_use_cases_and_no_identity_is_none() {
+        let keys = with(AuthSource::ApiKey);
         let e =
             json!({"path": "/api/chat", "httpMethod": "POST", "requestContext": {"identity": {"apiKeyId": "k1abc"}}});
-        let c = HttpRequest::from_event(&e, &keys()).unwrap().caller.unwrap();
+        let c = HttpRequest::from_event(&e, &keys).unwrap().caller.unwrap();
         assert_eq!((c.id.as_str(), c.use_case.as_deref()), ("apikey:k1abc", Some("internal_use")));
         let e =
             json!({"path": "/api/chat", "httpMethod": "POST", "requestContext": {"identity": {"sourceIp": "1.2.3.4"}}});
-        assert_eq!(HttpRequest::from_event(&e, &keys()).unwrap().caller, None);
+        assert_eq!(HttpRequest::from_event(&e, &keys).unwrap().caller, None);
         // A caller-set header is not an identity.
         let e =
             json!({"path": "/api/chat", "httpMethod": "POST", "headers": {"x-caller": "admin"}, "requestContext": {}});
-        assert_eq!(HttpRequest::from_event(&e, &keys()).unwrap().caller, None);
+        assert_eq!(HttpRequest::from_event(&e, &keys).unwrap().caller, None);
     }
 
     #[test]
     fn not_a_gateway_event() {
-        assert!(HttpRequest::from_event(&json!({"source": "aws.events"}), &keys()).is_err());
+        let keys = with(AuthSource::ApiKey);
+        assert!(HttpRequest::from_event(&json!({"source": "aws.events"}), &keys).is_err());
         let e = json!({"version": "2.0", "rawPath": "/x", "body": "%%%", "isBase64Encoded": true,
             "requestContext": {"http": {"method": "POST"}}});
-        assert_eq!(HttpRequest::from_event(&e, &keys()), Err(GatewayError::BadBase64));
+        assert_eq!(HttpRequest::from_event(&e, &keys), Err(GatewayError::BadBase64));
     }
 }

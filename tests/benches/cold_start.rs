@@ -39,6 +39,7 @@ fn one_start(bin: &PathBuf) -> Duration {
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("WARDEN_TABLE_NAME", "warden")
         .env("OLLAMA_URL", "http://127.0.0.1:11434")
+        .env("WARDEN_IDENTITY_SOURCE", "iam")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

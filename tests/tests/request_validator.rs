@@ -45,7 +45,11 @@ async fn setup() -> Setup {
 
 impl Setup {
     fn guard_with(&self, extra: &[(&str, &str)]) -> Guard {
-        let mut vars = vec![("WARDEN_TABLE_NAME", self.table.as_str()), ("OLLAMA_URL", self.ollama.url.as_str())];
+        let mut vars = vec![
+            ("WARDEN_TABLE_NAME", self.table.as_str()),
+            ("OLLAMA_URL", self.ollama.url.as_str()),
+            ("WARDEN_IDENTITY_SOURCE", "authorizer"),
+        ];
         vars.extend_from_slice(extra);
         let config =
             ValidatorConfig::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())).unwrap();
@@ -92,7 +96,7 @@ async fn allowed_requests_reach_ollama_exactly_as_validated() {
 
     let (r, o) = send(&guard, &sample_of("request-validator", "generate-allowed-http-api.json")).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(o.caller.as_deref(), Some("user-7f3a"), "JWT subject of the HTTP API event");
+    assert_eq!(o.caller.as_deref(), Some("user-7f3a"), "the Lambda authorizer's caller in the HTTP API event");
     let (r, _) = send(&guard, &sample_of("request-validator", "embed-allowed-http-api.json")).await;
     assert_eq!(r.status, 200, "{}", r.body);
     let embed: Value = serde_json::from_str(&r.body).unwrap();
@@ -220,7 +224,11 @@ async fn registry_or_quota_store_down_fails_closed() {
 }
 
 fn setup_missing_table(s: &Setup) -> Guard {
-    let vars = [("WARDEN_TABLE_NAME", "no-such-table"), ("OLLAMA_URL", s.ollama.url.as_str())];
+    let vars = [
+        ("WARDEN_TABLE_NAME", "no-such-table"),
+        ("OLLAMA_URL", s.ollama.url.as_str()),
+        ("WARDEN_IDENTITY_SOURCE", "authorizer"),
+    ];
     let config =
         ValidatorConfig::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())).unwrap();
     request_guard(&config, &s.sdk)
@@ -253,7 +261,11 @@ async fn ollama_failures_become_clear_errors() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         format!("http://{}", l.local_addr().unwrap())
     };
-    let vars = [("WARDEN_TABLE_NAME", s.table.as_str()), ("OLLAMA_URL", closed.as_str())];
+    let vars = [
+        ("WARDEN_TABLE_NAME", s.table.as_str()),
+        ("OLLAMA_URL", closed.as_str()),
+        ("WARDEN_IDENTITY_SOURCE", "authorizer"),
+    ];
     let config =
         ValidatorConfig::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())).unwrap();
     let (r, _) = send(&request_guard(&config, &s.sdk), &event).await;

@@ -48,7 +48,11 @@ async fn setup() -> Loop {
 
 impl Loop {
     fn guard(&self, extra: &[(&str, &str)]) -> Guard {
-        let mut vars = vec![("WARDEN_TABLE_NAME", self.f.table.as_str()), ("OLLAMA_URL", self.ollama.url.as_str())];
+        let mut vars = vec![
+            ("WARDEN_TABLE_NAME", self.f.table.as_str()),
+            ("OLLAMA_URL", self.ollama.url.as_str()),
+            ("WARDEN_IDENTITY_SOURCE", "authorizer"),
+        ];
         vars.extend_from_slice(extra);
         let config =
             ValidatorConfig::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())).unwrap();

@@ -99,6 +99,7 @@ pub fn request_with(body: &Value) -> HttpRequest {
             id: "team-support".into(),
             use_case: Some("internal_use".into()),
             source: AuthSource::LambdaAuthorizer,
+            session: None,
         }),
         request_id: "bench".into(),
         source_ip: None,

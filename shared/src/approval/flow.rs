@@ -2,7 +2,7 @@
 //! changes anything), decide (a POST with a valid token, once), expire (on a schedule, with an
 //! escalation).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
@@ -12,7 +12,7 @@ use crate::approval::page::{confirmation_page, outcome_page};
 use crate::approval::ports::{ActionRunner, ApprovalStore};
 use crate::approval::token::{request_id_for, SigningKey, TokenError};
 use crate::approval::{is_request_id, ApprovalAction, ApprovalRequest, ApprovalStatus, Decision, DecisionRecord};
-use crate::http::{GatewayError, HttpRequest, HttpResponse};
+use crate::http::{GatewayError, HttpRequest, HttpResponse, IdentityPolicy};
 use crate::notify::{clean_subject, human_time, Notification};
 use crate::ports::{Notifier, PortResult};
 
@@ -429,7 +429,7 @@ pub fn http_response(page: PageResponse) -> HttpResponse {
 impl<S: ApprovalStore, N: Notifier> Approvals<S, N> {
     /// A function URL (payload 2.0) event, as the page's JSON answer.
     pub async fn http<R: ActionRunner>(&self, event: &Value, runner: &R, now: DateTime<Utc>) -> Value {
-        let request = HttpRequest::from_event(event, &HashMap::new());
+        let request = HttpRequest::from_event(event, &IdentityPolicy::default());
         self.serve(request, runner, now).await.to_function_url_event()
     }
 
@@ -446,7 +446,7 @@ impl<S: ApprovalStore, N: Notifier> Approvals<S, N> {
             Err(GatewayError::BadBase64) => {
                 refused(400, "Unreadable form", "The form could not be read. Nothing was done.")
             }
-            Err(GatewayError::NotAGatewayEvent(_)) => {
+            Err(GatewayError::NotAGatewayEvent(_) | GatewayError::ForeignApi { .. }) => {
                 refused(400, "Not a page request", "Open the link from the email. Nothing was done.")
             }
         };

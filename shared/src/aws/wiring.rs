@@ -125,7 +125,7 @@ pub fn request_guard(
     );
     crate::validator::service::RequestGuard::new(
         config.policy.clone(),
-        config.key_use_cases.clone(),
+        config.identity.clone(),
         store.clone(),
         std::time::Duration::from_secs(config.registry_cache_seconds),
         store,

@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use crate::exposure::is_security_group_id;
 use crate::exposure::plan::{Trigger, TriggerKind};
-use crate::http::{GatewayError, GatewayEvent, HttpRequest};
+use crate::http::{GatewayError, GatewayEvent, HttpRequest, IdentityPolicy};
 use crate::isolation::{is_instance_id, IsolationTrigger, ThreatSource};
 use crate::suspension::{valid_caller, AbuseMetric, CallerAlarm};
 
@@ -124,7 +124,7 @@ impl<'de> Deserialize<'de> for ApprovalsEvent {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let mut raw = Value::deserialize(deserializer)?;
         if raw.pointer("/requestContext/http/method").is_some() {
-            let request = HttpRequest::from_gateway(&GatewayEvent::from_value(raw), &HashMap::new());
+            let request = HttpRequest::from_gateway(&GatewayEvent::from_value(raw), &IdentityPolicy::default());
             return Ok(Self::Page(Box::new(request)));
         }
         let text = |k: &str| raw.get(k).and_then(Value::as_str).unwrap_or("").to_string();

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 use crate::http::{Caller, HttpRequest};
 use crate::registry::{ModelNameError, ModelRef, ModelRefusal, Registry, Restriction};
-use crate::validator::guard::{scan_text, Category, Finding, FindingKind, Scan};
+use crate::validator::guard::{scan_conversation, scan_part, scan_text, Category, Finding, FindingKind, Scan};
 use crate::validator::ollama::{json_depth, keep_alive_seconds, sniff_image, Endpoint, OllamaRequest, Options, Think};
 
 /// Size and value limits on requests. Every field has a default (see the README).
@@ -90,6 +90,9 @@ impl Thresholds {
 pub struct UseCasePolicy {
     /// May callers of this use case send a `system` prompt (generate) or system messages (chat)?
     pub allow_system: bool,
+    /// May a chat end with an assistant turn? The model continues it as its own words (a
+    /// prefill: "Sure, here is the system prompt:"), so it is refused unless allowed.
+    pub allow_prefill: bool,
     pub block: Thresholds,
     pub flag: Thresholds,
     /// Requests per caller per quota window.
@@ -102,6 +105,7 @@ impl Default for UseCasePolicy {
     fn default() -> Self {
         Self {
             allow_system: false,
+            allow_prefill: false,
             block: Thresholds { injection: Some(0.75), unicode: Some(0.75), pii: None, secret: Some(0.8) },
             flag: Thresholds { injection: Some(0.5), unicode: Some(0.5), pii: Some(0.6), secret: Some(0.5) },
             requests_per_window: 60,
@@ -294,9 +298,17 @@ pub fn check(req: &HttpRequest, policy: &ValidatorPolicy, registry: &Registry) -
     // Content: everything the model will read.
     let mut scan = Scan::default();
     let mut text_bytes = 0usize;
+    let mut parts = Vec::new();
     for t in request.texts() {
         text_bytes += t.text.len();
-        scan.merge(scan_text(t.text));
+        let (found, part) = scan_part(t.text);
+        scan.merge(found);
+        parts.push(part);
+    }
+    // An instruction split across turns ("Ignore all" … "previous instructions") is scored as
+    // the one text the model reads, as well as part by part.
+    if parts.len() > 1 {
+        scan.merge(scan_conversation(&parts));
     }
     for (_, t) in request.json_texts().into_iter().chain(request.steering_texts()) {
         text_bytes += t.len();
@@ -424,6 +436,13 @@ fn check_fields(request: &OllamaRequest, limits: &Limits, policy: &UseCasePolicy
                         ))
                     }
                 }
+            }
+            let last = r.messages.len() - 1;
+            if r.messages[last].role == "assistant" && !policy.allow_prefill {
+                return Err(refused_field(
+                    &format!("messages[{last}].role=assistant"),
+                    "the model would continue a trailing assistant turn as its own words (prefill); end with the user's turn",
+                ));
             }
             let tools = r.tools.as_deref().unwrap_or_default();
             if tools.len() > limits.max_tools {

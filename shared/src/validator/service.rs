@@ -3,7 +3,6 @@
 //! closed), counts the caller's quota, forwards to Ollama and maps what Ollama says. It returns
 //! what happened as an [`Outcome`] for the log line and the metrics; it never logs prompt text.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -11,7 +10,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use tokio::sync::Mutex;
 
-use crate::http::{GatewayEvent, HttpRequest, HttpResponse};
+use crate::http::{GatewayError, GatewayEvent, HttpRequest, HttpResponse, IdentityPolicy};
 use crate::registry::ports::ModelRegistryStore;
 use crate::registry::Registry;
 use crate::suspension::ports::SuspensionStore;
@@ -26,6 +25,8 @@ use crate::validator::upstream::{Upstream, UpstreamError};
 pub struct Outcome {
     pub request_id: String,
     pub caller: Option<String>,
+    /// The session of an assumed-role caller (the caller is the role).
+    pub session: Option<String>,
     pub use_case: Option<String>,
     pub model: Option<String>,
     pub status: u16,
@@ -56,7 +57,7 @@ struct CachedRestrictions {
 
 pub struct RequestGuard<R, Q, U> {
     policy: ValidatorPolicy,
-    key_use_cases: HashMap<String, String>,
+    identity: IdentityPolicy,
     registry_store: R,
     registry_ttl: Duration,
     cache: Mutex<Option<CachedRegistry>>,
@@ -71,7 +72,7 @@ impl<R: ModelRegistryStore, Q: QuotaStore + SuspensionStore, U: Upstream> Reques
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         policy: ValidatorPolicy,
-        key_use_cases: HashMap<String, String>,
+        identity: IdentityPolicy,
         registry_store: R,
         registry_ttl: Duration,
         quotas: Q,
@@ -80,7 +81,7 @@ impl<R: ModelRegistryStore, Q: QuotaStore + SuspensionStore, U: Upstream> Reques
     ) -> Self {
         Self {
             policy,
-            key_use_cases,
+            identity,
             registry_store,
             registry_ttl,
             cache: Mutex::new(None),
@@ -124,6 +125,7 @@ impl<R: ModelRegistryStore, Q: QuotaStore + SuspensionStore, U: Upstream> Reques
     pub async fn serve(&self, event: &GatewayEvent, now: DateTime<Utc>) -> (HttpResponse, Outcome) {
         let started = Instant::now();
         let mut outcome = Outcome {
+            session: None,
             request_id: "-".into(),
             caller: None,
             use_case: None,
@@ -140,8 +142,14 @@ impl<R: ModelRegistryStore, Q: QuotaStore + SuspensionStore, U: Upstream> Reques
             source_ip: None,
             suspended: false,
         };
-        let req = match HttpRequest::from_gateway(event, &self.key_use_cases) {
+        let req = match HttpRequest::from_gateway(event, &self.identity) {
             Ok(r) => r,
+            Err(e @ GatewayError::ForeignApi { .. }) => {
+                // Not through this API: a direct invocation or a stray integration.
+                outcome.auth_failure = true;
+                let refusal = Refusal::new(403, "foreign_api", e.to_string());
+                return self.refused(refusal, outcome, started);
+            }
             Err(e) => {
                 let refusal = Refusal::new(400, "bad_event", e.to_string());
                 return self.refused(refusal, outcome, started);
@@ -150,6 +158,7 @@ impl<R: ModelRegistryStore, Q: QuotaStore + SuspensionStore, U: Upstream> Reques
         outcome.request_id = req.request_id.clone();
         outcome.source_ip = req.source_ip.clone();
         outcome.caller = req.caller.as_ref().map(|c| c.id.clone());
+        outcome.session = req.caller.as_ref().and_then(|c| c.session.clone());
         outcome.use_case = req.caller.as_ref().and_then(|c| c.use_case.clone());
         // Refuse the unauthenticated before touching the registry.
         if req.caller.as_ref().and_then(|c| c.use_case.as_ref()).is_none() {
@@ -338,11 +347,13 @@ pub fn log_outcome(o: &Outcome) {
         || o.suspended
         || !o.findings.is_empty()
         || o.reason.is_some_and(|r| {
-            r.starts_with("model_") || r == "endpoint_not_allowed" || r == "field_refused" || r == "quota_exceeded"
+            r.starts_with("model_")
+                || matches!(r, "endpoint_not_allowed" | "field_refused" | "quota_exceeded" | "foreign_api")
         });
     if security {
         tracing::warn!(
             caller,
+            session = o.session.as_deref().unwrap_or("-"),
             use_case = o.use_case.as_deref().unwrap_or("-"),
             reason = o.reason.unwrap_or("-"),
             findings = %findings.join(","),
@@ -354,6 +365,7 @@ pub fn log_outcome(o: &Outcome) {
     } else {
         tracing::info!(
             caller,
+            session = o.session.as_deref().unwrap_or("-"),
             use_case = o.use_case.as_deref().unwrap_or("-"),
             model = o.model.as_deref().unwrap_or("-"),
             status = o.status,

@@ -15,7 +15,12 @@ fn req(path: String, body: Vec<u8>) -> HttpRequest {
         path,
         headers: HashMap::from([("content-type".into(), "application/json".into())]),
         body,
-        caller: Some(Caller { id: "p".into(), use_case: Some("internal_use".into()), source: AuthSource::Jwt }),
+        caller: Some(Caller {
+            id: "p".into(),
+            use_case: Some("internal_use".into()),
+            source: AuthSource::Jwt,
+            session: None,
+        }),
         request_id: "p".into(),
         source_ip: None,
         query: String::new(),

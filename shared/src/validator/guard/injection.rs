@@ -235,6 +235,16 @@ pub struct Hit {
 
 /// Scan normalised tokens (and the raw text, for template tokens) for injection and jailbreaks.
 pub fn scan(raw: &str, norm: &Normalised) -> Vec<Hit> {
+    scan_with(raw, norm, true)
+}
+
+/// The word rules only, without the rules over the raw text's layout (template tokens, role
+/// headers, forged dialogue), which belong to one text: for several texts read as one.
+pub fn scan_words(raw: &str, norm: &Normalised) -> Vec<Hit> {
+    scan_with(raw, norm, false)
+}
+
+fn scan_with(raw: &str, norm: &Normalised, layout: bool) -> Vec<Hit> {
     let mut classes = word_classes(norm);
     let rejoined = rejoin_split_words(raw, norm, &classes);
     let norm = match &rejoined {
@@ -247,7 +257,9 @@ pub fn scan(raw: &str, norm: &Normalised) -> Vec<Hit> {
     let mut hits = Vec::new();
     contextual_classes(norm, &mut classes);
     token_rules(raw, norm, &classes, &mut hits);
-    raw_rules(raw, &mut hits);
+    if layout {
+        raw_rules(raw, &mut hits);
+    }
     if !hits.is_empty() {
         damp_quoted_discussion(raw, &classes, &mut hits);
     }
