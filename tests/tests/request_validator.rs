@@ -169,6 +169,13 @@ async fn quotas_hold_across_instances_and_say_when_to_retry() {
     assert!((1..=3600).contains(&retry), "{retry}");
     assert_eq!(o.reason, Some("quota_exceeded"));
     assert_eq!(s.ollama.received.count(), 3);
+    // The quota is charged before the content is scanned: over quota, even an attack costs
+    // only the cheap checks (a refusal for the quota, not for the content).
+    let mut attack = sample_of("request-validator", "chat-prompt-injection.json");
+    attack["requestContext"]["authorizer"]["principalId"] = json!("team-support");
+    let (r, o) = send(&a, &attack).await;
+    assert_eq!((r.status, error_code(&r).as_str()), (429, "quota_exceeded"), "{}", r.body);
+    assert!(o.findings.is_empty(), "nothing was scanned: {:?}", o.findings);
 
     // The token budget: one request that alone needs more than the budget.
     let tight =

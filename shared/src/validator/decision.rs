@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::http::{Caller, HttpRequest};
-use crate::registry::{ModelNameError, ModelRef, ModelRefusal, Registry, Restriction};
+use crate::registry::{ModelEntry, ModelNameError, ModelRef, ModelRefusal, Registry, Restriction};
 use crate::validator::guard::{scan_conversation, scan_part, scan_text, Category, Finding, FindingKind, Scan};
 use crate::validator::ollama::{json_depth, keep_alive_seconds, sniff_image, Endpoint, OllamaRequest, Options, Think};
 
@@ -221,8 +221,44 @@ pub struct Admitted {
     pub flagged: Vec<Finding>,
 }
 
-/// Decide on one request.
+/// Decide on one request: [`screen`], then [`Screened::scan`].
 pub fn check(req: &HttpRequest, policy: &ValidatorPolicy, registry: &Registry) -> Result<Admitted, Refusal> {
+    screen(req, policy, registry)?.scan()
+}
+
+/// A request that passed every check but the content scan: what the quota is charged before
+/// the scan, so a caller over quota costs one cheap parse, not a scan of a megabyte.
+pub struct Screened<'a> {
+    request: OllamaRequest,
+    caller: Caller,
+    use_case: String,
+    model: ModelRef,
+    entry: &'a ModelEntry,
+    endpoint: Endpoint,
+    use_case_policy: &'a UseCasePolicy,
+    /// Tool definitions, tool calls and steering fields, read once.
+    json_texts: Vec<(String, String)>,
+    /// Prompt bytes / 4 plus `num_predict`: what the token budget reserves.
+    pub estimated_tokens: u64,
+}
+
+impl Screened<'_> {
+    pub fn caller(&self) -> &Caller {
+        &self.caller
+    }
+
+    pub fn use_case(&self) -> &str {
+        &self.use_case
+    }
+}
+
+/// Every check of a request but the content scan: identity, endpoint, transport, parse, model,
+/// fields, options, images — linear and cheap.
+pub fn screen<'a>(
+    req: &HttpRequest,
+    policy: &'a ValidatorPolicy,
+    registry: &'a Registry,
+) -> Result<Screened<'a>, Refusal> {
     let caller = req.caller.clone().ok_or_else(|| {
         Refusal::new(
             401,
@@ -295,58 +331,6 @@ pub fn check(req: &HttpRequest, policy: &ValidatorPolicy, registry: &Registry) -
     }
     check_images(&request, limits)?;
 
-    // Content: everything the model will read.
-    let mut scan = Scan::default();
-    let mut text_bytes = 0usize;
-    let mut parts = Vec::new();
-    for t in request.texts() {
-        text_bytes += t.text.len();
-        let (found, part) = scan_part(t.text);
-        scan.merge(found);
-        parts.push(part);
-    }
-    // An instruction split across turns ("Ignore all" … "previous instructions") is scored as
-    // the one text the model reads, as well as part by part.
-    if parts.len() > 1 {
-        scan.merge(scan_conversation(&parts));
-    }
-    for (_, t) in request.json_texts().into_iter().chain(request.steering_texts()) {
-        text_bytes += t.len();
-        scan.merge(scan_text(&t));
-    }
-    let mut block = use_case_policy.block;
-    if entry.has(Restriction::NoPiiProcessing) {
-        block.pii = Some(block.pii.map_or(0.6, |b| b.min(0.6)));
-    }
-    let mut blocked: Vec<Category> = Vec::new();
-    let mut flagged_categories: Vec<Category> = Vec::new();
-    for c in [Category::Injection, Category::Unicode, Category::Pii, Category::Secret] {
-        let score = scan.category_score(c);
-        if score <= 0.0 {
-            continue;
-        }
-        if block.get(c).is_some_and(|t| score >= t) {
-            blocked.push(c);
-        } else if use_case_policy.flag.get(c).is_some_and(|t| score >= t) {
-            flagged_categories.push(c);
-        }
-    }
-    if !blocked.is_empty() {
-        let findings: Vec<Finding> =
-            scan.findings.iter().filter(|f| blocked.contains(&f.kind.category())).copied().collect();
-        let names: Vec<&str> = findings.iter().map(|f| f.kind.as_str()).collect();
-        let why = if blocked.contains(&Category::Pii) && entry.has(Restriction::NoPiiProcessing) {
-            format!("; model {model} may not process personal data")
-        } else {
-            String::new()
-        };
-        let mut refusal =
-            Refusal::bad("content_blocked", format!("the request was blocked: {}{why}", names.join(", ")));
-        refusal.findings = findings;
-        return Err(refusal);
-    }
-    let flagged = scan.findings.iter().filter(|f| flagged_categories.contains(&f.kind.category())).copied().collect();
-
     // Pin what is forwarded: the canonical model name and a bounded keep_alive.
     request.set_model(model.ollama_name());
     let keep_alive = request.keep_alive_mut();
@@ -358,16 +342,96 @@ pub fn check(req: &HttpRequest, policy: &ValidatorPolicy, registry: &Registry) -
     }
     let num_predict =
         if endpoint.generates() { options.num_predict.unwrap_or(limits.max_num_predict).max(0) as u64 } else { 0 };
-    Ok(Admitted {
+    let json_texts: Vec<(String, String)> = request.json_texts().into_iter().chain(request.steering_texts()).collect();
+    let text_bytes: usize = request.texts().iter().map(|t| t.text.len()).sum::<usize>()
+        + json_texts.iter().map(|(_, t)| t.len()).sum::<usize>();
+    Ok(Screened {
+        request,
         caller,
         use_case,
         model,
+        entry,
         endpoint,
-        body: request.to_body(),
-        streams: request.streams(),
+        use_case_policy,
+        json_texts,
         estimated_tokens: (text_bytes as u64).div_ceil(4) + num_predict,
-        flagged,
     })
+}
+
+impl Screened<'_> {
+    /// The content scan: everything the model will read, each text alone and the conversation
+    /// as one; blocked or admitted with what was flagged.
+    pub fn scan(self) -> Result<Admitted, Refusal> {
+        let Screened {
+            request,
+            caller,
+            use_case,
+            model,
+            entry,
+            endpoint,
+            use_case_policy,
+            json_texts,
+            estimated_tokens,
+        } = self;
+        let mut scan = Scan::default();
+        let mut parts = Vec::new();
+        for t in request.texts() {
+            let (found, part) = scan_part(t.text);
+            scan.merge(found);
+            parts.push(part);
+        }
+        // An instruction split across turns ("Ignore all" … "previous instructions") is scored
+        // as the one text the model reads, as well as part by part.
+        if parts.len() > 1 {
+            scan.merge(scan_conversation(&parts));
+        }
+        for (_, t) in &json_texts {
+            scan.merge(scan_text(t));
+        }
+        let mut block = use_case_policy.block;
+        if entry.has(Restriction::NoPiiProcessing) {
+            block.pii = Some(block.pii.map_or(0.6, |b| b.min(0.6)));
+        }
+        let mut blocked: Vec<Category> = Vec::new();
+        let mut flagged_categories: Vec<Category> = Vec::new();
+        for c in [Category::Injection, Category::Unicode, Category::Pii, Category::Secret] {
+            let score = scan.category_score(c);
+            if score <= 0.0 {
+                continue;
+            }
+            if block.get(c).is_some_and(|t| score >= t) {
+                blocked.push(c);
+            } else if use_case_policy.flag.get(c).is_some_and(|t| score >= t) {
+                flagged_categories.push(c);
+            }
+        }
+        if !blocked.is_empty() {
+            let findings: Vec<Finding> =
+                scan.findings.iter().filter(|f| blocked.contains(&f.kind.category())).copied().collect();
+            let names: Vec<&str> = findings.iter().map(|f| f.kind.as_str()).collect();
+            let why = if blocked.contains(&Category::Pii) && entry.has(Restriction::NoPiiProcessing) {
+                format!("; model {model} may not process personal data")
+            } else {
+                String::new()
+            };
+            let mut refusal =
+                Refusal::bad("content_blocked", format!("the request was blocked: {}{why}", names.join(", ")));
+            refusal.findings = findings;
+            return Err(refusal);
+        }
+        let flagged =
+            scan.findings.iter().filter(|f| flagged_categories.contains(&f.kind.category())).copied().collect();
+        Ok(Admitted {
+            caller,
+            use_case,
+            model,
+            endpoint,
+            body: request.to_body(),
+            streams: request.streams(),
+            estimated_tokens,
+            flagged,
+        })
+    }
 }
 
 fn truncate(s: &str, max: usize) -> String {

@@ -15,7 +15,7 @@ use crate::registry::ports::ModelRegistryStore;
 use crate::registry::Registry;
 use crate::suspension::ports::SuspensionStore;
 use crate::suspension::Restrictions;
-use crate::validator::decision::{check, Refusal, ValidatorPolicy};
+use crate::validator::decision::{check, screen, Refusal, ValidatorPolicy};
 use crate::validator::guard::{Category, Finding};
 use crate::validator::ports::{QuotaOutcome, QuotaStore, QuotaWindow};
 use crate::validator::upstream::{Upstream, UpstreamError};
@@ -201,35 +201,33 @@ impl<R: ModelRegistryStore, Q: QuotaStore + SuspensionStore, U: Upstream> Reques
                 return self.refused(refusal.with_retry_after(5), outcome, started);
             }
         };
-        let admitted = match check(&req, &self.policy, &registry) {
-            Ok(a) => a,
+        // Every cheap check first, then the quota is charged, then the content is scanned: a
+        // caller over quota never costs a scan.
+        let screened = match screen(&req, &self.policy, &registry) {
+            Ok(s) => s,
             Err(refusal) => return self.refused_offence(refusal, outcome, started, now).await,
         };
-        outcome.model = Some(admitted.model.ollama_name());
-        outcome.flagged = admitted.flagged.clone();
-        outcome.pii = admitted.flagged.iter().any(|f| f.kind.category() == Category::Pii);
-
-        let use_case = self.policy.use_case(&admitted.use_case);
+        let use_case = self.policy.use_case(screened.use_case());
         // A fleet-wide tightening (approved after a fleet alarm) scales every budget.
         let factor = restrictions.quota_factor(now);
         let scaled = |n: u64| ((n as f64 * factor).floor() as u64).max(1);
         let (max_requests, max_tokens) = (scaled(use_case.requests_per_window), scaled(use_case.tokens_per_window));
         let window = QuotaWindow::containing(now, self.policy.quota_window_seconds);
         let retry_after = (window.end() - now.timestamp()).max(1) as u64;
-        if admitted.estimated_tokens > max_tokens {
+        if screened.estimated_tokens > max_tokens {
             let refusal = Refusal::new(
                 413,
                 "over_token_budget",
                 format!(
                     "this request alone needs ~{} tokens; the budget is {} per {} s: lower num_predict or the prompt",
-                    admitted.estimated_tokens, max_tokens, window.seconds
+                    screened.estimated_tokens, max_tokens, window.seconds
                 ),
             );
             return self.refused(refusal, outcome, started);
         }
         match self
             .quotas
-            .consume(&admitted.caller.id, window, admitted.estimated_tokens, max_requests, max_tokens)
+            .consume(&screened.caller().id, window, screened.estimated_tokens, max_requests, max_tokens)
             .await
         {
             Ok(QuotaOutcome::Allowed { .. }) => {}
@@ -250,6 +248,13 @@ impl<R: ModelRegistryStore, Q: QuotaStore + SuspensionStore, U: Upstream> Reques
                 return self.refused(refusal.with_retry_after(5), outcome, started);
             }
         }
+        let admitted = match screened.scan() {
+            Ok(a) => a,
+            Err(refusal) => return self.refused_offence(refusal, outcome, started, now).await,
+        };
+        outcome.model = Some(admitted.model.ollama_name());
+        outcome.flagged = admitted.flagged.clone();
+        outcome.pii = admitted.flagged.iter().any(|f| f.kind.category() == Category::Pii);
         outcome.validation_us = started.elapsed().as_micros() as u64;
 
         let upstream_started = Instant::now();
