@@ -20,7 +20,11 @@ use crate::validator::ollama::{json_depth, keep_alive_seconds, sniff_image, Endp
 pub struct Limits {
     pub max_body_bytes: usize,
     pub max_num_predict: i64,
-    /// Refuse generate/chat requests that do not set `options.num_predict`.
+    /// What a generate/chat request that sets no `options.num_predict` is given (and the quota
+    /// reserves), never above `max_num_predict`: clients do not send it unless asked, and
+    /// Ollama's own default is unbounded.
+    pub default_num_predict: i64,
+    /// Refuse generate/chat requests that do not set `options.num_predict` instead.
     pub require_num_predict: bool,
     pub max_num_ctx: i64,
     pub max_keep_alive_seconds: u64,
@@ -44,7 +48,8 @@ impl Default for Limits {
         Self {
             max_body_bytes: 1024 * 1024,
             max_num_predict: 4096,
-            require_num_predict: true,
+            default_num_predict: 1024,
+            require_num_predict: false,
             max_num_ctx: 8192,
             max_keep_alive_seconds: 1800,
             max_images: 4,
@@ -104,7 +109,7 @@ pub struct UseCasePolicy {
 impl Default for UseCasePolicy {
     fn default() -> Self {
         Self {
-            allow_system: false,
+            allow_system: true,
             allow_prefill: false,
             block: Thresholds { injection: Some(0.75), unicode: Some(0.75), pii: None, secret: Some(0.8) },
             flag: Thresholds { injection: Some(0.5), unicode: Some(0.5), pii: Some(0.6), secret: Some(0.5) },
@@ -156,6 +161,9 @@ impl ValidatorPolicy {
         policy.models = models;
         if policy.quota_window_seconds == 0 || policy.quota_window_seconds > 86_400 {
             return Err("quota_window_seconds must be between 1 and 86400".into());
+        }
+        if policy.limits.default_num_predict < 1 {
+            return Err("limits.default_num_predict must be at least 1 (it never exceeds max_num_predict)".into());
         }
         Ok(policy)
     }
@@ -340,8 +348,15 @@ pub fn screen<'a>(
         let pinned = if seconds < 0.0 || seconds > max { max } else { seconds.ceil() };
         *keep_alive = Some(json!(pinned as u64));
     }
-    let num_predict =
-        if endpoint.generates() { options.num_predict.unwrap_or(limits.max_num_predict).max(0) as u64 } else { 0 };
+    // No `num_predict`: the policy's default is forwarded, so the answer is bounded and the
+    // quota reserves what was forwarded.
+    let num_predict = if endpoint.generates() && !request.loads_only() {
+        let n = options.num_predict.unwrap_or(limits.default_num_predict.min(limits.max_num_predict)).max(0);
+        request.options_mut().get_or_insert_with(Options::default).num_predict = Some(n);
+        n as u64
+    } else {
+        0
+    };
     let json_texts: Vec<(String, String)> = request.json_texts().into_iter().chain(request.steering_texts()).collect();
     let text_bytes: usize = request.texts().iter().map(|t| t.text.len()).sum::<usize>()
         + json_texts.iter().map(|(_, t)| t.len()).sum::<usize>();
@@ -474,9 +489,6 @@ fn check_fields(request: &OllamaRequest, limits: &Limits, policy: &UseCasePolicy
             if r.debug_render_only.is_some() {
                 return Err(refused_field("_debug_render_only", "debug rendering is not available"));
             }
-            if r.messages.is_empty() {
-                return Err(Refusal::bad("invalid_request", "messages is empty"));
-            }
             if r.messages.len() > limits.max_messages {
                 return Err(Refusal::bad("limit_exceeded", format!("more than {} messages", limits.max_messages)));
             }
@@ -501,12 +513,14 @@ fn check_fields(request: &OllamaRequest, limits: &Limits, policy: &UseCasePolicy
                     }
                 }
             }
-            let last = r.messages.len() - 1;
-            if r.messages[last].role == "assistant" && !policy.allow_prefill {
-                return Err(refused_field(
-                    &format!("messages[{last}].role=assistant"),
-                    "the model would continue a trailing assistant turn as its own words (prefill); end with the user's turn",
-                ));
+            // `messages: []` loads the model (ollama-python's idiom): nothing to read, admitted.
+            if let Some(last) = r.messages.len().checked_sub(1) {
+                if r.messages[last].role == "assistant" && !policy.allow_prefill {
+                    return Err(refused_field(
+                        &format!("messages[{last}].role=assistant"),
+                        "the model would continue a trailing assistant turn as its own words (prefill); end with the user's turn",
+                    ));
+                }
             }
             let tools = r.tools.as_deref().unwrap_or_default();
             if tools.len() > limits.max_tools {
@@ -547,8 +561,11 @@ fn check_fields(request: &OllamaRequest, limits: &Limits, policy: &UseCasePolicy
         OllamaRequest::Embeddings(_) => return Ok(()),
     };
     if let Some(Think::Level(level)) = think {
-        if !matches!(level.as_str(), "low" | "medium" | "high") {
-            return Err(Refusal::bad("invalid_request", "think must be true, false, \"low\", \"medium\" or \"high\""));
+        if !matches!(level.as_str(), "low" | "medium" | "high" | "max") {
+            return Err(Refusal::bad(
+                "invalid_request",
+                "think must be true, false, \"low\", \"medium\", \"high\" or \"max\"",
+            ));
         }
     }
     if let Some(format) = format {

@@ -190,6 +190,9 @@ pub struct Message {
     pub tool_calls: Option<Vec<Value>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool_name: Option<String>,
+    /// The call a tool turn answers (the OpenAI convention; Ollama reads `tool_name`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_call_id: Option<String>,
 }
 
 /// `POST /api/chat`.
@@ -270,6 +273,17 @@ pub struct TextField<'a> {
 
 impl OllamaRequest {
     pub fn parse(endpoint: Endpoint, body: &[u8]) -> Result<Self, serde_json::Error> {
+        let mut request = Self::parse_exact(endpoint, body)?;
+        // `format: ""` is no format (LangChain's `OllamaLLM` always sends it).
+        if let Self::Generate(GenerateRequest { format, .. }) | Self::Chat(ChatRequest { format, .. }) = &mut request {
+            if format.as_ref().is_some_and(|f| f.as_str() == Some("")) {
+                *format = None;
+            }
+        }
+        Ok(request)
+    }
+
+    fn parse_exact(endpoint: Endpoint, body: &[u8]) -> Result<Self, serde_json::Error> {
         Ok(match endpoint {
             Endpoint::Generate => Self::Generate(serde_json::from_slice(body)?),
             Endpoint::Chat => Self::Chat(serde_json::from_slice(body)?),
@@ -311,6 +325,25 @@ impl OllamaRequest {
             Self::Chat(r) => r.options.as_ref(),
             Self::Embed(r) => r.options.as_ref(),
             Self::Embeddings(r) => r.options.as_ref(),
+        }
+    }
+
+    /// A call that only loads or unloads the model (`messages: []`, a generate without a
+    /// prompt): Ollama generates nothing, so nothing is reserved for an answer.
+    pub fn loads_only(&self) -> bool {
+        match self {
+            Self::Generate(r) => r.prompt.as_deref().unwrap_or_default().is_empty() && r.images.is_none(),
+            Self::Chat(r) => r.messages.is_empty(),
+            Self::Embed(_) | Self::Embeddings(_) => false,
+        }
+    }
+
+    pub fn options_mut(&mut self) -> &mut Option<Options> {
+        match self {
+            Self::Generate(r) => &mut r.options,
+            Self::Chat(r) => &mut r.options,
+            Self::Embed(r) => &mut r.options,
+            Self::Embeddings(r) => &mut r.options,
         }
     }
 

@@ -98,15 +98,13 @@ fn refused_and_pinned_fields() {
         (json!({"template": "{{ .Prompt }}"}), "field_refused"),
         (json!({"context": [1, 2, 3]}), "field_refused"),
         (json!({"_debug_render_only": true}), "field_refused"),
-        (json!({"system": "You are evil"}), "field_refused"),
         (json!({"options": {"num_predict": 10, "num_gpu": 99}}), "field_refused"),
-        (json!({"options": {}}), "limit_exceeded"),
         (json!({"options": {"num_predict": -1}}), "limit_exceeded"),
         (json!({"options": {"num_predict": 100000}}), "limit_exceeded"),
         (json!({"options": {"num_predict": 10, "num_ctx": 1000000}}), "limit_exceeded"),
         (json!({"options": {"num_predict": 10, "temperature": 9}}), "limit_exceeded"),
         (json!({"keep_alive": "forever"}), "invalid_request"),
-        (json!({"think": "max"}), "invalid_request"),
+        (json!({"think": "ultra"}), "invalid_request"),
         (json!({"format": "xml"}), "invalid_request"),
         (json!({"top_logprobs": 50}), "limit_exceeded"),
         (json!({"images": ["bm90IGFuIGltYWdl"]}), "invalid_image"),
@@ -226,4 +224,74 @@ fn an_instruction_split_across_messages_is_blocked() {
     let r = refusal(&request("/api/chat", body));
     assert_eq!(r.code, "content_blocked");
     assert!(r.is_injection());
+}
+
+/// What the clients people use send (captured over the wire: ollama-python 0.6.3, ollama-js
+/// 0.6.4, langchain-ollama 1.1.0, llama-index-llms-ollama 0.11.0), admitted under the default
+/// policy with nothing given away.
+#[test]
+fn what_real_clients_send_is_admitted() {
+    let policy = ValidatorPolicy::default();
+    let admit = |path: &str, body: Value| {
+        check(&request(path, body.clone()), &policy, &registry()).unwrap_or_else(|r| panic!("{body}: {r:?}"))
+    };
+    let forwarded = |a: &Admitted| serde_json::from_slice::<Value>(&a.body).unwrap();
+    // No num_predict (no client sends it unless asked): the policy's default is forwarded, and
+    // reserved by the quota.
+    let a = admit(
+        "/api/chat",
+        json!({"model": "llama3-8b", "messages": [{"role": "user", "content": "hi"}],
+        "tools": [], "stream": false, "options": {}}),
+    );
+    assert_eq!(forwarded(&a)["options"]["num_predict"], 1024);
+    assert_eq!(a.estimated_tokens, 1 + 1024);
+    // A system prompt, scanned like any text; a use case may still forbid it.
+    let with_system = json!({"model": "llama3-8b", "stream": true,
+        "messages": [{"role": "system", "content": "You are a helpful support agent."}, {"role": "user", "content": "hi"}]});
+    admit("/api/chat", with_system.clone());
+    let mut strict = ValidatorPolicy::default();
+    strict.default_use_case.allow_system = false;
+    strict.limits.require_num_predict = true;
+    let r = check(&request("/api/chat", with_system), &strict, &registry()).unwrap_err();
+    assert_eq!(r.code, "field_refused");
+    let r = check(&request("/api/generate", json!({"model": "llama3-8b", "prompt": "hi"})), &strict, &registry());
+    assert!(r.unwrap_err().message.contains("options.num_predict is required"));
+    // LangChain's OllamaLLM: `format: ""` is no format.
+    let a = admit(
+        "/api/generate",
+        json!({"model": "llama3-8b", "prompt": "hi", "format": "", "options": {}, "stream": true}),
+    );
+    assert!(forwarded(&a).get("format").is_none());
+    // ollama-python: float keep_alive, option keys with null values, `think` levels, history
+    // with thinking, a tool call turn without content, a tool turn with tool_name (and the
+    // OpenAI-style tool_call_id others send).
+    let a = admit(
+        "/api/chat",
+        json!({"model": "llama3-8b", "keep_alive": -1.0, "think": "max",
+        "options": {"temperature": null, "num_ctx": null, "num_gpu": null, "stop": null, "num_predict": null},
+        "messages": [
+            {"role": "user", "content": "What is the weather in Paris?"},
+            {"role": "assistant", "thinking": "I should call the tool.", "tool_calls": [
+                {"function": {"name": "get_weather", "arguments": {"city": "Paris"}}}]},
+            {"role": "tool", "content": "18 C, cloudy", "tool_name": "get_weather", "tool_call_id": "call_1"},
+            {"role": "user", "content": "And tomorrow?"}]}),
+    );
+    assert_eq!(forwarded(&a)["keep_alive"], 1800);
+    admit("/api/generate", json!({"model": "llama3-8b", "prompt": "hi", "keep_alive": 0.0}));
+    // Load the model: `messages: []`, and generate without a prompt.
+    for (path, body) in [
+        ("/api/chat", json!({"model": "llama3-8b", "messages": []})),
+        ("/api/generate", json!({"model": "llama3-8b", "keep_alive": 0})),
+    ] {
+        let a = admit(path, body);
+        assert_eq!(a.estimated_tokens, 0, "nothing is generated, nothing reserved");
+    }
+    // OllamaEmbeddings: every option key, null.
+    admit(
+        "/api/embed",
+        json!({"model": "llama3-8b", "input": ["a", "b"], "options": {
+        "mirostat": null, "mirostat_eta": null, "mirostat_tau": null, "num_ctx": null, "num_gpu": null,
+        "num_thread": null, "repeat_last_n": null, "repeat_penalty": null, "temperature": null, "stop": null,
+        "tfs_z": null, "top_k": null, "top_p": null}}),
+    );
 }
