@@ -37,7 +37,7 @@ help: ## Show the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(VENV)/.installed: requirements-dev.txt
-	@echo "==> Python tooling (moto, cargo-lambda, ziglang) into $(VENV)"
+	@echo "==> Python tooling (moto, cargo-lambda, ziglang, the pinned ollama client) into $(VENV)"
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $@

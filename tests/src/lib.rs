@@ -3,6 +3,7 @@
 //! security group, table and topic, so tests never depend on each other's leftovers.
 
 pub mod fake_ollama;
+pub mod gateway_front;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;

@@ -1,0 +1,128 @@
+//! Real clients through the validator: the pinned ollama Python client (`requirements-dev.txt`)
+//! makes its standard calls over real HTTP to an API Gateway stand-in (a REST proxy event with a
+//! Lambda authorizer's caller), which hands them to the validator over the local AWS, with the
+//! Ollama stand-in behind it. Each call's outcome is asserted: a result for what is admitted, the
+//! documented refusal for what is not.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+
+use chrono::Utc;
+use serde_json::Value;
+
+use warden::aws::wiring::request_guard;
+use warden::aws::DynamoStore;
+use warden::config::ValidatorConfig;
+use warden::registry::parse_registry_yaml;
+use warden::registry::ports::ModelRegistryStore;
+use warden_integration_tests::fake_ollama::FakeOllama;
+use warden_integration_tests::gateway_front::{GatewayFront, Principal, ACCOUNT_ID, API_ID};
+use warden_integration_tests::{new_table, sdk};
+
+const REGISTRY: &str = include_str!("../../events/request-validator/model-registry.yaml");
+const KEY: &str = "support-desk-key";
+
+/// The API, its validator and Ollama, as a client sees them: one URL.
+async fn gateway() -> (GatewayFront, FakeOllama) {
+    let sdk = sdk("us-east-1").await;
+    let ddb = aws_sdk_dynamodb::Client::new(&sdk);
+    let table = new_table(&ddb).await;
+    DynamoStore::new(ddb, &table).replace_models(&parse_registry_yaml(REGISTRY).unwrap(), Utc::now()).await.unwrap();
+    let ollama = FakeOllama::start(0).await.unwrap();
+    let vars = [
+        ("WARDEN_TABLE_NAME", table.as_str()),
+        ("OLLAMA_URL", ollama.url.as_str()),
+        ("WARDEN_IDENTITY_SOURCE", "authorizer"),
+        ("WARDEN_API_ID", API_ID),
+        ("WARDEN_API_ACCOUNT_ID", ACCOUNT_ID),
+    ];
+    let config =
+        ValidatorConfig::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())).unwrap();
+    let guard = Arc::new(request_guard(&config, &sdk));
+    let keys = HashMap::from([(
+        KEY.to_string(),
+        Principal { caller: "team-support".into(), use_case: "customer_service".into() },
+    )]);
+    let front = GatewayFront::start(keys, move |event| {
+        let guard = guard.clone();
+        async move { guard.handle(&event, Utc::now()).await.0.to_event() }
+    })
+    .await
+    .unwrap();
+    (front, ollama)
+}
+
+/// Run a client script from `tests/clients/` with the project's virtualenv; its JSON report by
+/// call name.
+fn run_client(script: &str, url: &str) -> HashMap<String, Value> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let python = root.join(".venv/bin/python");
+    assert!(python.exists(), "{} is missing: run `make venv` (it installs the pinned clients)", python.display());
+    let out = Command::new(&python).arg(root.join("tests/clients").join(script)).args([url, KEY]).output().unwrap();
+    assert!(out.status.success(), "{script} failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    let report: Vec<Value> = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{script} printed no report ({e}):\n{}", String::from_utf8_lossy(&out.stdout)));
+    report.into_iter().map(|r| (r["call"].as_str().unwrap().to_string(), r)).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ollama_python_client_works_through_the_validator() {
+    let (front, ollama) = gateway().await;
+    let url = front.url.clone();
+    let report = tokio::task::spawn_blocking(move || run_client("ollama_python.py", &url)).await.unwrap();
+
+    let admitted = [
+        "chat",
+        "chat_stream",
+        "chat_system_prompt",
+        "chat_multi_turn",
+        "chat_tools",
+        "chat_tool_result",
+        "chat_format_json",
+        "chat_format_schema",
+        "chat_options",
+        "chat_keep_alive",
+        "chat_think",
+        "chat_image",
+        "load_model",
+        "generate",
+        "generate_stream",
+        "generate_system",
+        "embed",
+        "embeddings_legacy",
+    ];
+    for call in admitted {
+        let r = &report[call];
+        assert_eq!(r["ok"], true, "{call} was refused: {r}");
+    }
+    assert_eq!(report["chat"]["detail"], "Sure, here is an answer.");
+    assert!(report["chat_stream"]["detail"].as_u64().unwrap() > 1, "a streamed chat arrives in chunks");
+    assert_eq!(report["embed"]["detail"], 2);
+    // Everything that was admitted reached Ollama, bounded: each generating call got a
+    // num_predict although the client set none.
+    let forwarded = ollama.received.all();
+    assert_eq!(forwarded.len(), admitted.len());
+    for (path, body) in &forwarded {
+        if path == "/api/chat" && body["messages"].as_array().is_some_and(|m| !m.is_empty()) {
+            assert!(body["options"]["num_predict"].as_i64().is_some_and(|n| (1..=4096).contains(&n)), "{body}");
+        }
+    }
+
+    // Refused, each with the reason the client shows.
+    let refused = [
+        ("list", 403, "endpoint_not_allowed"),
+        ("show", 403, "endpoint_not_allowed"),
+        ("pull", 403, "endpoint_not_allowed"),
+        ("delete", 403, "endpoint_not_allowed"),
+        ("anonymous_chat", 401, "unauthenticated"),
+        ("prompt_injection", 400, "content_blocked"),
+    ];
+    for (call, status, code) in refused {
+        let r = &report[call];
+        assert_eq!((r["ok"].as_bool(), r["status"].as_u64()), (Some(false), Some(status)), "{call}: {r}");
+        assert!(r["error"].as_str().unwrap_or_default().contains(code), "{call}: {r}");
+    }
+    assert_eq!(report.len(), admitted.len() + refused.len(), "every call is asserted");
+}
