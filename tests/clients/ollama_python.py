@@ -73,9 +73,16 @@ run("generate_stream", lambda: len(list(client.generate(model=MODEL, prompt="Cou
 run("generate_system", lambda: client.generate(model=MODEL, prompt="Hi", system="You are terse.").response)
 run("embed", lambda: len(client.embed(model=EMBEDDER, input=["first text", "second text"]).embeddings))
 run("embeddings_legacy", lambda: len(client.embeddings(model=EMBEDDER, prompt="a text").embedding))
-# Refused by design until they are served read-only, and always for what changes the fleet.
-run("list", lambda: [m.model for m in client.list().models])
-run("show", lambda: client.show(MODEL).details.family)
+# The read-only calls, for this caller only; what changes the fleet is refused.
+run("list", lambda: sorted(m.model for m in client.list().models))
+def show():
+    r = client.show(MODEL)
+    return {"family": r.details.family, "context_length": (r.modelinfo or {}).get("llama.context_length"),
+            "template": r.template, "modelfile": r.modelfile, "parameters": r.parameters, "license": r.license}
+
+
+run("show", show)
+run("version", lambda: client._request_raw("GET", "/api/version").json()["version"])
 run("pull", lambda: client.pull(MODEL).status)
 run("delete", lambda: client.delete(MODEL).status)
 # Refused: no credentials; an attack.

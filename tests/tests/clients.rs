@@ -92,6 +92,9 @@ async fn the_ollama_python_client_works_through_the_validator() {
         "generate_system",
         "embed",
         "embeddings_legacy",
+        "list",
+        "show",
+        "version",
     ];
     for call in admitted {
         let r = &report[call];
@@ -100,6 +103,15 @@ async fn the_ollama_python_client_works_through_the_validator() {
     assert_eq!(report["chat"]["detail"], "Sure, here is an answer.");
     assert!(report["chat_stream"]["detail"].as_u64().unwrap() > 1, "a streamed chat arrives in chunks");
     assert_eq!(report["embed"]["detail"], 2);
+    // Only the models this use case may use, of all Ollama has pulled; of a model, nothing that
+    // steers it.
+    assert_eq!(report["list"]["detail"], serde_json::json!(["llama3-8b:latest", "nomic-embed-text:v1.5"]));
+    assert_eq!(
+        report["show"]["detail"],
+        serde_json::json!({"family": "llama", "context_length": 8192, "template": null, "modelfile": null,
+            "parameters": null, "license": null})
+    );
+    assert_eq!(report["version"]["detail"], "0.13.0");
     // Everything that was admitted reached Ollama, bounded: each generating call got a
     // num_predict although the client set none.
     let forwarded = ollama.received.all();
@@ -112,8 +124,6 @@ async fn the_ollama_python_client_works_through_the_validator() {
 
     // Refused, each with the reason the client shows.
     let refused = [
-        ("list", 403, "endpoint_not_allowed"),
-        ("show", 403, "endpoint_not_allowed"),
         ("pull", 403, "endpoint_not_allowed"),
         ("delete", 403, "endpoint_not_allowed"),
         ("anonymous_chat", 401, "unauthenticated"),

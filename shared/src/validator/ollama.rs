@@ -6,9 +6,10 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// The endpoints that may reach Ollama. Everything else (`/api/pull`, `/api/push`,
-/// `/api/create`, `/api/blobs/*`, `/api/delete`, `/api/copy`, `/api/show`, `/api/tags`,
-/// `/api/ps`, `/api/version`, `/v1/*` …) is refused.
+/// The inference endpoints that may reach Ollama. The read-only listing calls (`/api/tags`,
+/// `/api/show`, `/api/version`) are served by `catalog`; everything else (`/api/pull`,
+/// `/api/push`, `/api/create`, `/api/blobs/*`, `/api/delete`, `/api/copy`, `/api/ps`, `/v1/*` …)
+/// is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Endpoint {

@@ -15,6 +15,7 @@ use crate::registry::ports::ModelRegistryStore;
 use crate::registry::Registry;
 use crate::suspension::ports::SuspensionStore;
 use crate::suspension::Restrictions;
+use crate::validator::catalog::{self, catalog_call, CatalogCall};
 use crate::validator::decision::{check, screen, Refusal, ValidatorPolicy};
 use crate::validator::guard::{Category, Finding};
 use crate::validator::ports::{QuotaOutcome, QuotaStore, QuotaWindow};
@@ -201,6 +202,11 @@ impl<R: ModelRegistryStore, Q: QuotaStore + SuspensionStore, U: Upstream> Reques
                 return self.refused(refusal.with_retry_after(5), outcome, started);
             }
         };
+        // The read-only calls clients make first (list, show, version), for this caller only.
+        let use_case_name = req.caller.as_ref().and_then(|c| c.use_case.clone()).unwrap_or_default();
+        if let Some(call) = catalog_call(&req, &registry, &use_case_name) {
+            return self.catalog(call, &req, &registry, &use_case_name, outcome, started, now).await;
+        }
         // Every cheap check first, then the quota is charged, then the content is scanned: a
         // caller over quota never costs a scan.
         let screened = match screen(&req, &self.policy, &registry) {
@@ -267,27 +273,7 @@ impl<R: ModelRegistryStore, Q: QuotaStore + SuspensionStore, U: Upstream> Reques
                 headers: Vec::new(),
                 body: String::from_utf8_lossy(&r.body).into_owned(),
             },
-            Ok(r) => {
-                // Ollama's errors are `{"error": "..."}`; keep its message, say it was upstream.
-                let message = serde_json::from_slice::<Value>(&r.body)
-                    .ok()
-                    .and_then(|v| v.get("error").and_then(Value::as_str).map(str::to_string))
-                    .unwrap_or_else(|| format!("Ollama answered {}", r.status));
-                let (status, code) =
-                    if r.status >= 500 { (502, "upstream_error") } else { (r.status, "upstream_rejected") };
-                outcome.reason = Some(code);
-                HttpResponse::error(status, code, &message, json!({}))
-            }
-            Err(e) => {
-                let (status, code) = match e {
-                    UpstreamError::Timeout(_) => (504, "upstream_timeout"),
-                    UpstreamError::TooLarge(_) => (502, "upstream_response_too_large"),
-                    UpstreamError::Unreachable(_) => (502, "upstream_unavailable"),
-                };
-                tracing::error!(error = %e, "forwarding to Ollama failed");
-                outcome.reason = Some(code);
-                HttpResponse::error(status, code, &e.to_string(), json!({}))
-            }
+            other => self.upstream_failure(other, &mut outcome),
         };
         outcome.status = response.status;
         let response = response.with_header("x-request-id", outcome.request_id.clone());
@@ -296,6 +282,104 @@ impl<R: ModelRegistryStore, Q: QuotaStore + SuspensionStore, U: Upstream> Reques
 
     /// A refusal that is evidence against the caller (an injection attempt, an auth failure) is
     /// counted per caller and hour: a fleet-wide alarm names the top offenders from it.
+    /// A read-only call: counted against the caller's request quota (it reserves no tokens),
+    /// answered from Ollama's own answer, reduced to what this caller may see.
+    #[allow(clippy::too_many_arguments)]
+    async fn catalog(
+        &self,
+        call: Result<CatalogCall, Refusal>,
+        req: &HttpRequest,
+        registry: &Registry,
+        use_case: &str,
+        mut outcome: Outcome,
+        started: Instant,
+        now: DateTime<Utc>,
+    ) -> (HttpResponse, Outcome) {
+        let call = match call {
+            Ok(c) => c,
+            Err(refusal) => return self.refused_offence(refusal, outcome, started, now).await,
+        };
+        let caller = req.caller.as_ref().map(|c| c.id.as_str()).unwrap_or_default();
+        let policy = self.policy.use_case(use_case);
+        let window = QuotaWindow::containing(now, self.policy.quota_window_seconds);
+        match self.quotas.consume(caller, window, 0, policy.requests_per_window, policy.tokens_per_window).await {
+            Ok(QuotaOutcome::Allowed { .. }) => {}
+            Ok(QuotaOutcome::Exhausted) => {
+                let retry_after = (window.end() - now.timestamp()).max(1) as u64;
+                let refusal = Refusal::new(
+                    429,
+                    "quota_exceeded",
+                    format!(
+                        "quota of {} requests per {} s used up; retry in {retry_after} s",
+                        policy.requests_per_window, window.seconds
+                    ),
+                );
+                return self.refused(refusal.with_retry_after(retry_after), outcome, started);
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "quota store unreadable: refusing requests (fail closed)");
+                let refusal = Refusal::new(503, "quota_unavailable", "quotas cannot be checked; try again shortly");
+                return self.refused(refusal.with_retry_after(5), outcome, started);
+            }
+        }
+        outcome.validation_us = started.elapsed().as_micros() as u64;
+        let upstream_started = Instant::now();
+        let answered = match &call {
+            CatalogCall::Show(_) => self.upstream.forward(call.path(), catalog::upstream_body(&call)).await,
+            CatalogCall::Tags | CatalogCall::Version => self.upstream.get(call.path()).await,
+        };
+        outcome.upstream_ms = Some(upstream_started.elapsed().as_millis() as u64);
+        let response = match answered {
+            Ok(r) if r.status < 400 => match catalog::answer(&call, &r.body, registry, use_case) {
+                Ok(body) => HttpResponse {
+                    status: 200,
+                    content_type: "application/json",
+                    headers: Vec::new(),
+                    body: body.to_string(),
+                },
+                Err(e) => {
+                    outcome.reason = Some("upstream_error");
+                    HttpResponse::error(502, "upstream_error", &e, json!({}))
+                }
+            },
+            other => self.upstream_failure(other, &mut outcome),
+        };
+        outcome.status = response.status;
+        let response = response.with_header("x-request-id", outcome.request_id.clone());
+        (response, outcome)
+    }
+
+    /// Ollama's error, or no answer at all, as the caller sees it.
+    fn upstream_failure(
+        &self,
+        forwarded: Result<crate::validator::upstream::UpstreamResponse, UpstreamError>,
+        outcome: &mut Outcome,
+    ) -> HttpResponse {
+        let (status, code, message) = match forwarded {
+            Ok(r) => {
+                // Ollama's errors are `{"error": "..."}`; keep its message, say it was upstream.
+                let message = serde_json::from_slice::<Value>(&r.body)
+                    .ok()
+                    .and_then(|v| v.get("error").and_then(Value::as_str).map(str::to_string))
+                    .unwrap_or_else(|| format!("Ollama answered {}", r.status));
+                let (status, code) =
+                    if r.status >= 500 { (502, "upstream_error") } else { (r.status, "upstream_rejected") };
+                (status, code, message)
+            }
+            Err(e) => {
+                let (status, code) = match e {
+                    UpstreamError::Timeout(_) => (504, "upstream_timeout"),
+                    UpstreamError::TooLarge(_) => (502, "upstream_response_too_large"),
+                    UpstreamError::Unreachable(_) => (502, "upstream_unavailable"),
+                };
+                tracing::error!(error = %e, "forwarding to Ollama failed");
+                (status, code, e.to_string())
+            }
+        };
+        outcome.reason = Some(code);
+        HttpResponse::error(status, code, &message, json!({}))
+    }
+
     async fn refused_offence(
         &self,
         refusal: Refusal,

@@ -31,11 +31,15 @@ pub enum UpstreamError {
 
 /// Where admitted requests go.
 pub trait Upstream: Send + Sync {
+    /// `POST path` with a JSON body.
     fn forward(
         &self,
         path: &'static str,
         body: Vec<u8>,
     ) -> impl Future<Output = Result<UpstreamResponse, UpstreamError>> + Send;
+
+    /// `GET path` (the read-only listing calls).
+    fn get(&self, path: &'static str) -> impl Future<Output = Result<UpstreamResponse, UpstreamError>> + Send;
 }
 
 #[derive(Clone)]
@@ -64,6 +68,21 @@ impl Upstream for OllamaClient {
             .header("accept", "application/json, application/x-ndjson")
             .body(Full::new(Bytes::from(body)))
             .map_err(|e| UpstreamError::Unreachable(e.to_string()))?;
+        self.exchange(request).await
+    }
+
+    async fn get(&self, path: &'static str) -> Result<UpstreamResponse, UpstreamError> {
+        let request = Request::get(format!("{}{path}", self.base))
+            .header("accept", "application/json")
+            .body(Full::new(Bytes::new()))
+            .map_err(|e| UpstreamError::Unreachable(e.to_string()))?;
+        self.exchange(request).await
+    }
+}
+
+impl OllamaClient {
+    /// One exchange, within the timeout and the response cap.
+    async fn exchange(&self, request: Request<Full<Bytes>>) -> Result<UpstreamResponse, UpstreamError> {
         let exchange = async {
             let response =
                 self.client.request(request).await.map_err(|e| UpstreamError::Unreachable(error_chain(&e)))?;
