@@ -12,6 +12,8 @@ import { acknowledge } from './nag';
 
 /** The inference endpoints the validator serves; everything else (pull, push, delete…) never reaches it. */
 export const INFERENCE_ENDPOINTS = ['chat', 'generate', 'embed', 'embeddings'];
+/** `GET /api/tags` and `/api/version` (`POST /api/show` is routed with the inference endpoints). */
+export const READ_ONLY_ENDPOINTS = ['tags', 'version'];
 
 export interface ApiStackProps extends StackProps {
   readonly requestValidator: lambda.IFunction;
@@ -91,11 +93,16 @@ export class ApiStack extends Stack {
       timeout: Duration.seconds(29),
     });
     const apiRoot = this.api.root.addResource('api');
-    for (const endpoint of INFERENCE_ENDPOINTS) {
+    for (const endpoint of [...INFERENCE_ENDPOINTS, 'show']) {
       apiRoot.addResource(endpoint).addMethod('POST', integration, {
         requestValidator: bodyValidator,
         requestModels: { 'application/json': requestModel },
       });
+    }
+    // The read-only listing calls clients make first; the validator answers them for the
+    // caller's use case only.
+    for (const endpoint of READ_ONLY_ENDPOINTS) {
+      apiRoot.addResource(endpoint).addMethod('GET', integration, { requestValidator: bodyValidator });
     }
 
     // Per-key throttling and a daily quota; the validator adds per-caller token quotas on top.
