@@ -69,7 +69,15 @@ unit: ## Unit tests (pure logic, no AWS)
 	cargo test --workspace --locked --lib --bins
 
 .PHONY: integration
-integration: venv ## Integration tests against the local AWS (started if needed)
+tests/clients/node_modules/.installed: tests/clients/package-lock.json
+	@echo "==> the pinned JavaScript clients the compatibility tests drive (npm ci in tests/clients)"
+	cd tests/clients && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+.PHONY: client-deps
+client-deps: venv tests/clients/node_modules/.installed ## The pinned Ollama clients (Python in .venv, JavaScript in tests/clients)
+
+integration: venv client-deps ## Integration tests against the local AWS (started if needed)
 	@echo "==> integration tests against the local AWS"
 	@AWS_MAX_ATTEMPTS=1 $(LOCAL_AWS) run -- cargo test --workspace --locked --test '*'
 

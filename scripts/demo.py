@@ -48,6 +48,12 @@ TOPIC = "warden-notifications"
 BOLD, DIM, RED, GREEN, YELLOW, RESET = ("\033[1m", "\033[2m", "\033[31m", "\033[32m", "\033[33m", "\033[0m") if sys.stdout.isatty() else ("",) * 6
 
 
+def refusal_of(body: str) -> dict:
+    """A refusal in Ollama's error shape (`error` is the message clients show, `code` beside it)."""
+    answer = json.loads(body)
+    return {**answer, "message": answer["error"]}
+
+
 class Demo:
     def __init__(self, check: bool):
         self.check = check
@@ -424,7 +430,7 @@ class Demo:
                 self.say(f"   {GREEN}{status} allowed{RESET}  {name:<34} {DIM}→ Ollama answered ({kind}{', ' + model if model else ''}){RESET}")
                 code = None
             else:
-                error = json.loads(body)["error"]
+                error = refusal_of(body)
                 code = error["code"]
                 findings = f" [{', '.join(error['findings'])}]" if error.get("findings") else ""
                 self.say(f"   {RED}{status} {code}{RESET}  {name:<34} {DIM}{error['message'][:90]}{findings}{RESET}")
@@ -460,7 +466,7 @@ class Demo:
         ok, out = self.invoke(dest, "request-validator")
         self.expect(ok, f"{name}: the validator answered")
         body = out["body"]
-        return out["statusCode"], (json.loads(body)["error"] if out["statusCode"] >= 400 else body)
+        return out["statusCode"], (refusal_of(body) if out["statusCode"] >= 400 else body)
 
     def suspension_story(self):
         self.step("Closing the loop: one caller keeps attacking",

@@ -366,15 +366,16 @@ impl HttpResponse {
         Self { status, content_type: "application/json", headers: Vec::new(), body: body.to_string() }
     }
 
-    /// `{"error": {"code": …, "message": …}}` plus any extra fields.
+    /// Ollama's error shape, which every Ollama client shows its user: `{"error": "<message>"}`,
+    /// with the machine-readable `code` and any extra fields (`findings`, `until`) beside it.
     pub fn error(status: u16, code: &str, message: &str, extra: Value) -> Self {
-        let mut error = json!({"code": code, "message": message});
-        if let (Some(e), Some(x)) = (error.as_object_mut(), extra.as_object()) {
+        let mut body = json!({"error": message, "code": code});
+        if let (Some(b), Some(x)) = (body.as_object_mut(), extra.as_object()) {
             for (k, v) in x {
-                e.insert(k.clone(), v.clone());
+                b.entry(k.clone()).or_insert_with(|| v.clone());
             }
         }
-        Self::json(status, &json!({ "error": error }))
+        Self::json(status, &body)
     }
 
     pub fn with_header(mut self, name: &str, value: impl Into<String>) -> Self {

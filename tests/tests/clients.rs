@@ -1,8 +1,9 @@
-//! Real clients through the validator: the pinned ollama Python client (`requirements-dev.txt`)
-//! makes its standard calls over real HTTP to an API Gateway stand-in (a REST proxy event with a
-//! Lambda authorizer's caller), which hands them to the validator over the local AWS, with the
-//! Ollama stand-in behind it. Each call's outcome is asserted: a result for what is admitted, the
-//! documented refusal for what is not.
+//! Real clients through the validator: the pinned ollama clients for Python
+//! (`requirements-dev.txt`) and JavaScript (`tests/clients/package.json`) make their standard
+//! calls over real HTTP to an API Gateway stand-in (a REST proxy event with a Lambda authorizer's
+//! caller), which hands them to the validator over the local AWS, with the Ollama stand-in behind
+//! it. Each call's outcome is asserted: a result for what is admitted, the documented refusal
+//! (the message the client shows) for what is not.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -54,13 +55,21 @@ async fn gateway() -> (GatewayFront, FakeOllama) {
     (front, ollama)
 }
 
-/// Run a client script from `tests/clients/` with the project's virtualenv; its JSON report by
-/// call name.
+/// Run a client script from `tests/clients/` (Python from the project's virtualenv, JavaScript
+/// with node and the pinned packages there); its JSON report by call name.
 fn run_client(script: &str, url: &str) -> HashMap<String, Value> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    let python = root.join(".venv/bin/python");
-    assert!(python.exists(), "{} is missing: run `make venv` (it installs the pinned clients)", python.display());
-    let out = Command::new(&python).arg(root.join("tests/clients").join(script)).args([url, KEY]).output().unwrap();
+    let clients = root.join("tests/clients");
+    let mut command = if script.ends_with(".py") {
+        let python = root.join(".venv/bin/python");
+        assert!(python.exists(), "{} is missing: run `make venv` (it installs the pinned clients)", python.display());
+        Command::new(python)
+    } else {
+        let modules = clients.join("node_modules/ollama");
+        assert!(modules.exists(), "{} is missing: run `make client-deps`", modules.display());
+        Command::new("node")
+    };
+    let out = command.arg(clients.join(script)).args([url, KEY]).current_dir(&clients).output().unwrap();
     assert!(out.status.success(), "{script} failed:\n{}", String::from_utf8_lossy(&out.stderr));
     let report: Vec<Value> = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("{script} printed no report ({e}):\n{}", String::from_utf8_lossy(&out.stdout)));
@@ -69,9 +78,19 @@ fn run_client(script: &str, url: &str) -> HashMap<String, Value> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_ollama_python_client_works_through_the_validator() {
+    standard_calls_work("ollama_python.py").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ollama_javascript_client_works_through_the_validator() {
+    standard_calls_work("ollama_js.mjs").await;
+}
+
+/// The calls every Ollama client makes, and what each must get.
+async fn standard_calls_work(script: &'static str) {
     let (front, ollama) = gateway().await;
     let url = front.url.clone();
-    let report = tokio::task::spawn_blocking(move || run_client("ollama_python.py", &url)).await.unwrap();
+    let report = tokio::task::spawn_blocking(move || run_client(script, &url)).await.unwrap();
 
     let admitted = [
         "chat",
@@ -122,17 +141,18 @@ async fn the_ollama_python_client_works_through_the_validator() {
         }
     }
 
-    // Refused, each with the reason the client shows.
+    // Refused, each with the reason the client shows its user (Ollama's error shape: the
+    // message is `error`).
     let refused = [
-        ("pull", 403, "endpoint_not_allowed"),
-        ("delete", 403, "endpoint_not_allowed"),
-        ("anonymous_chat", 401, "unauthenticated"),
-        ("prompt_injection", 400, "content_blocked"),
+        ("pull", 403, "/api/pull is not an allowed endpoint"),
+        ("delete", 403, "/api/delete is not an allowed endpoint"),
+        ("anonymous_chat", 401, "no authenticated caller"),
+        ("prompt_injection", 400, "the request was blocked: injection."),
     ];
-    for (call, status, code) in refused {
+    for (call, status, message) in refused {
         let r = &report[call];
         assert_eq!((r["ok"].as_bool(), r["status"].as_u64()), (Some(false), Some(status)), "{call}: {r}");
-        assert!(r["error"].as_str().unwrap_or_default().contains(code), "{call}: {r}");
+        assert!(r["error"].as_str().unwrap_or_default().contains(message), "{call}: {r}");
     }
     assert_eq!(report.len(), admitted.len() + refused.len(), "every call is asserted");
 }
