@@ -4,7 +4,7 @@
 //! listing calls (`GET /api/tags`, `POST /api/show`, `GET /api/version`), and
 //! Ollama's 404 `{"error": "model … not found"}` for models it has not pulled. It records what it
 //! received so tests can prove what was (and was not) forwarded. The model named `slow` answers
-//! after 3 s; `broken` answers 500.
+//! after 3 s; `broken` answers 500; `leaky` writes an AWS access key, split over three chunks.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -15,7 +15,7 @@ use tokio::net::{TcpListener, TcpStream};
 
 /// Models this fake has "pulled".
 pub const PULLED: &[&str] =
-    &["llama3-8b:latest", "coder-7b:latest", "nomic-embed-text:v1.5", "slow:latest", "broken:latest"];
+    &["llama3-8b:latest", "coder-7b:latest", "nomic-embed-text:v1.5", "slow:latest", "broken:latest", "leaky:latest"];
 
 #[derive(Clone, Default)]
 pub struct Received(Arc<Mutex<Vec<(String, Value)>>>);
@@ -142,7 +142,11 @@ async fn respond(stream: &mut TcpStream, path: &str, req: &Value) -> std::io::Re
         "/api/embeddings" => write_json(stream, "200 OK", &json!({"embedding": [0.1, 0.2, 0.3]})).await,
         "/api/chat" | "/api/generate" => {
             let chat = path == "/api/chat";
-            let words = ["Sure", ", here", " is", " an", " answer."];
+            let words = if model == "leaky:latest" {
+                ["The deploy key", " is AKIA", "IOSFODNN7", "EXAMPLE", "."]
+            } else {
+                ["Sure", ", here", " is", " an", " answer."]
+            };
             let chunk = |text: &str, done: bool| {
                 let mut v = if chat {
                     json!({"model": model, "created_at": now, "message": {"role": "assistant", "content": text}, "done": done})

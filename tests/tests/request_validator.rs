@@ -26,10 +26,15 @@ struct Setup {
     sdk: aws_config::SdkConfig,
 }
 
-/// The demo registry plus two models the fake Ollama misbehaves with.
+/// The demo registry plus three models the fake Ollama misbehaves with.
 fn registry_yaml() -> String {
     let llama = &REGISTRY[REGISTRY.find("  - name: llama3-8b").unwrap()..REGISTRY.find("  - name: coder-7b").unwrap()];
-    format!("{REGISTRY}\n{}\n{}", llama.replace("llama3-8b\n", "slow\n"), llama.replace("llama3-8b\n", "broken\n"))
+    format!(
+        "{REGISTRY}\n{}\n{}\n{}",
+        llama.replace("llama3-8b\n", "slow\n"),
+        llama.replace("llama3-8b\n", "broken\n"),
+        llama.replace("llama3-8b\n", "leaky\n")
+    )
 }
 
 async fn setup() -> Setup {
@@ -285,14 +290,40 @@ async fn ollama_failures_become_clear_errors() {
 async fn registry_import_replaces_the_whole_registry() {
     let s = setup().await;
     let store = DynamoStore::new(s.ddb.clone(), &s.table);
-    assert_eq!(store.models().await.unwrap().len(), 6);
+    assert_eq!(store.models().await.unwrap().len(), 7);
     let fewer = parse_registry_yaml(REGISTRY).unwrap();
     let report = store.replace_models(&fewer[..2], Utc::now()).await.unwrap();
     assert_eq!(report.written, ["llama3-8b:latest", "coder-7b:latest"]);
     let mut removed = report.removed.clone();
     removed.sort();
-    assert_eq!(removed, ["broken:latest", "legacy-13b:latest", "nomic-embed-text:v1.5", "slow:latest"]);
+    assert_eq!(removed, ["broken:latest", "leaky:latest", "legacy-13b:latest", "nomic-embed-text:v1.5", "slow:latest"]);
     let names: Vec<String> = store.models().await.unwrap().into_iter().map(|m| m.name.0).collect();
     assert_eq!(names.len(), 2);
     assert!(names.contains(&"coder-7b:latest".to_string()));
+}
+
+#[tokio::test]
+async fn an_answer_that_leaks_a_key_is_cut_before_the_key() {
+    let s = setup().await;
+    let guard = s.guard();
+    let mut event = sample_of("request-validator", "chat-allowed.json");
+    let mut body: Value = serde_json::from_str(event["body"].as_str().unwrap()).unwrap();
+    body["model"] = json!("leaky");
+    body["stream"] = json!(true);
+    event["body"] = json!(body.to_string());
+    // Streamed: what came before the key, then one error line the client raises.
+    let (r, o) = send(&guard, &event).await;
+    assert_eq!(r.status, 200);
+    let lines: Vec<Value> = r.body.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.first().unwrap()["message"]["content"], "The deploy key");
+    assert_eq!(lines.last().unwrap()["code"], "output_blocked");
+    assert!(!r.body.contains("AKIA") && !r.body.contains("IOSFODNN7"), "{}", r.body);
+    assert_eq!(o.reason, Some("output_blocked"));
+    assert!(o.findings.iter().any(|f| f.kind.as_str() == "secret.aws_access_key"));
+    // Not streamed: the answer is withheld.
+    body["stream"] = json!(false);
+    event["body"] = json!(body.to_string());
+    let (r, _) = send(&guard, &event).await;
+    assert_eq!((r.status, error_code(&r).as_str()), (502, "output_blocked"), "{}", r.body);
+    assert!(!r.body.contains("AKIA"));
 }

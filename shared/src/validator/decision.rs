@@ -100,6 +100,12 @@ pub struct UseCasePolicy {
     pub allow_prefill: bool,
     pub block: Thresholds,
     pub flag: Thresholds,
+    /// What the model sends back, read before the caller gets it: at or over `output_block`
+    /// the answer is withheld (a stream is cut cleanly), over `output_flag` it is logged. Only
+    /// secrets and personal data are read in answers; personal data blocks at 0.6 on a
+    /// `no_pii_processing` model.
+    pub output_block: Thresholds,
+    pub output_flag: Thresholds,
     /// Requests per caller per quota window.
     pub requests_per_window: u64,
     /// Tokens (prompt estimate + `num_predict`) per caller per quota window.
@@ -113,6 +119,8 @@ impl Default for UseCasePolicy {
             allow_prefill: false,
             block: Thresholds { injection: Some(0.75), unicode: Some(0.75), pii: None, secret: Some(0.8) },
             flag: Thresholds { injection: Some(0.5), unicode: Some(0.5), pii: Some(0.6), secret: Some(0.5) },
+            output_block: Thresholds { injection: None, unicode: None, pii: None, secret: Some(0.8) },
+            output_flag: Thresholds { injection: None, unicode: None, pii: Some(0.6), secret: Some(0.5) },
             requests_per_window: 60,
             tokens_per_window: 200_000,
         }
@@ -227,6 +235,10 @@ pub struct Admitted {
     pub estimated_tokens: u64,
     /// Findings under the block threshold but over the flag threshold.
     pub flagged: Vec<Finding>,
+    /// How the answer is guarded (the use case's output thresholds, personal data blocking on
+    /// a `no_pii_processing` model).
+    pub output_block: Thresholds,
+    pub output_flag: Thresholds,
 }
 
 /// Decide on one request: [`screen`], then [`Screened::scan`].
@@ -436,6 +448,10 @@ impl Screened<'_> {
         }
         let flagged =
             scan.findings.iter().filter(|f| flagged_categories.contains(&f.kind.category())).copied().collect();
+        let mut output_block = use_case_policy.output_block;
+        if entry.has(Restriction::NoPiiProcessing) {
+            output_block.pii = Some(output_block.pii.map_or(0.6, |b| b.min(0.6)));
+        }
         Ok(Admitted {
             caller,
             use_case,
@@ -445,6 +461,8 @@ impl Screened<'_> {
             streams: request.streams(),
             estimated_tokens,
             flagged,
+            output_block,
+            output_flag: use_case_policy.output_flag,
         })
     }
 }

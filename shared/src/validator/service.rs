@@ -18,6 +18,7 @@ use crate::suspension::Restrictions;
 use crate::validator::catalog::{self, catalog_call, CatalogCall};
 use crate::validator::decision::{check, screen, Refusal, ValidatorPolicy};
 use crate::validator::guard::{Category, Finding};
+use crate::validator::output;
 use crate::validator::ports::{QuotaOutcome, QuotaStore, QuotaWindow};
 use crate::validator::upstream::{Upstream, UpstreamError};
 
@@ -267,12 +268,39 @@ impl<R: ModelRegistryStore, Q: QuotaStore + SuspensionStore, U: Upstream> Reques
         let forwarded = self.upstream.forward(admitted.endpoint.path(), admitted.body).await;
         outcome.upstream_ms = Some(upstream_started.elapsed().as_millis() as u64);
         let response = match forwarded {
-            Ok(r) if r.status < 400 => HttpResponse {
-                status: r.status,
-                content_type: if admitted.streams { "application/x-ndjson" } else { "application/json" },
-                headers: Vec::new(),
-                body: String::from_utf8_lossy(&r.body).into_owned(),
-            },
+            Ok(r) if r.status < 400 => {
+                let body = String::from_utf8_lossy(&r.body).into_owned();
+                let (status, body) = if admitted.endpoint.generates() {
+                    // The output guard: secrets and personal data in the answer.
+                    let guarded = output::guard(&body, admitted.streams, &admitted.output_block, &admitted.output_flag);
+                    outcome.pii |=
+                        guarded.blocked.iter().chain(&guarded.flagged).any(|f| f.kind.category() == Category::Pii);
+                    outcome.flagged.extend(guarded.flagged);
+                    if guarded.blocked.is_empty() {
+                        (r.status, guarded.body)
+                    } else {
+                        // Logged as a SECURITY_WARNING with the kinds (never the text).
+                        outcome.reason = Some("output_blocked");
+                        outcome.findings = guarded.blocked;
+                        // A stream keeps what came before the leak; a single answer is withheld.
+                        (if admitted.streams { r.status } else { 502 }, guarded.body)
+                    }
+                } else {
+                    (r.status, body)
+                };
+                HttpResponse {
+                    status,
+                    content_type: if status >= 400 {
+                        "application/json"
+                    } else if admitted.streams {
+                        "application/x-ndjson"
+                    } else {
+                        "application/json"
+                    },
+                    headers: Vec::new(),
+                    body,
+                }
+            }
             other => self.upstream_failure(other, &mut outcome),
         };
         outcome.status = response.status;
