@@ -104,6 +104,13 @@ export class ApiStack extends Stack {
     for (const endpoint of READ_ONLY_ENDPOINTS) {
       apiRoot.addResource(endpoint).addMethod('GET', integration, { requestValidator: bodyValidator });
     }
+    // The OpenAI-compatible routes, decided by the same validator as the native ones.
+    const v1 = this.api.root.addResource('v1');
+    const post = { requestValidator: bodyValidator, requestModels: { 'application/json': requestModel } };
+    v1.addResource('chat').addResource('completions').addMethod('POST', integration, post);
+    v1.addResource('completions').addMethod('POST', integration, post);
+    v1.addResource('embeddings').addMethod('POST', integration, post);
+    v1.addResource('models').addMethod('GET', integration, { requestValidator: bodyValidator });
 
     // Per-key throttling and a daily quota; the validator adds per-caller token quotas on top.
     const plan = this.api.addUsagePlan('UsagePlan', {

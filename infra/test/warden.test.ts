@@ -215,8 +215,9 @@ describe('encryption, retention, recovery, TLS', () => {
       EndpointAccessMode: 'STRICT',
     });
     const methods = Object.values<any>(t.findResources('AWS::ApiGateway::Method'));
-    // chat, generate, embed, embeddings and show by POST; tags and version by GET; nothing else.
-    assert.deepEqual(methods.map((m) => m.Properties.HttpMethod).sort(), ['GET', 'GET', 'POST', 'POST', 'POST', 'POST', 'POST']);
+    // chat, generate, embed, embeddings, show and the three OpenAI POST routes; tags, version and
+    // /v1/models by GET; nothing else.
+    assert.deepEqual(methods.map((m) => m.Properties.HttpMethod).sort(), [...Array(3).fill('GET'), ...Array(8).fill('POST')]);
     for (const m of methods) {
       assert.equal(m.Properties.AuthorizationType, 'AWS_IAM');
       assert.equal(m.Properties.ApiKeyRequired, true);

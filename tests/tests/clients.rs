@@ -156,3 +156,57 @@ async fn standard_calls_work(script: &'static str) {
     }
     assert_eq!(report.len(), admitted.len() + refused.len(), "every call is asserted");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openai_sdk_works_through_the_validator() {
+    let (front, ollama) = gateway().await;
+    let url = front.url.clone();
+    let report = tokio::task::spawn_blocking(move || run_client("openai_python.py", &url)).await.unwrap();
+    let admitted = [
+        "chat",
+        "chat_stream",
+        "chat_stream_usage",
+        "chat_system_prompt",
+        "chat_developer_prompt",
+        "chat_max_tokens",
+        "chat_tools",
+        "chat_tool_result",
+        "chat_json_object",
+        "chat_json_schema",
+        "chat_image",
+        "completion",
+        "embeddings",
+        "embeddings_float",
+        "models",
+    ];
+    for call in admitted {
+        assert_eq!(report[call]["ok"], true, "{call} was refused: {}", report[call]);
+    }
+    assert_eq!(report["chat"]["detail"], "Sure, here is an answer.");
+    assert!(report["chat_stream"]["detail"].as_u64().unwrap() > 1, "a streamed chat arrives in chunks");
+    assert_eq!(report["chat_stream_usage"]["detail"], 5, "usage arrives last when asked for");
+    assert_eq!(report["embeddings"]["detail"], serde_json::json!([3, 3]), "base64 floats decoded by the SDK");
+    assert_eq!(report["models"]["detail"], serde_json::json!(["llama3-8b:latest", "nomic-embed-text:v1.5"]));
+    // The same decision as the native routes: what reached Ollama is the validated native request.
+    let forwarded = ollama.received.all();
+    assert_eq!(forwarded.len(), admitted.len());
+    let paths: std::collections::BTreeSet<&str> = forwarded.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(paths, ["/api/chat", "/api/embed", "/api/generate", "/api/tags"].into_iter().collect());
+    let max_tokens =
+        forwarded.iter().find(|(_, b)| b["options"]["num_predict"] == 64).expect("max_tokens became num_predict");
+    assert_eq!(max_tokens.1["options"]["temperature"], 0.2);
+
+    let refused = [
+        ("two_choices", 400, "`n`"),
+        ("remote_image", 400, "data: URL"),
+        ("responses_api", 404, "/v1/chat/completions"),
+        ("unknown_key", 401, "no authenticated caller"),
+        ("prompt_injection", 400, "the request was blocked: injection."),
+    ];
+    for (call, status, message) in refused {
+        let r = &report[call];
+        assert_eq!((r["ok"].as_bool(), r["status"].as_u64()), (Some(false), Some(status)), "{call}: {r}");
+        assert!(r["error"].as_str().unwrap_or_default().contains(message), "{call}: {r}");
+    }
+    assert_eq!(report.len(), admitted.len() + refused.len(), "every call is asserted");
+}

@@ -203,6 +203,11 @@ impl Refusal {
         Self { status, code, message: message.into(), findings: Vec::new(), retry_after: None, until: None }
     }
 
+    /// A field that cannot be taken: `400 invalid_request` naming it and why.
+    pub fn bad_field(field: &str, why: &str) -> Self {
+        Self::bad("invalid_request", format!("`{field}` {why}"))
+    }
+
     fn bad(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(400, code, message)
     }

@@ -5,6 +5,7 @@ pub mod catalog;
 pub mod decision;
 pub mod guard;
 pub mod ollama;
+pub mod openai;
 pub mod output;
 pub mod ports;
 pub mod service;

@@ -18,6 +18,7 @@ use crate::suspension::Restrictions;
 use crate::validator::catalog::{self, catalog_call, CatalogCall};
 use crate::validator::decision::{check, screen, Refusal, ValidatorPolicy};
 use crate::validator::guard::{Category, Finding};
+use crate::validator::openai;
 use crate::validator::output;
 use crate::validator::ports::{QuotaOutcome, QuotaStore, QuotaWindow};
 use crate::validator::upstream::{Upstream, UpstreamError};
@@ -157,6 +158,38 @@ impl<R: ModelRegistryStore, Q: QuotaStore + SuspensionStore, U: Upstream> Reques
                 return self.refused(refusal, outcome, started);
             }
         };
+        // The OpenAI-compatible routes: translated, decided as the native request, translated
+        // back (errors in OpenAI's shape).
+        if let Some(route) = openai::route(&req.path) {
+            let request_id = req.request_id.clone();
+            let translated = match openai::to_native(route, &req.method, &req.body) {
+                Ok(t) => t,
+                Err(refusal) => {
+                    outcome.request_id = request_id.clone();
+                    let (native, outcome) = self.refused(refusal, outcome, started);
+                    let translated = openai::Translated::refused(route);
+                    return (openai::from_native(&translated, &native, &request_id, now), outcome);
+                }
+            };
+            let mut native = req;
+            native.method = translated.method.to_string();
+            native.path = translated.path.to_string();
+            native.body = translated.body.clone();
+            native.headers.insert("content-type".into(), "application/json".into());
+            let (answer, outcome) = self.serve_native(native, outcome, started, now).await;
+            return (openai::from_native(&translated, &answer, &request_id, now), outcome);
+        }
+        self.serve_native(req, outcome, started, now).await
+    }
+
+    /// A native request, from its identity to Ollama's answer.
+    async fn serve_native(
+        &self,
+        req: HttpRequest,
+        mut outcome: Outcome,
+        started: Instant,
+        now: DateTime<Utc>,
+    ) -> (HttpResponse, Outcome) {
         outcome.request_id = req.request_id.clone();
         outcome.source_ip = req.source_ip.clone();
         outcome.caller = req.caller.as_ref().map(|c| c.id.clone());
