@@ -149,7 +149,7 @@ FUZZ_MAX_LEN ?= 131072
 .PHONY: fuzz
 fuzz: ## Fuzz request validation and the content detectors (cargo-fuzz; FUZZ_SECONDS each, default 60); an input slower than FUZZ_TIMEOUT seconds (1) is a failure
 	@command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
-	cd fuzz && for t in validate_request scan_text; do \
+	cd fuzz && for t in validate_request openai_request scan_text; do \
 	  RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR=$(CARGO_TARGET_DIR)-fuzz cargo fuzz run -O $$t -- \
 	    -max_total_time=$(FUZZ_SECONDS) -timeout=$(FUZZ_TIMEOUT) -max_len=$(FUZZ_MAX_LEN) -len_control=0 || exit 1; done
 

@@ -379,6 +379,7 @@ class Demo:
         "chat-streamed.json": (200, None),
         "generate-allowed-http-api.json": (200, None),
         "embed-allowed-http-api.json": (200, None),
+        "openai-chat-completions.json": (200, None),
         "chat-prompt-injection.json": (400, "content_blocked"),
         "chat-jailbreak-obfuscated.json": (400, "content_blocked"),
         "chat-tag-smuggling.json": (400, "content_blocked"),

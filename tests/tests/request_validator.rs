@@ -327,3 +327,19 @@ async fn an_answer_that_leaks_a_key_is_cut_before_the_key() {
     assert_eq!((r.status, error_code(&r).as_str()), (502, "output_blocked"), "{}", r.body);
     assert!(!r.body.contains("AKIA"));
 }
+
+#[tokio::test]
+async fn the_openai_sample_is_decided_as_the_native_chat() {
+    let s = setup().await;
+    // What the OpenAI SDK sends to /v1/chat/completions: decided as the native chat, answered in
+    // OpenAI's shape.
+    let (r, o) = send(&s.guard(), &sample_of("request-validator", "openai-chat-completions.json")).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let v: Value = serde_json::from_str(&r.body).unwrap();
+    assert_eq!(v["object"], "chat.completion");
+    assert_eq!(v["choices"][0]["message"]["content"], "Sure, here is an answer.");
+    assert_eq!(o.model.as_deref(), Some("llama3-8b:latest"));
+    let (path, forwarded) = s.ollama.received.all().remove(0);
+    assert_eq!(path, "/api/chat");
+    assert_eq!(forwarded["options"]["num_predict"], 256, "max_tokens became num_predict");
+}

@@ -162,6 +162,11 @@ impl<R: ModelRegistryStore, Q: QuotaStore + SuspensionStore, U: Upstream> Reques
         // back (errors in OpenAI's shape).
         if let Some(route) = openai::route(&req.path) {
             let request_id = req.request_id.clone();
+            if req.caller.as_ref().and_then(|c| c.use_case.as_ref()).is_none() {
+                // The unauthenticated are refused before their body is read, here as anywhere.
+                let (answer, outcome) = self.serve_native(req, outcome, started, now).await;
+                return (openai::from_native(&openai::Translated::refused(route), &answer, &request_id, now), outcome);
+            }
             let translated = match openai::to_native(route, &req.method, &req.body) {
                 Ok(t) => t,
                 Err(refusal) => {
