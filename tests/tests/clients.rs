@@ -210,3 +210,35 @@ async fn the_openai_sdk_works_through_the_validator() {
     }
     assert_eq!(report.len(), admitted.len() + refused.len(), "every call is asserted");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn langchain_s_ollama_integration_works_through_the_validator() {
+    let (front, ollama) = gateway().await;
+    let url = front.url.clone();
+    let report = tokio::task::spawn_blocking(move || run_client("langchain_python.py", &url)).await.unwrap();
+    let admitted = [
+        "chat_invoke",
+        "chat_stream",
+        "chat_system",
+        "chat_tools",
+        "chat_json",
+        "llm_invoke",
+        "llm_stream",
+        "embed_documents",
+        "embed_query",
+    ];
+    for call in admitted {
+        assert_eq!(report[call]["ok"], true, "{call} was refused: {}", report[call]);
+    }
+    assert_eq!(report["chat_invoke"]["detail"], "Sure, here is an answer.");
+    assert!(report["chat_stream"]["detail"].as_u64().unwrap() > 1, "a streamed chat arrives in chunks");
+    assert_eq!(report["embed_documents"]["detail"], serde_json::json!([3, 3]));
+    // OllamaLLM always sends `format: ""`: it is no format, and nothing of it is forwarded.
+    let forwarded = ollama.received.all();
+    assert_eq!(forwarded.len(), admitted.len());
+    assert!(forwarded.iter().all(|(_, body)| body.get("format") != Some(&serde_json::json!(""))));
+    let r = &report["prompt_injection"];
+    assert_eq!((r["ok"].as_bool(), r["status"].as_u64()), (Some(false), Some(400)), "{r}");
+    assert!(r["error"].as_str().unwrap_or_default().contains("the request was blocked: injection."), "{r}");
+    assert_eq!(report.len(), admitted.len() + 1, "every call is asserted");
+}
