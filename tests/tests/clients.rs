@@ -242,3 +242,28 @@ async fn langchain_s_ollama_integration_works_through_the_validator() {
     assert!(r["error"].as_str().unwrap_or_default().contains("the request was blocked: injection."), "{r}");
     assert_eq!(report.len(), admitted.len() + 1, "every call is asserted");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn llamaindex_s_ollama_llm_works_through_the_validator() {
+    let (front, ollama) = gateway().await;
+    let url = front.url.clone();
+    let report = tokio::task::spawn_blocking(move || run_client("llamaindex_python.py", &url)).await.unwrap();
+    let admitted = ["context_window", "complete", "stream_complete", "chat", "stream_chat", "chat_system", "json_mode"];
+    for call in admitted {
+        assert_eq!(report[call]["ok"], true, "{call} was refused: {}", report[call]);
+    }
+    // It could start: /api/show answered the context length (and nothing that steers the model).
+    assert_eq!(report["context_window"]["detail"], 8192);
+    assert_eq!(report["chat"]["detail"], "Sure, here is an answer.");
+    assert!(report["stream_chat"]["detail"].as_u64().unwrap() > 1, "a streamed chat arrives in chunks");
+    let forwarded = ollama.received.all();
+    assert!(forwarded.iter().any(|(path, _)| path == "/api/show"));
+    assert!(
+        forwarded.iter().filter(|(p, _)| p == "/api/chat").all(|(_, b)| b["options"]["num_ctx"] == 8192),
+        "{forwarded:?}"
+    );
+    let r = &report["prompt_injection"];
+    assert_eq!((r["ok"].as_bool(), r["status"].as_u64()), (Some(false), Some(400)), "{r}");
+    assert!(r["error"].as_str().unwrap_or_default().contains("the request was blocked: injection."), "{r}");
+    assert_eq!(report.len(), admitted.len() + 1, "every call is asserted");
+}
