@@ -9,8 +9,8 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use crate::http::HttpRequest;
-use crate::registry::{ModelNameError, ModelRef, ModelRefusal, Registry};
-use crate::validator::decision::Refusal;
+use crate::registry::{ModelRef, Registry};
+use crate::validator::decision::{authorize_model, Refusal};
 
 /// One read-only call.
 #[derive(Debug, Clone, PartialEq)]
@@ -68,19 +68,7 @@ fn show(req: &HttpRequest, registry: &Registry, use_case: &str) -> Result<Catalo
             format!("invalid /api/show request: {}", e.to_string().chars().take(200).collect::<String>()),
         )
     })?;
-    let model = ModelRef::parse(&body.model).map_err(|e| match e {
-        ModelNameError::Cloud(_) => Refusal::new(403, "model_refused", e.to_string()),
-        _ => Refusal::new(400, "invalid_model", e.to_string()),
-    })?;
-    registry.authorize(&model, use_case).map_err(|r| {
-        let message = match &r {
-            ModelRefusal::NotRegistered => format!("model {model} is not in the model registry"),
-            ModelRefusal::NotApprovedFor(u) => format!("model {model} is not approved for use case {u}"),
-            ModelRefusal::Vulnerable(n) => format!("model {model} has {n} critical vulnerabilities and is blocked"),
-            ModelRefusal::DigestMismatch => format!("the digest pinned for {model} is not the registered one"),
-        };
-        Refusal::new(403, r.code(), message)
-    })?;
+    let (model, _) = authorize_model(registry, &body.model, use_case)?;
     Ok(CatalogCall::Show(model))
 }
 
@@ -126,36 +114,16 @@ pub fn answer(call: &CatalogCall, upstream: &[u8], registry: &Registry, use_case
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
-
     use super::*;
-    use crate::http::{AuthSource, Caller, PayloadVersion};
-    use crate::registry::parse_registry_yaml;
-
-    const REGISTRY: &str = include_str!("../../../events/request-validator/model-registry.yaml");
-
-    fn registry() -> Registry {
-        Registry { models: parse_registry_yaml(REGISTRY).unwrap() }
-    }
+    use crate::validator::decision::tests::{registry, request};
 
     fn req(method: &str, path: &str, body: Value) -> HttpRequest {
-        HttpRequest {
-            version: PayloadVersion::Rest,
-            method: method.into(),
-            path: path.into(),
-            headers: HashMap::from([("content-type".into(), "application/json".into())]),
-            body: if body.is_null() { Vec::new() } else { body.to_string().into_bytes() },
-            caller: Some(Caller {
-                id: "team-a".into(),
-                use_case: Some("customer_service".into()),
-                source: AuthSource::LambdaAuthorizer,
-                session: None,
-            }),
-            request_id: "r".into(),
-            source_ip: None,
-            query: String::new(),
-            user_agent: None,
+        let mut req = request(path, body.clone());
+        req.method = method.into();
+        if body.is_null() {
+            req.body.clear();
         }
+        req
     }
 
     #[test]

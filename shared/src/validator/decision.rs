@@ -277,6 +277,29 @@ impl Screened<'_> {
     }
 }
 
+/// The model a request names: canonical, registered, approved for this use case, not
+/// vulnerable, its pinned digest the registered one (the inference routes and `/api/show`).
+pub fn authorize_model<'a>(
+    registry: &'a Registry,
+    name: &str,
+    use_case: &str,
+) -> Result<(ModelRef, &'a ModelEntry), Refusal> {
+    let model = ModelRef::parse(name).map_err(|e| match e {
+        ModelNameError::Cloud(_) => Refusal::new(403, "model_refused", e.to_string()),
+        _ => Refusal::bad("invalid_model", e.to_string()),
+    })?;
+    let entry = registry.authorize(&model, use_case).map_err(|r| {
+        let message = match &r {
+            ModelRefusal::NotRegistered => format!("model {model} is not in the model registry"),
+            ModelRefusal::NotApprovedFor(u) => format!("model {model} is not approved for use case {u}"),
+            ModelRefusal::Vulnerable(n) => format!("model {model} has {n} critical vulnerabilities and is blocked"),
+            ModelRefusal::DigestMismatch => format!("the digest pinned for {model} is not the registered one"),
+        };
+        Refusal::new(403, r.code(), message)
+    })?;
+    Ok((model, entry))
+}
+
 /// Every check of a request but the content scan: identity, endpoint, transport, parse, model,
 /// fields, options, images — linear and cheap.
 pub fn screen<'a>(
@@ -330,20 +353,7 @@ pub fn screen<'a>(
     })?;
     let use_case_policy = policy.use_case(&use_case);
 
-    // The model: canonical, registered, approved for this use case, not vulnerable.
-    let model = ModelRef::parse(request.model()).map_err(|e| match e {
-        ModelNameError::Cloud(_) => Refusal::new(403, "model_refused", e.to_string()),
-        _ => Refusal::bad("invalid_model", e.to_string()),
-    })?;
-    let entry = registry.authorize(&model, &use_case).map_err(|r| {
-        let message = match &r {
-            ModelRefusal::NotRegistered => format!("model {model} is not in the model registry"),
-            ModelRefusal::NotApprovedFor(u) => format!("model {model} is not approved for use case {u}"),
-            ModelRefusal::Vulnerable(n) => format!("model {model} has {n} critical vulnerabilities and is blocked"),
-            ModelRefusal::DigestMismatch => format!("the digest pinned for {model} is not the registered one"),
-        };
-        Refusal::new(403, r.code(), message)
-    })?;
+    let (model, entry) = authorize_model(registry, request.model(), &use_case)?;
 
     check_fields(&request, limits, use_case_policy)?;
     let options = request.options().cloned().unwrap_or_default();
@@ -420,10 +430,7 @@ impl Screened<'_> {
         for (_, t) in &json_texts {
             scan.merge(scan_text(t));
         }
-        let mut block = use_case_policy.block;
-        if entry.has(Restriction::NoPiiProcessing) {
-            block.pii = Some(block.pii.map_or(0.6, |b| b.min(0.6)));
-        }
+        let block = for_model(use_case_policy.block, entry);
         let mut blocked: Vec<Category> = Vec::new();
         let mut flagged_categories: Vec<Category> = Vec::new();
         for c in [Category::Injection, Category::Unicode, Category::Pii, Category::Secret] {
@@ -453,10 +460,6 @@ impl Screened<'_> {
         }
         let flagged =
             scan.findings.iter().filter(|f| flagged_categories.contains(&f.kind.category())).copied().collect();
-        let mut output_block = use_case_policy.output_block;
-        if entry.has(Restriction::NoPiiProcessing) {
-            output_block.pii = Some(output_block.pii.map_or(0.6, |b| b.min(0.6)));
-        }
         Ok(Admitted {
             caller,
             use_case,
@@ -466,10 +469,19 @@ impl Screened<'_> {
             streams: request.streams(),
             estimated_tokens,
             flagged,
-            output_block,
+            output_block: for_model(use_case_policy.output_block, entry),
             output_flag: use_case_policy.output_flag,
         })
     }
+}
+
+/// Block thresholds as they apply to one model: personal data blocks at 0.6 on a
+/// `no_pii_processing` model, in what it reads and in what it writes.
+fn for_model(mut block: Thresholds, entry: &ModelEntry) -> Thresholds {
+    if entry.has(Restriction::NoPiiProcessing) {
+        block.pii = Some(block.pii.map_or(0.6, |b| b.min(0.6)));
+    }
+    block
 }
 
 fn truncate(s: &str, max: usize) -> String {

@@ -11,7 +11,8 @@ pub(crate) fn registry() -> Registry {
     Registry { models: parse_registry_yaml(yaml).unwrap() }
 }
 
-fn request(path: &str, body: Value) -> HttpRequest {
+/// A POST from an authenticated caller of `customer_service` (the catalog's tests use it too).
+pub(crate) fn request(path: &str, body: Value) -> HttpRequest {
     HttpRequest {
         version: PayloadVersion::Rest,
         method: "POST".into(),
