@@ -244,7 +244,7 @@ impl<R: ModelRegistryStore, Q: QuotaStore + SuspensionStore, U: Upstream> Reques
         // The read-only calls clients make first (list, show, version), for this caller only.
         let use_case_name = req.caller.as_ref().and_then(|c| c.use_case.clone()).unwrap_or_default();
         if let Some(call) = catalog_call(&req, &registry, &use_case_name) {
-            return self.catalog(call, &req, &registry, &use_case_name, outcome, started, now).await;
+            return self.catalog(call, &req, &registry, &restrictions, &use_case_name, outcome, started, now).await;
         }
         // Every cheap check first, then the quota is charged, then the content is scanned: a
         // caller over quota never costs a scan.
@@ -252,46 +252,20 @@ impl<R: ModelRegistryStore, Q: QuotaStore + SuspensionStore, U: Upstream> Reques
             Ok(s) => s,
             Err(refusal) => return self.refused_offence(refusal, outcome, started, now).await,
         };
-        let use_case = self.policy.use_case(screened.use_case());
-        // A fleet-wide tightening (approved after a fleet alarm) scales every budget.
-        let factor = restrictions.quota_factor(now);
-        let scaled = |n: u64| ((n as f64 * factor).floor() as u64).max(1);
-        let (max_requests, max_tokens) = (scaled(use_case.requests_per_window), scaled(use_case.tokens_per_window));
-        let window = QuotaWindow::containing(now, self.policy.quota_window_seconds);
-        let retry_after = (window.end() - now.timestamp()).max(1) as u64;
-        if screened.estimated_tokens > max_tokens {
+        let quota = Quota::new(&self.policy, screened.use_case(), restrictions.quota_factor(now), now);
+        if screened.estimated_tokens > quota.max_tokens {
             let refusal = Refusal::new(
                 413,
                 "over_token_budget",
                 format!(
                     "this request alone needs ~{} tokens; the budget is {} per {} s: lower num_predict or the prompt",
-                    screened.estimated_tokens, max_tokens, window.seconds
+                    screened.estimated_tokens, quota.max_tokens, quota.window.seconds
                 ),
             );
             return self.refused(refusal, outcome, started);
         }
-        match self
-            .quotas
-            .consume(&screened.caller().id, window, screened.estimated_tokens, max_requests, max_tokens)
-            .await
-        {
-            Ok(QuotaOutcome::Allowed { .. }) => {}
-            Ok(QuotaOutcome::Exhausted) => {
-                let refusal = Refusal::new(
-                    429,
-                    "quota_exceeded",
-                    format!(
-                        "quota of {max_requests} requests / {max_tokens} tokens per {} s used up; retry in {retry_after} s",
-                        window.seconds
-                    ),
-                );
-                return self.refused(refusal.with_retry_after(retry_after), outcome, started);
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "quota store unreadable: refusing requests (fail closed)");
-                let refusal = Refusal::new(503, "quota_unavailable", "quotas cannot be checked; try again shortly");
-                return self.refused(refusal.with_retry_after(5), outcome, started);
-            }
+        if let Err(refusal) = self.charge(&quota, &screened.caller().id, screened.estimated_tokens, now).await {
+            return self.refused(refusal, outcome, started);
         }
         let admitted = match screened.scan() {
             Ok(a) => a,
@@ -356,6 +330,7 @@ impl<R: ModelRegistryStore, Q: QuotaStore + SuspensionStore, U: Upstream> Reques
         call: Result<CatalogCall, Refusal>,
         req: &HttpRequest,
         registry: &Registry,
+        restrictions: &Restrictions,
         use_case: &str,
         mut outcome: Outcome,
         started: Instant,
@@ -366,27 +341,9 @@ impl<R: ModelRegistryStore, Q: QuotaStore + SuspensionStore, U: Upstream> Reques
             Err(refusal) => return self.refused_offence(refusal, outcome, started, now).await,
         };
         let caller = req.caller.as_ref().map(|c| c.id.as_str()).unwrap_or_default();
-        let policy = self.policy.use_case(use_case);
-        let window = QuotaWindow::containing(now, self.policy.quota_window_seconds);
-        match self.quotas.consume(caller, window, 0, policy.requests_per_window, policy.tokens_per_window).await {
-            Ok(QuotaOutcome::Allowed { .. }) => {}
-            Ok(QuotaOutcome::Exhausted) => {
-                let retry_after = (window.end() - now.timestamp()).max(1) as u64;
-                let refusal = Refusal::new(
-                    429,
-                    "quota_exceeded",
-                    format!(
-                        "quota of {} requests per {} s used up; retry in {retry_after} s",
-                        policy.requests_per_window, window.seconds
-                    ),
-                );
-                return self.refused(refusal.with_retry_after(retry_after), outcome, started);
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "quota store unreadable: refusing requests (fail closed)");
-                let refusal = Refusal::new(503, "quota_unavailable", "quotas cannot be checked; try again shortly");
-                return self.refused(refusal.with_retry_after(5), outcome, started);
-            }
+        let quota = Quota::new(&self.policy, use_case, restrictions.quota_factor(now), now);
+        if let Err(refusal) = self.charge(&quota, caller, 0, now).await {
+            return self.refused(refusal, outcome, started);
         }
         outcome.validation_us = started.elapsed().as_micros() as u64;
         let upstream_started = Instant::now();
@@ -413,6 +370,31 @@ impl<R: ModelRegistryStore, Q: QuotaStore + SuspensionStore, U: Upstream> Reques
         outcome.status = response.status;
         let response = response.with_header("x-request-id", outcome.request_id.clone());
         (response, outcome)
+    }
+
+    /// Charge one request and `tokens` to the caller's quota (one atomic update shared by every
+    /// instance): over it `429` with `Retry-After`, the store unreadable `503` (fail closed).
+    async fn charge(&self, quota: &Quota, caller: &str, tokens: u64, now: DateTime<Utc>) -> Result<(), Refusal> {
+        match self.quotas.consume(caller, quota.window, tokens, quota.max_requests, quota.max_tokens).await {
+            Ok(QuotaOutcome::Allowed { .. }) => Ok(()),
+            Ok(QuotaOutcome::Exhausted) => {
+                let retry_after = (quota.window.end() - now.timestamp()).max(1) as u64;
+                let refusal = Refusal::new(
+                    429,
+                    "quota_exceeded",
+                    format!(
+                        "quota of {} requests / {} tokens per {} s used up; retry in {retry_after} s",
+                        quota.max_requests, quota.max_tokens, quota.window.seconds
+                    ),
+                );
+                Err(refusal.with_retry_after(retry_after))
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "quota store unreadable: refusing requests (fail closed)");
+                Err(Refusal::new(503, "quota_unavailable", "quotas cannot be checked; try again shortly")
+                    .with_retry_after(5))
+            }
+        }
     }
 
     /// Ollama's error, or no answer at all, as the caller sees it.
@@ -489,6 +471,26 @@ impl Refusal {
     pub fn with_retry_after(mut self, seconds: u64) -> Self {
         self.retry_after = Some(seconds);
         self
+    }
+}
+
+/// A caller's budgets for the current window: the use case's, scaled by a fleet-wide
+/// tightening (approved after a fleet alarm).
+struct Quota {
+    window: QuotaWindow,
+    max_requests: u64,
+    max_tokens: u64,
+}
+
+impl Quota {
+    fn new(policy: &ValidatorPolicy, use_case: &str, factor: f64, now: DateTime<Utc>) -> Self {
+        let budgets = policy.use_case(use_case);
+        let scaled = |n: u64| ((n as f64 * factor).floor() as u64).max(1);
+        Self {
+            window: QuotaWindow::containing(now, policy.quota_window_seconds),
+            max_requests: scaled(budgets.requests_per_window),
+            max_tokens: scaled(budgets.tokens_per_window),
+        }
     }
 }
 
