@@ -76,6 +76,29 @@ fn run_client(script: &str, url: &str) -> HashMap<String, Value> {
     report.into_iter().map(|r| (r["call"].as_str().unwrap().to_string(), r)).collect()
 }
 
+/// Run a client script against a fresh gateway: its report, and the Ollama stand-in that saw
+/// what was forwarded.
+async fn drive(script: &'static str) -> (HashMap<String, Value>, FakeOllama) {
+    let (front, ollama) = gateway().await;
+    let url = front.url.clone();
+    let report = tokio::task::spawn_blocking(move || run_client(script, &url)).await.unwrap();
+    (report, ollama)
+}
+
+/// Every call is asserted: each of `admitted` returned a result, each of `refused` failed with
+/// its status and the message the client shows its user (the message is `error`).
+fn assert_outcomes(report: &HashMap<String, Value>, admitted: &[&str], refused: &[(&str, u64, &str)]) {
+    for call in admitted {
+        assert_eq!(report[*call]["ok"], true, "{call} was refused: {}", report[*call]);
+    }
+    for (call, status, message) in refused {
+        let r = &report[*call];
+        assert_eq!((r["ok"].as_bool(), r["status"].as_u64()), (Some(false), Some(*status)), "{call}: {r}");
+        assert!(r["error"].as_str().unwrap_or_default().contains(message), "{call}: {r}");
+    }
+    assert_eq!(report.len(), admitted.len() + refused.len(), "every call is asserted");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_ollama_python_client_works_through_the_validator() {
     standard_calls_work("ollama_python.py").await;
@@ -88,9 +111,7 @@ async fn the_ollama_javascript_client_works_through_the_validator() {
 
 /// The calls every Ollama client makes, and what each must get.
 async fn standard_calls_work(script: &'static str) {
-    let (front, ollama) = gateway().await;
-    let url = front.url.clone();
-    let report = tokio::task::spawn_blocking(move || run_client(script, &url)).await.unwrap();
+    let (report, ollama) = drive(script).await;
 
     let admitted = [
         "chat",
@@ -115,10 +136,6 @@ async fn standard_calls_work(script: &'static str) {
         "show",
         "version",
     ];
-    for call in admitted {
-        let r = &report[call];
-        assert_eq!(r["ok"], true, "{call} was refused: {r}");
-    }
     assert_eq!(report["chat"]["detail"], "Sure, here is an answer.");
     assert!(report["chat_stream"]["detail"].as_u64().unwrap() > 1, "a streamed chat arrives in chunks");
     assert_eq!(report["embed"]["detail"], 2);
@@ -149,19 +166,12 @@ async fn standard_calls_work(script: &'static str) {
         ("anonymous_chat", 401, "no authenticated caller"),
         ("prompt_injection", 400, "the request was blocked: injection."),
     ];
-    for (call, status, message) in refused {
-        let r = &report[call];
-        assert_eq!((r["ok"].as_bool(), r["status"].as_u64()), (Some(false), Some(status)), "{call}: {r}");
-        assert!(r["error"].as_str().unwrap_or_default().contains(message), "{call}: {r}");
-    }
-    assert_eq!(report.len(), admitted.len() + refused.len(), "every call is asserted");
+    assert_outcomes(&report, &admitted, &refused);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_openai_sdk_works_through_the_validator() {
-    let (front, ollama) = gateway().await;
-    let url = front.url.clone();
-    let report = tokio::task::spawn_blocking(move || run_client("openai_python.py", &url)).await.unwrap();
+    let (report, ollama) = drive("openai_python.py").await;
     let admitted = [
         "chat",
         "chat_stream",
@@ -179,9 +189,6 @@ async fn the_openai_sdk_works_through_the_validator() {
         "embeddings_float",
         "models",
     ];
-    for call in admitted {
-        assert_eq!(report[call]["ok"], true, "{call} was refused: {}", report[call]);
-    }
     assert_eq!(report["chat"]["detail"], "Sure, here is an answer.");
     assert!(report["chat_stream"]["detail"].as_u64().unwrap() > 1, "a streamed chat arrives in chunks");
     assert_eq!(report["chat_stream_usage"]["detail"], 5, "usage arrives last when asked for");
@@ -203,19 +210,12 @@ async fn the_openai_sdk_works_through_the_validator() {
         ("unknown_key", 401, "no authenticated caller"),
         ("prompt_injection", 400, "the request was blocked: injection."),
     ];
-    for (call, status, message) in refused {
-        let r = &report[call];
-        assert_eq!((r["ok"].as_bool(), r["status"].as_u64()), (Some(false), Some(status)), "{call}: {r}");
-        assert!(r["error"].as_str().unwrap_or_default().contains(message), "{call}: {r}");
-    }
-    assert_eq!(report.len(), admitted.len() + refused.len(), "every call is asserted");
+    assert_outcomes(&report, &admitted, &refused);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn langchain_s_ollama_integration_works_through_the_validator() {
-    let (front, ollama) = gateway().await;
-    let url = front.url.clone();
-    let report = tokio::task::spawn_blocking(move || run_client("langchain_python.py", &url)).await.unwrap();
+    let (report, ollama) = drive("langchain_python.py").await;
     let admitted = [
         "chat_invoke",
         "chat_stream",
@@ -227,9 +227,6 @@ async fn langchain_s_ollama_integration_works_through_the_validator() {
         "embed_documents",
         "embed_query",
     ];
-    for call in admitted {
-        assert_eq!(report[call]["ok"], true, "{call} was refused: {}", report[call]);
-    }
     assert_eq!(report["chat_invoke"]["detail"], "Sure, here is an answer.");
     assert!(report["chat_stream"]["detail"].as_u64().unwrap() > 1, "a streamed chat arrives in chunks");
     assert_eq!(report["embed_documents"]["detail"], serde_json::json!([3, 3]));
@@ -237,21 +234,13 @@ async fn langchain_s_ollama_integration_works_through_the_validator() {
     let forwarded = ollama.received.all();
     assert_eq!(forwarded.len(), admitted.len());
     assert!(forwarded.iter().all(|(_, body)| body.get("format") != Some(&serde_json::json!(""))));
-    let r = &report["prompt_injection"];
-    assert_eq!((r["ok"].as_bool(), r["status"].as_u64()), (Some(false), Some(400)), "{r}");
-    assert!(r["error"].as_str().unwrap_or_default().contains("the request was blocked: injection."), "{r}");
-    assert_eq!(report.len(), admitted.len() + 1, "every call is asserted");
+    assert_outcomes(&report, &admitted, &[("prompt_injection", 400, "the request was blocked: injection.")]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn llamaindex_s_ollama_llm_works_through_the_validator() {
-    let (front, ollama) = gateway().await;
-    let url = front.url.clone();
-    let report = tokio::task::spawn_blocking(move || run_client("llamaindex_python.py", &url)).await.unwrap();
+    let (report, ollama) = drive("llamaindex_python.py").await;
     let admitted = ["context_window", "complete", "stream_complete", "chat", "stream_chat", "chat_system", "json_mode"];
-    for call in admitted {
-        assert_eq!(report[call]["ok"], true, "{call} was refused: {}", report[call]);
-    }
     // It could start: /api/show answered the context length (and nothing that steers the model).
     assert_eq!(report["context_window"]["detail"], 8192);
     assert_eq!(report["chat"]["detail"], "Sure, here is an answer.");
@@ -262,8 +251,5 @@ async fn llamaindex_s_ollama_llm_works_through_the_validator() {
         forwarded.iter().filter(|(p, _)| p == "/api/chat").all(|(_, b)| b["options"]["num_ctx"] == 8192),
         "{forwarded:?}"
     );
-    let r = &report["prompt_injection"];
-    assert_eq!((r["ok"].as_bool(), r["status"].as_u64()), (Some(false), Some(400)), "{r}");
-    assert!(r["error"].as_str().unwrap_or_default().contains("the request was blocked: injection."), "{r}");
-    assert_eq!(report.len(), admitted.len() + 1, "every call is asserted");
+    assert_outcomes(&report, &admitted, &[("prompt_injection", 400, "the request was blocked: injection.")]);
 }

@@ -52,7 +52,8 @@ pub struct Translated {
 }
 
 impl Translated {
-    /// What answering a request refused before translation needs: its route.
+    /// Only the route (what answering a request refused before translation needs), a POST
+    /// with no body: the base the translations fill in.
     pub fn refused(route: Route) -> Self {
         Self {
             route,
@@ -356,16 +357,7 @@ pub fn to_native(route: Route, method: &str, body: &[u8]) -> Result<Translated, 
         )),
         Route::Models => {
             want("GET")?;
-            Ok(Translated {
-                route,
-                method: "GET",
-                path: "/api/tags",
-                body: Vec::new(),
-                model: String::new(),
-                streams: false,
-                include_usage: false,
-                base64: false,
-            })
+            Ok(Translated { method: "GET", path: "/api/tags", ..Translated::refused(route) })
         }
         Route::Embeddings => {
             want("POST")?;
@@ -384,14 +376,11 @@ pub fn to_native(route: Route, method: &str, body: &[u8]) -> Result<Translated, 
                 native["dimensions"] = json!(d);
             }
             Ok(Translated {
-                route,
-                method: "POST",
                 path: "/api/embed",
                 body: native.to_string().into_bytes(),
                 model: r.model,
-                streams: false,
-                include_usage: false,
                 base64,
+                ..Translated::refused(route)
             })
         }
         Route::Completions => {
