@@ -361,7 +361,9 @@ pub fn screen<'a>(
     if !request.images().is_empty() && entry.has(Restriction::NoImages) {
         return Err(Refusal::new(403, "restricted", format!("model {model} may not be sent images")));
     }
-    if !request.json_texts().is_empty() && entry.has(Restriction::NoTools) {
+    // Tool definitions and tool calls, read once: for the restriction here, for the scan later.
+    let tool_texts = request.json_texts();
+    if !tool_texts.is_empty() && entry.has(Restriction::NoTools) {
         return Err(Refusal::new(403, "restricted", format!("model {model} may not be given tools")));
     }
     check_images(&request, limits)?;
@@ -384,7 +386,7 @@ pub fn screen<'a>(
     } else {
         0
     };
-    let json_texts: Vec<(String, String)> = request.json_texts().into_iter().chain(request.steering_texts()).collect();
+    let json_texts: Vec<(String, String)> = tool_texts.into_iter().chain(request.steering_texts()).collect();
     let text_bytes: usize = request.texts().iter().map(|t| t.text.len()).sum::<usize>()
         + json_texts.iter().map(|(_, t)| t.len()).sum::<usize>();
     Ok(Screened {
