@@ -7,6 +7,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import type { Construct } from 'constructs';
+import { VALIDATOR_TIMEOUT_SECONDS } from './functions-stack';
 import { allowLogGroups, wardenKey } from './keys';
 import { acknowledge } from './nag';
 
@@ -88,9 +89,13 @@ export class ApiStack extends Stack {
       validateRequestBody: true,
       validateRequestParameters: true,
     });
+    // Response streaming: tokens reach the caller as Ollama writes them (the function answers in
+    // Lambda's streaming format), and a long answer is not cut at 29 s. Chosen over a function
+    // URL so that IAM auth, API keys, usage plans, body validation and the WAF stay in front.
     const integration = new apigateway.LambdaIntegration(props.requestValidator, {
       proxy: true,
-      timeout: Duration.seconds(29),
+      responseTransferMode: apigateway.ResponseTransferMode.STREAM,
+      timeout: Duration.seconds(VALIDATOR_TIMEOUT_SECONDS),
     });
     const apiRoot = this.api.root.addResource('api');
     for (const endpoint of [...INFERENCE_ENDPOINTS, 'show']) {

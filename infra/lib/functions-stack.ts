@@ -25,6 +25,9 @@ const WORKSPACE_MANIFEST = path.join(__dirname, '..', '..', 'Cargo.toml');
 export const ISOLATION_GROUP_TAG = 'warden:role';
 export const APPROVALS_URL_PARAMETER = '/warden/approvals-url';
 export const LLM_METRICS_NAMESPACE = 'Custom/LLM';
+/** How long one inference request may take end to end: the validator's timeout and its streaming
+ * integration's (API Gateway streams for up to 15 minutes, idle at most 5). */
+export const VALIDATOR_TIMEOUT_SECONDS = 300;
 
 export interface FunctionsStackProps extends StackProps {
   readonly settings: Settings;
@@ -124,8 +127,8 @@ export class FunctionsStack extends Stack {
     this.requestValidator = this.rustFunction('RequestValidator', 'request-validator', {
       description: 'API firewall and prompt guard in front of Ollama',
       memorySize: 1024,
-      // API Gateway gives up after 29 s; the validator answers 504 itself before that.
-      timeout: Duration.seconds(29),
+      // As long as the streaming integration waits; the validator ends a stream itself before.
+      timeout: Duration.seconds(VALIDATOR_TIMEOUT_SECONDS),
       environment: {
         WARDEN_TABLE_NAME: table.tableName,
         OLLAMA_URL: settings.ollamaUrl,
@@ -133,7 +136,9 @@ export class FunctionsStack extends Stack {
         // alone, and only events of this account are accepted.
         WARDEN_IDENTITY_SOURCE: 'iam',
         WARDEN_API_ACCOUNT_ID: Stack.of(this).account,
-        WARDEN_OLLAMA_TIMEOUT_SECONDS: '25',
+        WARDEN_OLLAMA_TIMEOUT_SECONDS: String(VALIDATOR_TIMEOUT_SECONDS - 10),
+        // The API's integration streams (response transfer mode STREAM).
+        WARDEN_RESPONSE_MODE: 'stream',
         WARDEN_LLM_METRICS_NAMESPACE: LLM_METRICS_NAMESPACE,
       },
       asynchronous: false,

@@ -197,6 +197,13 @@ describe('encryption, retention, recovery, TLS', () => {
       // The caller is read from the IAM identity alone, and only this account's events count.
       Environment: { Variables: Match.objectLike({ WARDEN_IDENTITY_SOURCE: 'iam', WARDEN_API_ACCOUNT_ID: { Ref: 'AWS::AccountId' } }) },
     });
+    // A stream may last as long as its integration waits; Ollama's exchange ends 10 s sooner so
+    // the validator, not the platform, ends an answer that runs long.
+    functions.hasResourceProperties('AWS::Lambda::Function', {
+      FunctionName: 'warden-request-validator',
+      Timeout: 300,
+      Environment: { Variables: Match.objectLike({ WARDEN_OLLAMA_TIMEOUT_SECONDS: '290', WARDEN_RESPONSE_MODE: 'stream' }) },
+    });
     // Room for the remediator and approvals whatever the validator is doing; the validator capped.
     const reserved = Object.fromEntries(
       Object.values<any>(fns).map((fn) => [fn.Properties.FunctionName, fn.Properties.ReservedConcurrentExecutions]),
@@ -222,6 +229,10 @@ describe('encryption, retention, recovery, TLS', () => {
       assert.equal(m.Properties.AuthorizationType, 'AWS_IAM');
       assert.equal(m.Properties.ApiKeyRequired, true);
       assert.ok(m.Properties.RequestValidatorId);
+      // Streamed through: Lambda's InvokeWithResponseStream, for as long as the function may run.
+      assert.equal(m.Properties.Integration.ResponseTransferMode, 'STREAM');
+      assert.equal(m.Properties.Integration.TimeoutInMillis, 300_000);
+      assert.match(JSON.stringify(m.Properties.Integration.Uri), /response-streaming-invocations/);
     }
     t.hasResourceProperties('AWS::ApiGateway::Stage', {
       AccessLogSetting: { DestinationArn: Match.anyValue() },

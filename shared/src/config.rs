@@ -161,6 +161,11 @@ pub struct ValidatorConfig {
     /// `WARDEN_SUSPENSION_CACHE_SECONDS`: how long the validator reuses a read of the suspensions
     /// in force — the bound on how long a new suspension takes to apply (default 5).
     pub suspension_cache_seconds: u64,
+    /// `WARDEN_RESPONSE_MODE`: `stream` (Lambda response streaming: the status and headers, then
+    /// the body as Ollama writes it; what API Gateway's `STREAM` integration expects, and what the
+    /// CDK app sets) or `buffered` (one proxy response; `cargo lambda invoke`, a buffered
+    /// integration). Default `buffered`. It must match the integration's response transfer mode.
+    pub streams_responses: bool,
 }
 
 impl ValidatorConfig {
@@ -238,6 +243,17 @@ impl ValidatorConfig {
             max_response_bytes: number("WARDEN_MAX_RESPONSE_BYTES", 5 * 1024 * 1024, 1024, 6_000_000)? as usize,
             metrics_namespace: set("WARDEN_LLM_METRICS_NAMESPACE").unwrap_or_else(|| "Custom/LLM".into()),
             suspension_cache_seconds: number("WARDEN_SUSPENSION_CACHE_SECONDS", 5, 0, 300)?,
+            streams_responses: match set("WARDEN_RESPONSE_MODE").as_deref() {
+                None | Some("buffered") => false,
+                Some("stream") => true,
+                Some(other) => {
+                    return Err(ConfigError::Invalid {
+                        var: "WARDEN_RESPONSE_MODE",
+                        value: other.to_string(),
+                        why: "must be `stream` or `buffered` (as the API's integration transfers responses)".into(),
+                    })
+                }
+            },
         })
     }
 }
@@ -263,6 +279,10 @@ mod validator_config_tests {
             (30, 120, "Custom/LLM")
         );
         assert_eq!(c.identity.source, Some(crate::http::AuthSource::Iam));
+        assert!(!c.streams_responses, "buffered unless the integration streams");
+        let mut streaming = REQUIRED.to_vec();
+        streaming.push(("WARDEN_RESPONSE_MODE", "stream"));
+        assert!(cfg(&streaming).unwrap().streams_responses);
         assert!((c.identity.api_ids.is_empty(), c.identity.account_id.is_none()) == (true, true));
         for missing in ["OLLAMA_URL", "WARDEN_IDENTITY_SOURCE"] {
             let pairs: Vec<_> = REQUIRED.iter().copied().filter(|(k, _)| *k != missing).collect();
@@ -276,6 +296,7 @@ mod validator_config_tests {
             ("WARDEN_OLLAMA_TIMEOUT_SECONDS", "0"),
             ("WARDEN_IDENTITY_SOURCE", "first-found"),
             ("WARDEN_API_ACCOUNT_ID", "1234"),
+            ("WARDEN_RESPONSE_MODE", "streaming"),
         ] {
             let mut pairs = REQUIRED.to_vec();
             pairs.retain(|(k, _)| *k != var);

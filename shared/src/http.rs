@@ -383,13 +383,17 @@ impl HttpResponse {
         self
     }
 
+    /// Every header the caller gets: the content type, no caching, no sniffing, then its own.
+    pub fn header_pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        [("content-type", self.content_type), ("cache-control", "no-store"), ("x-content-type-options", "nosniff")]
+            .into_iter()
+            .chain(self.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+    }
+
     pub fn to_event(&self) -> Value {
         let mut headers = serde_json::Map::new();
-        headers.insert("content-type".into(), json!(self.content_type));
-        headers.insert("cache-control".into(), json!("no-store"));
-        headers.insert("x-content-type-options".into(), json!("nosniff"));
-        for (k, v) in &self.headers {
-            headers.insert(k.clone(), json!(v));
+        for (k, v) in self.header_pairs() {
+            headers.insert(k.to_string(), json!(v));
         }
         json!({
             "statusCode": self.status,

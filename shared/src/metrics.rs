@@ -106,7 +106,7 @@ pub fn approval_page_emf(namespace: &str, method: &str, status: u64, timestamp_m
 /// Per-caller counts (dimension `Caller`, and fleet-wide with no dimension) feed the alarms that
 /// suspend abusive callers; `BlockedRequests` is counted by `Reason`.
 pub fn validator_emf(namespace: &str, o: &crate::validator::service::Outcome, timestamp_ms: i64) -> String {
-    let blocked = o.reason.is_some() && o.status >= 400;
+    let blocked = o.blocked();
     let mut directives = vec![
         json!({
             "Namespace": namespace,
@@ -134,6 +134,15 @@ pub fn validator_emf(namespace: &str, o: &crate::validator::service::Outcome, ti
         }));
         line.insert("BlockedRequests".into(), json!(1));
         line.insert("Reason".into(), json!(o.reason.unwrap_or("-")));
+    }
+    if let Some(ms) = o.first_byte_ms {
+        // How long a streamed answer's first tokens took to reach the caller.
+        directives.push(json!({
+            "Namespace": namespace,
+            "Dimensions": [[]],
+            "Metrics": [{"Name": "TimeToFirstByte", "Unit": "Milliseconds"}]
+        }));
+        line.insert("TimeToFirstByte".into(), json!(ms));
     }
     line.insert("_aws".into(), json!({"Timestamp": timestamp_ms, "CloudWatchMetrics": directives}));
     line.insert("Caller".into(), json!(o.caller.as_deref().unwrap_or("anonymous")));
@@ -168,6 +177,27 @@ mod tests {
         }
         assert_eq!(line["Outcome"], "ignored");
         assert_eq!(line["_aws"]["Timestamp"], 1_764_000_000_000_i64);
+    }
+
+    #[test]
+    fn a_stream_cut_by_the_output_guard_counts_as_blocked_and_reports_its_first_byte() {
+        use crate::validator::service::Outcome;
+        let cut =
+            Outcome { status: 200, reason: Some("output_blocked"), first_byte_ms: Some(42), ..Outcome::default() };
+        let line: Value = serde_json::from_str(&validator_emf("Custom/LLM", &cut, 0)).unwrap();
+        assert_eq!((line["BlockedRequests"].as_u64(), line["Reason"].as_str()), (Some(1), Some("output_blocked")));
+        assert_eq!(line["TimeToFirstByte"], 42);
+        let declared: Vec<&str> = line["_aws"]["CloudWatchMetrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|d| d["Metrics"].as_array().unwrap().iter().map(|m| m["Name"].as_str().unwrap()))
+            .collect();
+        assert!(declared.contains(&"TimeToFirstByte") && declared.contains(&"BlockedRequests"), "{declared:?}");
+        // A stream that timed out midway is not a block; an answered request reports no first byte.
+        let late = Outcome { status: 200, reason: Some("upstream_timeout"), ..Outcome::default() };
+        let line: Value = serde_json::from_str(&validator_emf("Custom/LLM", &late, 0)).unwrap();
+        assert!(line.get("BlockedRequests").is_none() && line.get("TimeToFirstByte").is_none(), "{line}");
     }
 
     #[test]

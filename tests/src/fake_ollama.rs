@@ -5,7 +5,10 @@
 //! Ollama's 404 `{"error": "model … not found"}` for models it has not pulled. It records what it
 //! received so tests can prove what was (and was not) forwarded. The model named `slow` answers
 //! after 3 s; `broken` answers 500; `leaky` writes an AWS access key, split over three chunks.
+//! A streamed answer is written chunk by chunk, each sent as it is written; started with a pace
+//! ([`FakeOllama::start_paced`]) it waits that long before each chunk, as a model generating does.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -32,28 +35,36 @@ impl Received {
 pub struct FakeOllama {
     pub url: String,
     pub received: Received,
+    /// Streamed chunks written so far, over every answer.
+    pub written: Arc<AtomicUsize>,
 }
 
 impl FakeOllama {
     /// Serve on `127.0.0.1:port` (0: any free port) until the runtime stops.
     pub async fn start(port: u16) -> std::io::Result<Self> {
+        Self::start_paced(port, Duration::ZERO).await
+    }
+
+    /// The same, waiting `pace` before each chunk of a streamed answer.
+    pub async fn start_paced(port: u16, pace: Duration) -> std::io::Result<Self> {
         let listener = TcpListener::bind(("127.0.0.1", port)).await?;
         let url = format!("http://{}", listener.local_addr()?);
         let received = Received::default();
-        let log = received.clone();
+        let written = Arc::new(AtomicUsize::new(0));
+        let (log, count) = (received.clone(), written.clone());
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                let log = log.clone();
+                let (log, count) = (log.clone(), count.clone());
                 tokio::spawn(async move {
-                    let _ = serve(stream, log).await;
+                    let _ = serve(stream, log, pace, &count).await;
                 });
             }
         });
-        Ok(Self { url, received })
+        Ok(Self { url, received, written })
     }
 }
 
-async fn serve(mut stream: TcpStream, log: Received) -> std::io::Result<()> {
+async fn serve(mut stream: TcpStream, log: Received, pace: Duration, written: &AtomicUsize) -> std::io::Result<()> {
     loop {
         let mut head = Vec::new();
         let mut byte = [0u8; 1];
@@ -73,7 +84,7 @@ async fn serve(mut stream: TcpStream, log: Received) -> std::io::Result<()> {
         stream.read_exact(&mut body).await?;
         let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
         log.0.lock().unwrap().push((path.clone(), request.clone()));
-        respond(&mut stream, &path, &request).await?;
+        respond(&mut stream, &path, &request, pace, written).await?;
     }
 }
 
@@ -87,7 +98,13 @@ async fn write_json(stream: &mut TcpStream, status: &str, body: &Value) -> std::
     stream.write_all(body.as_bytes()).await
 }
 
-async fn respond(stream: &mut TcpStream, path: &str, req: &Value) -> std::io::Result<()> {
+async fn respond(
+    stream: &mut TcpStream,
+    path: &str,
+    req: &Value,
+    pace: Duration,
+    written: &AtomicUsize,
+) -> std::io::Result<()> {
     // The listing calls, answered as Ollama does (a model it has pulled but nobody registered
     // included, so a filter has something to filter).
     match path {
@@ -167,15 +184,19 @@ async fn respond(stream: &mut TcpStream, path: &str, req: &Value) -> std::io::Re
                     b"HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\nTransfer-Encoding: chunked\r\n\r\n",
                 )
                 .await?;
-            for (i, w) in words.iter().enumerate() {
+            stream.flush().await?;
+            for w in words {
+                tokio::time::sleep(pace).await;
                 let line = format!("{}\n", chunk(w, false));
                 stream.write_all(format!("{:x}\r\n{line}\r\n", line.len()).as_bytes()).await?;
-                if i == 0 {
-                    stream.flush().await?;
-                }
+                stream.flush().await?;
+                written.fetch_add(1, Ordering::SeqCst);
             }
+            tokio::time::sleep(pace).await;
             let last = format!("{}\n", chunk("", true));
-            stream.write_all(format!("{:x}\r\n{last}\r\n0\r\n\r\n", last.len()).as_bytes()).await
+            stream.write_all(format!("{:x}\r\n{last}\r\n0\r\n\r\n", last.len()).as_bytes()).await?;
+            written.fetch_add(1, Ordering::SeqCst);
+            Ok(())
         }
         _ => write_json(stream, "404 Not Found", &json!({"error": "404 page not found"})).await,
     }

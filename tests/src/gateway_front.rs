@@ -3,7 +3,9 @@
 //! authorizer) and writes back the proxy response. Clients (ollama-python, ollama-js, …) point
 //! their host at it as they would at the API's URL. Authentication is a bearer key: a known key
 //! becomes the authorizer's `principalId` and `use_case`; no key or an unknown one, no authorizer
-//! context (the validator answers 401), as an authorizer that denies would.
+//! context (the validator answers 401), as an authorizer that denies would. Replies are written as
+//! API Gateway's streaming integration writes them: the status and headers, then the body in
+//! chunks as the function produces it (chunked transfer encoding).
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -13,6 +15,8 @@ use std::sync::Arc;
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
+
+use warden::validator::relay::{Piece, Served};
 
 /// The API's id and account in every event (what `WARDEN_API_ID` / `WARDEN_API_ACCOUNT_ID` pin).
 pub const API_ID: &str = "a1b2c3d4e5";
@@ -31,11 +35,11 @@ pub struct GatewayFront {
 
 impl GatewayFront {
     /// Serve on a free port of 127.0.0.1; `handler` gets each proxy event and answers with the
-    /// proxy response (`statusCode`, `headers`, `body`).
+    /// validator's reply, whole or streaming.
     pub async fn start<F, Fut>(keys: HashMap<String, Principal>, handler: F) -> std::io::Result<Self>
     where
         F: Fn(Value) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Value> + Send,
+        Fut: Future<Output = Served> + Send,
     {
         let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
         let url = format!("http://{}", listener.local_addr()?);
@@ -61,7 +65,7 @@ async fn serve<F, Fut>(
 ) -> std::io::Result<()>
 where
     F: Fn(Value) -> Fut,
-    Fut: Future<Output = Value>,
+    Fut: Future<Output = Served>,
 {
     let (read, mut write) = stream.into_split();
     let mut reader = BufReader::new(read);
@@ -114,16 +118,39 @@ where
                 "authorizer": authorizer,
             },
         });
-        let response = handler(event).await;
-        let status = response["statusCode"].as_u64().unwrap_or(502);
-        let body = response["body"].as_str().unwrap_or_default().to_string();
+        let (response, mut pieces) = match handler(event).await {
+            Served::Whole(response, _) => (response, None),
+            Served::Streaming(head, pieces) => (head, Some(pieces)),
+        };
+        let status = u64::from(response.status);
         let mut head = format!("HTTP/1.1 {status} {}\r\n", reason(status));
-        for (name, value) in response["headers"].as_object().into_iter().flatten() {
-            head.push_str(&format!("{name}: {}\r\n", value.as_str().unwrap_or_default()));
+        for (name, value) in response.header_pairs() {
+            head.push_str(&format!("{name}: {value}\r\n"));
         }
-        head.push_str(&format!("content-length: {}\r\n\r\n", body.len()));
-        write.write_all(head.as_bytes()).await?;
-        write.write_all(body.as_bytes()).await?;
+        match pieces.as_mut() {
+            None => {
+                head.push_str(&format!("content-length: {}\r\n\r\n", response.body.len()));
+                write.write_all(head.as_bytes()).await?;
+                write.write_all(response.body.as_bytes()).await?;
+            }
+            Some(pieces) => {
+                head.push_str("transfer-encoding: chunked\r\n\r\n");
+                write.write_all(head.as_bytes()).await?;
+                write.flush().await?;
+                while let Some(piece) = pieces.recv().await {
+                    if let Piece::Data(bytes) = piece {
+                        if bytes.is_empty() {
+                            continue;
+                        }
+                        write.write_all(format!("{:x}\r\n", bytes.len()).as_bytes()).await?;
+                        write.write_all(&bytes).await?;
+                        write.write_all(b"\r\n").await?;
+                        write.flush().await?;
+                    }
+                }
+                write.write_all(b"0\r\n\r\n").await?;
+            }
+        }
         if header("connection").eq_ignore_ascii_case("close") {
             return Ok(());
         }

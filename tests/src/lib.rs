@@ -4,6 +4,7 @@
 
 pub mod fake_ollama;
 pub mod gateway_front;
+pub mod lambda_runtime_api;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -35,6 +36,22 @@ pub fn endpoint() -> String {
     std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| {
         panic!("AWS_ENDPOINT_URL is not set: run the integration tests with `make test` (or `make up` and export the variables `make env` prints)")
     })
+}
+
+/// Build a function's binary (debug, as `cargo test` builds) and return its path: a test that runs
+/// the binary always runs the current one.
+pub fn function_binary(name: &str) -> std::path::PathBuf {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = std::process::Command::new(cargo)
+        .args(["build", "--locked", "--bin", name, "--message-format=short"])
+        .current_dir(&root)
+        .output()
+        .expect("cargo runs");
+    assert!(out.status.success(), "building {name} failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    let target =
+        std::env::var("CARGO_TARGET_DIR").map(std::path::PathBuf::from).unwrap_or_else(|_| root.join("target"));
+    target.join("debug").join(name)
 }
 
 /// The SDK configuration for one region of the local AWS. A scheduled sweep covers a whole

@@ -16,6 +16,7 @@ use serde_json::Value;
 use warden::aws::wiring::request_guard;
 use warden::aws::DynamoStore;
 use warden::config::ValidatorConfig;
+use warden::http::GatewayEvent;
 use warden::registry::parse_registry_yaml;
 use warden::registry::ports::ModelRegistryStore;
 use warden_integration_tests::fake_ollama::FakeOllama;
@@ -48,7 +49,7 @@ async fn gateway() -> (GatewayFront, FakeOllama) {
     )]);
     let front = GatewayFront::start(keys, move |event| {
         let guard = guard.clone();
-        async move { guard.handle(&event, Utc::now()).await.0.to_event() }
+        async move { guard.serve(&GatewayEvent::from_value(event), Utc::now()).await }
     })
     .await
     .unwrap();

@@ -7,9 +7,10 @@ use serde_json::{json, Value};
 use warden::aws::wiring::request_guard;
 use warden::aws::DynamoStore;
 use warden::config::ValidatorConfig;
-use warden::http::HttpResponse;
+use warden::http::{GatewayEvent, HttpResponse};
 use warden::registry::parse_registry_yaml;
 use warden::registry::ports::ModelRegistryStore;
+use warden::validator::relay::{Piece, Served};
 use warden::validator::service::{Outcome, RequestGuard};
 use warden::validator::upstream::OllamaClient;
 use warden_integration_tests::fake_ollama::FakeOllama;
@@ -121,6 +122,53 @@ async fn streamed_responses_pass_through_as_ndjson() {
     assert_eq!(lines.last().unwrap()["done"], true);
     let text: String = lines.iter().map(|l| l["message"]["content"].as_str().unwrap()).collect();
     assert_eq!(text, "Sure, here is an answer.");
+}
+
+/// The streamed sample against an Ollama that takes `pace` per chunk (six chunks).
+async fn streamed(pace: std::time::Duration, extra: &[(&str, &str)]) -> (Setup, Served) {
+    let mut s = setup().await;
+    s.ollama = FakeOllama::start_paced(0, pace).await.unwrap();
+    let event = sample_of("request-validator", "chat-streamed.json");
+    let served = s.guard_with(extra).serve(&GatewayEvent::from_value(event), Utc::now()).await;
+    (s, served)
+}
+
+#[tokio::test]
+async fn a_streamed_answer_reaches_the_caller_while_ollama_is_still_writing() {
+    let (s, served) = streamed(std::time::Duration::from_millis(100), &[]).await;
+    let Served::Streaming(head, mut pieces) = served else { panic!("a streamed request is answered as a stream") };
+    assert_eq!((head.status, head.content_type), (200, "application/x-ndjson"));
+    let Some(Piece::Data(first)) = pieces.recv().await else { panic!("data comes first") };
+    let written = s.ollama.written.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(written < 6, "the first chunk went out when Ollama had written {written} of its 6");
+    let first: Value = serde_json::from_slice(&first).unwrap();
+    assert_eq!(first["message"]["content"], "Sure");
+    let mut rest = Vec::new();
+    let mut outcome = None;
+    while let Some(piece) = pieces.recv().await {
+        match piece {
+            Piece::Data(bytes) => rest.push(String::from_utf8(bytes.to_vec()).unwrap()),
+            Piece::Done(o) => outcome = Some(o),
+        }
+    }
+    assert_eq!(rest.len(), 5, "every other chunk, once: {rest:?}");
+    let outcome = outcome.expect("the outcome comes last");
+    assert_eq!((outcome.status, outcome.reason), (200, None));
+    assert!(outcome.upstream_ms.unwrap() >= 500, "measured to the last chunk: {:?}", outcome.upstream_ms);
+}
+
+#[tokio::test]
+async fn a_stream_that_outlasts_the_timeout_ends_with_an_error_line() {
+    let (_s, served) = streamed(std::time::Duration::from_millis(400), &[("WARDEN_OLLAMA_TIMEOUT_SECONDS", "1")]).await;
+    let (r, o) = served.collect().await;
+    assert_eq!(r.status, 200, "the head went out before the timeout");
+    let lines: Vec<Value> = r.body.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(lines.len() >= 2, "what came in time, then the error: {}", r.body);
+    assert_eq!(lines[0]["message"]["content"], "Sure");
+    let last = lines.last().unwrap();
+    assert_eq!(last["code"], "upstream_timeout");
+    assert!(last["error"].as_str().unwrap().contains("did not answer within 1 s"), "{last}");
+    assert_eq!(o.reason, Some("upstream_timeout"));
 }
 
 #[tokio::test]

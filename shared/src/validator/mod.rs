@@ -8,5 +8,6 @@ pub mod ollama;
 pub mod openai;
 pub mod output;
 pub mod ports;
+pub mod relay;
 pub mod service;
 pub mod upstream;

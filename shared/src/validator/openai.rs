@@ -652,46 +652,82 @@ pub fn from_native(t: &Translated, native: &HttpResponse, request_id: &str, now:
                     "application/json",
                 );
             }
-            // NDJSON chunks into server-sent events, the error line of a cut stream included.
-            let object = if chat { "chat.completion.chunk" } else { "text_completion" };
-            let mut sse = String::new();
-            let mut event = |value: Value| {
-                sse.push_str("data: ");
-                sse.push_str(&value.to_string());
-                sse.push_str("\n\n");
-            };
-            let mut first = true;
-            for line in native.body.lines().filter(|l| !l.trim().is_empty()) {
-                let c = parse(line);
-                if let Some(message) = c["error"].as_str() {
-                    event(
-                        json!({"error": {"message": message, "type": "api_error", "param": null, "code": c["code"]}}),
-                    );
-                    break;
-                }
-                let done = c["done"].as_bool().unwrap_or(false);
-                let choice = if chat {
-                    let mut delta = message_of(&c["message"]);
-                    if !first {
-                        delta.as_object_mut().map(|d| d.remove("role"));
-                    }
-                    json!({"index": 0, "delta": delta, "finish_reason": if done { finish_reason(&c) } else { Value::Null }, "logprobs": null})
-                } else {
-                    json!({"index": 0, "text": c["response"], "finish_reason": if done { finish_reason(&c) } else { Value::Null }, "logprobs": null})
-                };
-                first = false;
-                let mut chunk = json!({"id": id, "object": object, "created": created, "model": t.model,
-                    "system_fingerprint": "fp_ollama", "choices": [choice]});
-                if done && t.include_usage {
-                    event(chunk.clone());
-                    chunk = json!({"id": id, "object": object, "created": created, "model": t.model, "choices": [], "usage": usage(&c)});
-                }
-                event(chunk);
-            }
-            sse.push_str("data: [DONE]\n\n");
+            let mut events = SseEvents::new(t, request_id, now);
+            let mut sse: String = native.body.lines().map(|line| events.event(line)).collect();
+            sse.push_str(SseEvents::END);
             answer(sse, "text/event-stream")
         }
         Route::Other => openai_error(native),
+    }
+}
+
+/// A streamed answer as server-sent events, one Ollama chunk at a time: the role in the first
+/// delta only, the finish reason on the last, usage after it when asked for, and a cut stream's
+/// error line as an error event.
+pub struct SseEvents {
+    id: String,
+    object: &'static str,
+    created: i64,
+    model: String,
+    chat: bool,
+    include_usage: bool,
+    first: bool,
+}
+
+impl SseEvents {
+    /// What ends every stream.
+    pub const END: &'static str = "data: [DONE]\n\n";
+
+    pub fn new(t: &Translated, request_id: &str, now: DateTime<Utc>) -> Self {
+        let chat = t.route == Route::ChatCompletions;
+        Self {
+            id: format!("{}-{request_id}", if chat { "chatcmpl" } else { "cmpl" }),
+            object: if chat { "chat.completion.chunk" } else { "text_completion" },
+            created: now.timestamp(),
+            model: t.model.clone(),
+            chat,
+            include_usage: t.include_usage,
+            first: true,
+        }
+    }
+
+    /// The events for one NDJSON line (none for a blank one).
+    pub fn event(&mut self, line: &str) -> String {
+        if line.trim().is_empty() {
+            return String::new();
+        }
+        let c = serde_json::from_str::<Value>(line).unwrap_or_default();
+        let mut sse = String::new();
+        let mut event = |value: Value| {
+            sse.push_str("data: ");
+            sse.push_str(&value.to_string());
+            sse.push_str("\n\n");
+        };
+        if let Some(message) = c["error"].as_str() {
+            event(json!({"error": {"message": message, "type": "api_error", "param": null, "code": c["code"]}}));
+            return sse;
+        }
+        let done = c["done"].as_bool().unwrap_or(false);
+        let finish = if done { finish_reason(&c) } else { Value::Null };
+        let choice = if self.chat {
+            let mut delta = message_of(&c["message"]);
+            if !self.first {
+                delta.as_object_mut().map(|d| d.remove("role"));
+            }
+            json!({"index": 0, "delta": delta, "finish_reason": finish, "logprobs": null})
+        } else {
+            json!({"index": 0, "text": c["response"], "finish_reason": finish, "logprobs": null})
+        };
+        self.first = false;
+        let (id, object, created, model) = (&self.id, self.object, self.created, &self.model);
+        event(json!({"id": id, "object": object, "created": created, "model": model,
+            "system_fingerprint": "fp_ollama", "choices": [choice]}));
+        if done && self.include_usage {
+            event(
+                json!({"id": id, "object": object, "created": created, "model": model, "choices": [], "usage": usage(&c)}),
+            );
+        }
+        sse
     }
 }
 

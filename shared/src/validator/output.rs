@@ -43,60 +43,188 @@ fn over(findings: &[Finding], thresholds: &Thresholds) -> Vec<Finding> {
     findings.iter().filter(|f| hit.contains(&f.kind.category())).copied().collect()
 }
 
-/// Guard a generate/chat answer: `body` is one JSON object, or NDJSON when `streams`.
+/// Guard a whole answer: `body` is one JSON object, or NDJSON when `streams` (then it is read
+/// chunk by chunk, exactly as a live stream is, by [`StreamGuard`]).
 pub fn guard(body: &str, streams: bool, block: &Thresholds, flag: &Thresholds) -> Guarded {
-    let lines: Vec<&str> =
-        if streams { body.split_inclusive('\n').filter(|l| !l.trim().is_empty()).collect() } else { vec![body] };
-    // The answer's text, and where each chunk's share of it starts and ends.
-    let mut answer = String::new();
-    let mut spans = Vec::with_capacity(lines.len());
-    for line in &lines {
-        let start = answer.len();
-        if let Ok(chunk) = serde_json::from_str::<Value>(line) {
-            text_of(&chunk, &mut answer);
+    if streams {
+        let mut stream = StreamGuard::new(*block, *flag);
+        let mut out = String::new();
+        for line in body.split_inclusive('\n').filter(|l| !l.trim().is_empty()) {
+            out.extend(stream.push(line));
         }
-        spans.push((start, answer.len()));
+        let end = stream.finish();
+        out.extend(end.lines);
+        return Guarded { body: out, blocked: end.blocked, flagged: end.flagged };
+    }
+    let mut answer = String::new();
+    if let Ok(chunk) = serde_json::from_str::<Value>(body) {
+        text_of(&chunk, &mut answer);
     }
     let findings = pii::scan(&answer);
     let blocked = over(&findings, block);
     if blocked.is_empty() {
-        let flagged = over(&findings, flag);
-        return Guarded { body: body.to_string(), blocked, flagged };
+        return Guarded { body: body.to_string(), flagged: over(&findings, flag), blocked };
     }
+    Guarded { body: withheld(&blocked), blocked, flagged: Vec::new() }
+}
+
+/// The error a cut answer ends with (one JSON object; a stream's last line).
+fn withheld(blocked: &[Finding]) -> String {
     let kinds: Vec<&str> = blocked.iter().map(|f| f.kind.as_str()).collect();
-    let error = json!({
+    json!({
         "error": format!("the rest of the answer was withheld: it contained {}", kinds.join(", ")),
         "code": "output_blocked",
         "findings": kinds,
-    });
-    if !streams {
-        return Guarded { body: error.to_string(), blocked, flagged: Vec::new() };
-    }
-    // The first chunk whose text, with what came before, is blocked (findings only grow with
-    // the text, so a binary search finds it), then how far back the leak begins: the latest
-    // chunk from which the text up to there is still blocked. Everything from there is cut, so
-    // no piece of a secret split over chunks gets out.
-    let blocks = |from: usize, to: usize| !over(&pii::scan(&answer[spans[from].0..spans[to].1]), block).is_empty();
-    let last = first_true(0, lines.len() - 1, |k| blocks(0, k));
-    let begins = last - first_true(0, last, |back| blocks(last - back, last));
-    let mut cut: String = lines[..begins].concat();
-    cut.push_str(&error.to_string());
-    cut.push('\n');
-    Guarded { body: cut, blocked, flagged: Vec::new() }
+    })
+    .to_string()
 }
 
-/// The smallest `k` in `lo..=hi` for which `test` holds (it holds at `hi`, and once it holds it
-/// holds for every larger `k`).
-fn first_true(mut lo: usize, mut hi: usize, test: impl Fn(usize) -> bool) -> usize {
-    while lo < hi {
-        let mid = lo + (hi - lo) / 2;
-        if test(mid) {
-            hi = mid;
-        } else {
-            lo = mid + 1;
+/// Text scanned again before what is still held, so that a secret or number spanning the
+/// release point is seen whole (longer than any pattern the detectors need to recognise).
+const OVERLAP: usize = 256;
+/// The longest run held back while it may still be the start of a secret.
+const HOLD_MAX: usize = 1024;
+
+/// The output guard on a live stream: chunks (NDJSON lines) go in as Ollama sends them and come
+/// out as soon as they are known to be clean. A chunk is held only while the text it ends in may
+/// still be the start of a secret or a number — the word being written, a run of digit groups, a
+/// PEM header — so the caller waits about one token longer and no piece of a leak gets out:
+/// when a leak shows, everything still held is dropped and the stream ends with one error line.
+/// Each chunk rescans only the held text and a short overlap before it: linear in the answer.
+pub struct StreamGuard {
+    block: Thresholds,
+    flag: Thresholds,
+    /// The answer's text so far.
+    text: String,
+    /// Chunks not yet released, each with the offset in `text` where its text ends.
+    held: std::collections::VecDeque<(String, usize)>,
+    /// Where the released chunks' text ends.
+    released: usize,
+    /// Every kind found so far, at its highest score.
+    found: Scan,
+    blocked: Vec<Finding>,
+}
+
+/// What a finished stream still sends, and what was found in it.
+pub struct StreamEnd {
+    /// The chunks still held, or the error line when the stream was cut.
+    pub lines: Vec<String>,
+    pub blocked: Vec<Finding>,
+    pub flagged: Vec<Finding>,
+}
+
+impl StreamGuard {
+    pub fn new(block: Thresholds, flag: Thresholds) -> Self {
+        Self {
+            block,
+            flag,
+            text: String::new(),
+            held: Default::default(),
+            released: 0,
+            found: Scan::default(),
+            blocked: Vec::new(),
         }
     }
-    hi
+
+    /// The stream was cut: nothing more goes out.
+    pub fn is_cut(&self) -> bool {
+        !self.blocked.is_empty()
+    }
+
+    /// One chunk (an NDJSON line, with or without its newline) in; what may go out now: chunks
+    /// released, or the error line that ends a cut stream.
+    pub fn push(&mut self, line: &str) -> Vec<String> {
+        if self.is_cut() {
+            return Vec::new();
+        }
+        if let Ok(chunk) = serde_json::from_str::<Value>(line) {
+            text_of(&chunk, &mut self.text);
+        }
+        let mut line = line.trim_end_matches(['\r', '\n']).to_string();
+        line.push('\n');
+        self.held.push_back((line, self.text.len()));
+        if let Some(error) = self.check() {
+            return vec![error];
+        }
+        let boundary = hold_from(&self.text);
+        let mut out = Vec::new();
+        while let Some((_, end)) = self.held.front().filter(|(_, end)| *end <= boundary) {
+            self.released = *end;
+            out.push(self.held.pop_front().map(|(l, _)| l).unwrap_or_default());
+        }
+        out
+    }
+
+    /// The stream ended: the held chunks go out unless the end completes a leak.
+    pub fn finish(mut self) -> StreamEnd {
+        let lines = match self.check() {
+            Some(error) => vec![error],
+            None if self.is_cut() => Vec::new(),
+            None => self.held.drain(..).map(|(l, _)| l).collect(),
+        };
+        let flagged = if self.is_cut() { Vec::new() } else { over(&pii::scan(&self.text), &self.flag) };
+        StreamEnd { lines, blocked: self.blocked, flagged }
+    }
+
+    /// Scan what is held (and the overlap before it); on a leak, drop what is held and return
+    /// the error line.
+    fn check(&mut self) -> Option<String> {
+        if self.is_cut() {
+            return None;
+        }
+        let from = word_start(&self.text, self.released.saturating_sub(OVERLAP));
+        self.found.merge(Scan { findings: pii::scan(&self.text[from..]) });
+        let blocked = over(&self.found.findings, &self.block);
+        if blocked.is_empty() {
+            return None;
+        }
+        self.held.clear();
+        let mut error = withheld(&blocked);
+        error.push('\n');
+        self.blocked = blocked;
+        Some(error)
+    }
+}
+
+/// Where the text still to be held begins: the word being written, extended back over digit
+/// groups (card and phone numbers span spaces) and to a PEM header just begun, never more than
+/// `HOLD_MAX` bytes.
+fn hold_from(text: &str) -> usize {
+    let floor = floor_char(text, text.len().saturating_sub(HOLD_MAX));
+    let tail = &text[floor..];
+    let bytes = tail.as_bytes();
+    let mut at = bytes.len();
+    while at > 0 && !bytes[at - 1].is_ascii_whitespace() {
+        at -= 1;
+    }
+    let numeric = |b: u8| b.is_ascii_digit() || b" +-().".contains(&b);
+    if at < bytes.len() && bytes[at..].iter().any(u8::is_ascii_digit) {
+        while at > 0 && numeric(bytes[at - 1]) {
+            at -= 1;
+        }
+        while at < bytes.len() && bytes[at] == b' ' {
+            at += 1;
+        }
+    }
+    if let Some(pem) = tail.rfind("-----BEGIN") {
+        at = at.min(pem);
+    }
+    floor + at
+}
+
+/// The start of the word at or before `at` (a scan must not begin inside a word: its detectors
+/// start at word boundaries), looking back no further than `OVERLAP` bytes.
+fn word_start(text: &str, at: usize) -> usize {
+    let at = floor_char(text, at);
+    let limit = floor_char(text, at.saturating_sub(OVERLAP));
+    text[limit..at].rfind(|c: char| c.is_whitespace()).map_or(limit, |i| limit + i)
+}
+
+fn floor_char(text: &str, mut at: usize) -> usize {
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
 }
 
 #[cfg(test)]
@@ -159,6 +287,71 @@ mod tests {
         // On a no_pii_processing model personal data blocks.
         let strict = Thresholds { pii: Some(0.6), ..block() };
         assert!(!guard(&pii, false, &strict, &flag()).blocked.is_empty());
+    }
+
+    /// Chunks pushed one at a time: what went out after each push, and at the end.
+    fn live(pieces: &[&str], block: Thresholds) -> (Vec<Vec<String>>, StreamEnd) {
+        let body = stream(pieces);
+        let mut g = StreamGuard::new(block, flag());
+        let steps = body.lines().map(|l| g.push(l)).collect();
+        (steps, g.finish())
+    }
+
+    fn content(lines: &[String]) -> String {
+        lines
+            .iter()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter_map(|v| v["message"]["content"].as_str().map(str::to_string))
+            .collect()
+    }
+
+    #[test]
+    fn a_live_stream_goes_out_one_word_behind_and_whole() {
+        let pieces = ["Sure", ",", " here", " is", " an", " answer", "."];
+        let (steps, end) = live(&pieces, block());
+        assert!(steps[0].is_empty(), "the first word is held until it is complete");
+        assert_eq!(content(&steps[1]), "", "nothing of the word in progress goes out");
+        assert_eq!(content(&steps[2]), "Sure,", "once the next word begins, the last one goes out");
+        assert_eq!(content(&steps[3]), " here");
+        let mut all: Vec<String> = steps.into_iter().flatten().collect();
+        all.extend(end.lines);
+        assert_eq!(all.concat(), stream(&pieces), "a clean stream goes out unchanged, every chunk once");
+        assert!(end.blocked.is_empty());
+    }
+
+    #[test]
+    fn a_live_leak_is_cut_before_any_piece_of_it_goes_out() {
+        let (steps, end) = live(&["The deploy key", " is AKIA", "IOSFODNN7", "EXAMPLE", " and more."], block());
+        let sent: Vec<String> = steps.iter().flatten().cloned().chain(end.lines).collect();
+        let text = sent.concat();
+        assert!(!text.contains("AKIA") && !text.contains("IOSFODNN7"), "no piece of the key: {text}");
+        assert_eq!(content(&sent), "The deploy key");
+        let last: Value = serde_json::from_str(sent.last().unwrap()).unwrap();
+        assert_eq!(last["code"], "output_blocked");
+        assert!(steps[4].is_empty() && steps[5].is_empty(), "nothing after the cut");
+        assert!(end.blocked.iter().any(|f| f.kind == FindingKind::AwsAccessKey));
+    }
+
+    #[test]
+    fn digit_groups_and_pem_headers_are_held_whole() {
+        // A payment card written group by group: no group goes out before the number is whole.
+        let strict = Thresholds { pii: Some(0.6), ..block() };
+        let (steps, end) = live(&["Card:", " 4111", " 1111", " 1111", " 1111", " thanks"], strict);
+        let sent: Vec<String> = steps.iter().flatten().cloned().chain(end.lines).collect();
+        assert_eq!(content(&sent), "Card:", "{sent:?}");
+        assert!(end.blocked.iter().any(|f| f.kind == FindingKind::PaymentCard), "{:?}", end.blocked);
+        let (steps, end) = live(&["Here:\n", "-----BEGIN", " RSA", " PRIVATE", " KEY-----", "\nMIIE"], block());
+        let sent: Vec<String> = steps.iter().flatten().cloned().chain(end.lines).collect();
+        assert_eq!(content(&sent), "Here:\n", "{sent:?}");
+    }
+
+    #[test]
+    fn a_leak_is_cut_on_the_chunk_that_completes_it() {
+        let (steps, end) = live(&["key: ", "AKIAIOSFODNN7EXAMPLE"], block());
+        assert!(!steps.iter().flatten().any(|l| l.contains("AKIA")));
+        assert_eq!(steps[1].len(), 1, "the error line, at once: {:?}", steps[1]);
+        assert_eq!(serde_json::from_str::<Value>(&steps[1][0]).unwrap()["code"], "output_blocked");
+        assert!(steps[2].is_empty() && end.lines.is_empty(), "nothing after it");
     }
 
     #[test]

@@ -19,12 +19,13 @@ use crate::validator::catalog::{self, catalog_call, CatalogCall};
 use crate::validator::decision::{check, screen, Refusal, ValidatorPolicy};
 use crate::validator::guard::{Category, Finding};
 use crate::validator::openai;
-use crate::validator::output;
+use crate::validator::output::{self, StreamGuard};
 use crate::validator::ports::{QuotaOutcome, QuotaStore, QuotaWindow};
-use crate::validator::upstream::{Upstream, UpstreamError};
+use crate::validator::relay::{relay, Framing, Served, PIECES_IN_FLIGHT};
+use crate::validator::upstream::{Opened, Upstream, UpstreamError};
 
 /// What happened to one request (for logs and metrics; no prompt text, no PII).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Outcome {
     pub request_id: String,
     pub caller: Option<String>,
@@ -42,7 +43,10 @@ pub struct Outcome {
     pub pii: bool,
     /// Time spent deciding (parse, registry lookup, checks, content scan), in microseconds.
     pub validation_us: u64,
+    /// Until Ollama's answer ended (a stream: its last chunk).
     pub upstream_ms: Option<u64>,
+    /// A stream: until its first bytes went to the caller.
+    pub first_byte_ms: Option<u64>,
     pub source_ip: Option<String>,
     /// Refused because the caller is suspended.
     pub suspended: bool,
@@ -121,59 +125,49 @@ impl<R: ModelRegistryStore, Q: QuotaStore + SuspensionStore, U: Upstream> Reques
     }
 
     /// Any JSON API Gateway might have sent (tests and tools; the function gets it typed).
+    /// The reply is read to its end (a stream as one body).
     pub async fn handle(&self, event: &Value, now: DateTime<Utc>) -> (HttpResponse, Outcome) {
-        self.serve(&GatewayEvent::from_value(event.clone()), now).await
+        self.serve(&GatewayEvent::from_value(event.clone()), now).await.collect().await
     }
 
-    pub async fn serve(&self, event: &GatewayEvent, now: DateTime<Utc>) -> (HttpResponse, Outcome) {
+    /// One request: refused or answered whole, or a stream relayed as Ollama writes it.
+    pub async fn serve(&self, event: &GatewayEvent, now: DateTime<Utc>) -> Served {
         let started = Instant::now();
-        let mut outcome = Outcome {
-            session: None,
-            request_id: "-".into(),
-            caller: None,
-            use_case: None,
-            model: None,
-            status: 0,
-            reason: None,
-            findings: Vec::new(),
-            flagged: Vec::new(),
-            auth_failure: false,
-            injection: false,
-            pii: false,
-            validation_us: 0,
-            upstream_ms: None,
-            source_ip: None,
-            suspended: false,
-        };
+        let mut outcome = Outcome { request_id: "-".into(), ..Outcome::default() };
         let req = match HttpRequest::from_gateway(event, &self.identity) {
             Ok(r) => r,
             Err(e @ GatewayError::ForeignApi { .. }) => {
                 // Not through this API: a direct invocation or a stray integration.
                 outcome.auth_failure = true;
                 let refusal = Refusal::new(403, "foreign_api", e.to_string());
-                return self.refused(refusal, outcome, started);
+                return self.refused(refusal, outcome, started).into();
             }
             Err(e) => {
                 let refusal = Refusal::new(400, "bad_event", e.to_string());
-                return self.refused(refusal, outcome, started);
+                return self.refused(refusal, outcome, started).into();
             }
         };
         // The OpenAI-compatible routes: translated, decided as the native request, translated
         // back (errors in OpenAI's shape).
         if let Some(route) = openai::route(&req.path) {
             let request_id = req.request_id.clone();
+            let in_openai_shape = |translated: &openai::Translated, served: Served| match served {
+                Served::Whole(answer, outcome) => {
+                    Served::Whole(openai::from_native(translated, &answer, &request_id, now), outcome)
+                }
+                streaming => streaming,
+            };
             if req.caller.as_ref().and_then(|c| c.use_case.as_ref()).is_none() {
                 // The unauthenticated are refused before their body is read, here as anywhere.
-                let (answer, outcome) = self.serve_native(req, outcome, started, now).await;
-                return (openai::from_native(&openai::Translated::refused(route), &answer, &request_id, now), outcome);
+                let served = self.serve_native(req, outcome, started, now, Framing::Ndjson).await;
+                return in_openai_shape(&openai::Translated::refused(route), served);
             }
             let translated = match openai::to_native(route, &req.method, &req.body) {
                 Ok(t) => t,
                 Err(refusal) => {
                     outcome.request_id = request_id.clone();
-                    let (native, outcome) = self.refused(refusal, outcome, started);
-                    let translated = openai::Translated::refused(route);
-                    return (openai::from_native(&translated, &native, &request_id, now), outcome);
+                    let served = self.refused(refusal, outcome, started).into();
+                    return in_openai_shape(&openai::Translated::refused(route), served);
                 }
             };
             let mut native = req;
@@ -181,10 +175,11 @@ impl<R: ModelRegistryStore, Q: QuotaStore + SuspensionStore, U: Upstream> Reques
             native.path = translated.path.to_string();
             native.body = translated.body.clone();
             native.headers.insert("content-type".into(), "application/json".into());
-            let (answer, outcome) = self.serve_native(native, outcome, started, now).await;
-            return (openai::from_native(&translated, &answer, &request_id, now), outcome);
+            let framing = Framing::Sse(openai::SseEvents::new(&translated, &request_id, now));
+            let served = self.serve_native(native, outcome, started, now, framing).await;
+            return in_openai_shape(&translated, served);
         }
-        self.serve_native(req, outcome, started, now).await
+        self.serve_native(req, outcome, started, now, Framing::Ndjson).await
     }
 
     /// A native request, from its identity to Ollama's answer.
@@ -194,7 +189,8 @@ impl<R: ModelRegistryStore, Q: QuotaStore + SuspensionStore, U: Upstream> Reques
         mut outcome: Outcome,
         started: Instant,
         now: DateTime<Utc>,
-    ) -> (HttpResponse, Outcome) {
+        framing: Framing,
+    ) -> Served {
         outcome.request_id = req.request_id.clone();
         outcome.source_ip = req.source_ip.clone();
         outcome.caller = req.caller.as_ref().map(|c| c.id.clone());
@@ -205,7 +201,7 @@ impl<R: ModelRegistryStore, Q: QuotaStore + SuspensionStore, U: Upstream> Reques
             let refusal = check(&req, &self.policy, &Registry::default()).err().unwrap_or_else(|| {
                 Refusal::new(403, "no_use_case", "the caller has no use case: ask the platform team to assign one")
             });
-            return self.refused_offence(refusal, outcome, started, now).await;
+            return self.refused_offence(refusal, outcome, started, now).await.into();
         }
         let restrictions = match self.restrictions().await {
             Ok(r) => r,
@@ -213,7 +209,7 @@ impl<R: ModelRegistryStore, Q: QuotaStore + SuspensionStore, U: Upstream> Reques
                 tracing::error!(error = %e, "suspensions unreadable: refusing requests (fail closed)");
                 let refusal =
                     Refusal::new(503, "restrictions_unavailable", "suspensions cannot be checked; try again shortly");
-                return self.refused(refusal.with_retry_after(5), outcome, started);
+                return self.refused(refusal.with_retry_after(5), outcome, started).into();
             }
         };
         let caller_id = req.caller.as_ref().map(|c| c.id.as_str()).unwrap_or_default();
@@ -230,7 +226,7 @@ impl<R: ModelRegistryStore, Q: QuotaStore + SuspensionStore, U: Upstream> Reques
             );
             refusal.until = Some(s.until);
             refusal.retry_after = Some((s.until - now).num_seconds().max(1) as u64);
-            return self.refused(refusal, outcome, started);
+            return self.refused(refusal, outcome, started).into();
         }
         let registry = match self.registry().await {
             Ok(r) => r,
@@ -238,19 +234,22 @@ impl<R: ModelRegistryStore, Q: QuotaStore + SuspensionStore, U: Upstream> Reques
                 tracing::error!(error = %e, "model registry unreadable: refusing requests (fail closed)");
                 let refusal =
                     Refusal::new(503, "registry_unavailable", "the model registry cannot be read; try again shortly");
-                return self.refused(refusal.with_retry_after(5), outcome, started);
+                return self.refused(refusal.with_retry_after(5), outcome, started).into();
             }
         };
         // The read-only calls clients make first (list, show, version), for this caller only.
         let use_case_name = req.caller.as_ref().and_then(|c| c.use_case.clone()).unwrap_or_default();
         if let Some(call) = catalog_call(&req, &registry, &use_case_name) {
-            return self.catalog(call, &req, &registry, &restrictions, &use_case_name, outcome, started, now).await;
+            return self
+                .catalog(call, &req, &registry, &restrictions, &use_case_name, outcome, started, now)
+                .await
+                .into();
         }
         // Every cheap check first, then the quota is charged, then the content is scanned: a
         // caller over quota never costs a scan.
         let screened = match screen(&req, &self.policy, &registry) {
             Ok(s) => s,
-            Err(refusal) => return self.refused_offence(refusal, outcome, started, now).await,
+            Err(refusal) => return self.refused_offence(refusal, outcome, started, now).await.into(),
         };
         let quota = Quota::new(&self.policy, screened.use_case(), restrictions.quota_factor(now), now);
         if screened.estimated_tokens > quota.max_tokens {
@@ -262,14 +261,14 @@ impl<R: ModelRegistryStore, Q: QuotaStore + SuspensionStore, U: Upstream> Reques
                     screened.estimated_tokens, quota.max_tokens, quota.window.seconds
                 ),
             );
-            return self.refused(refusal, outcome, started);
+            return self.refused(refusal, outcome, started).into();
         }
         if let Err(refusal) = self.charge(&quota, &screened.caller().id, screened.estimated_tokens, now).await {
-            return self.refused(refusal, outcome, started);
+            return self.refused(refusal, outcome, started).into();
         }
         let admitted = match screened.scan() {
             Ok(a) => a,
-            Err(refusal) => return self.refused_offence(refusal, outcome, started, now).await,
+            Err(refusal) => return self.refused_offence(refusal, outcome, started, now).await.into(),
         };
         outcome.model = Some(admitted.model.ollama_name());
         outcome.flagged = admitted.flagged.clone();
@@ -277,6 +276,35 @@ impl<R: ModelRegistryStore, Q: QuotaStore + SuspensionStore, U: Upstream> Reques
         outcome.validation_us = started.elapsed().as_micros() as u64;
 
         let upstream_started = Instant::now();
+        if admitted.streams {
+            return match self.upstream.open(admitted.endpoint.path(), admitted.body).await {
+                Ok(Opened::Streaming(chunks)) => {
+                    // Relayed as it comes; the output guard holds back only what may still be a leak.
+                    let guard = StreamGuard::new(admitted.output_block, admitted.output_flag);
+                    let head = HttpResponse {
+                        status: 200,
+                        content_type: framing.content_type(),
+                        headers: vec![("x-request-id".into(), outcome.request_id.clone())],
+                        body: String::new(),
+                    };
+                    outcome.status = 200;
+                    let (to, pieces) = tokio::sync::mpsc::channel(PIECES_IN_FLIGHT);
+                    tokio::spawn(relay(chunks, guard, framing, outcome, upstream_started, to));
+                    Served::Streaming(head, pieces)
+                }
+                opened => {
+                    let refused = opened.map(|o| match o {
+                        Opened::Refused(r) => r,
+                        Opened::Streaming(_) => unreachable!("matched above"),
+                    });
+                    outcome.upstream_ms = Some(upstream_started.elapsed().as_millis() as u64);
+                    let response = self.upstream_failure(refused, &mut outcome);
+                    outcome.status = response.status;
+                    let response = response.with_header("x-request-id", outcome.request_id.clone());
+                    (response, outcome).into()
+                }
+            };
+        }
         let forwarded = self.upstream.forward(admitted.endpoint.path(), admitted.body).await;
         outcome.upstream_ms = Some(upstream_started.elapsed().as_millis() as u64);
         let response = match forwarded {
@@ -284,7 +312,7 @@ impl<R: ModelRegistryStore, Q: QuotaStore + SuspensionStore, U: Upstream> Reques
                 let body = String::from_utf8_lossy(&r.body).into_owned();
                 let (status, body) = if admitted.endpoint.generates() {
                     // The output guard: secrets and personal data in the answer.
-                    let guarded = output::guard(&body, admitted.streams, &admitted.output_block, &admitted.output_flag);
+                    let guarded = output::guard(&body, false, &admitted.output_block, &admitted.output_flag);
                     outcome.pii |=
                         guarded.blocked.iter().chain(&guarded.flagged).any(|f| f.kind.category() == Category::Pii);
                     outcome.flagged.extend(guarded.flagged);
@@ -294,34 +322,20 @@ impl<R: ModelRegistryStore, Q: QuotaStore + SuspensionStore, U: Upstream> Reques
                         // Logged as a SECURITY_WARNING with the kinds (never the text).
                         outcome.reason = Some("output_blocked");
                         outcome.findings = guarded.blocked;
-                        // A stream keeps what came before the leak; a single answer is withheld.
-                        (if admitted.streams { r.status } else { 502 }, guarded.body)
+                        (502, guarded.body)
                     }
                 } else {
                     (r.status, body)
                 };
-                HttpResponse {
-                    status,
-                    content_type: if status >= 400 {
-                        "application/json"
-                    } else if admitted.streams {
-                        "application/x-ndjson"
-                    } else {
-                        "application/json"
-                    },
-                    headers: Vec::new(),
-                    body,
-                }
+                HttpResponse { status, content_type: "application/json", headers: Vec::new(), body }
             }
             other => self.upstream_failure(other, &mut outcome),
         };
         outcome.status = response.status;
         let response = response.with_header("x-request-id", outcome.request_id.clone());
-        (response, outcome)
+        (response, outcome).into()
     }
 
-    /// A refusal that is evidence against the caller (an injection attempt, an auth failure) is
-    /// counted per caller and hour: a fleet-wide alarm names the top offenders from it.
     /// A read-only call: counted against the caller's request quota (it reserves no tokens),
     /// answered from Ollama's own answer, reduced to what this caller may see.
     #[allow(clippy::too_many_arguments)]
@@ -415,11 +429,8 @@ impl<R: ModelRegistryStore, Q: QuotaStore + SuspensionStore, U: Upstream> Reques
                 (status, code, message)
             }
             Err(e) => {
-                let (status, code) = match e {
-                    UpstreamError::Timeout(_) => (504, "upstream_timeout"),
-                    UpstreamError::TooLarge(_) => (502, "upstream_response_too_large"),
-                    UpstreamError::Unreachable(_) => (502, "upstream_unavailable"),
-                };
+                let code = e.code();
+                let status = if matches!(e, UpstreamError::Timeout(_)) { 504 } else { 502 };
                 tracing::error!(error = %e, "forwarding to Ollama failed");
                 (status, code, e.to_string())
             }
@@ -467,10 +478,23 @@ impl<R: ModelRegistryStore, Q: QuotaStore + SuspensionStore, U: Upstream> Reques
     }
 }
 
+impl From<(HttpResponse, Outcome)> for Served {
+    fn from((response, outcome): (HttpResponse, Outcome)) -> Self {
+        Served::Whole(response, Box::new(outcome))
+    }
+}
+
 impl Refusal {
     pub fn with_retry_after(mut self, seconds: u64) -> Self {
         self.retry_after = Some(seconds);
         self
+    }
+}
+
+impl Outcome {
+    /// Refused, withheld, or cut by the output guard (what `BlockedRequests` counts).
+    pub fn blocked(&self) -> bool {
+        self.reason.is_some() && (self.status >= 400 || self.reason == Some("output_blocked"))
     }
 }
 
@@ -530,6 +554,7 @@ pub fn log_outcome(o: &Outcome) {
             flagged = %flagged.join(","),
             validation_us = o.validation_us,
             upstream_ms = o.upstream_ms.unwrap_or(0),
+            first_byte_ms = o.first_byte_ms.unwrap_or(0),
             request_id = %o.request_id,
             "request handled"
         );
