@@ -126,7 +126,7 @@ test: lint unit integration e2e infra-test ## Everything CI runs: lint, unit, in
 	@echo "==> all tests passed"
 
 .PHONY: bench
-bench: venv ## Benchmarks: planner and validator throughput, validator cold start, remediation latency against the local AWS
+bench: venv ## Benchmarks: planner and validator throughput, validator cold start, streamed time to first byte, remediation latency against the local AWS
 	@echo "==> planner and parser (pure)"
 	cargo bench --workspace --locked --bench planner
 	@echo "==> request validation: chat requests of 1, 8 and 64 KB (criterion)"
@@ -136,6 +136,8 @@ bench: venv ## Benchmarks: planner and validator throughput, validator cold star
 	@echo "==> request validator: process start to ready (release binary)"
 	cargo build --release --locked --bin request-validator
 	cargo bench --workspace --locked --bench cold_start
+	@echo "==> streamed answers: time to first byte through the release binary, streaming vs buffered"
+	@AWS_MAX_ATTEMPTS=1 $(LOCAL_AWS) run -- cargo bench --workspace --locked --bench stream_ttfb
 	@echo "==> remediation latency against the local AWS"
 	@AWS_MAX_ATTEMPTS=1 $(LOCAL_AWS) run -- cargo bench --workspace --locked --bench remediation_latency
 

@@ -2,6 +2,8 @@
 //! whole decision (`check`: parse, limits, every detector over every text), beside prose of the
 //! same size. Target: each crafted shape within 3× of prose. After criterion's report a table
 //! gives each shape's ratio (best of 7 runs each, interleaved) and the run fails if one is over.
+//! The output guard the same way: answers streamed in 4-byte chunks, crafted to be held back
+//! (one long word, digit groups, PEM headers), beside a prose answer of the same size.
 //! `cargo bench -p warden-shared --no-default-features --bench worst_case` (part of `make bench`).
 
 mod inputs;
@@ -13,7 +15,8 @@ use criterion::{BenchmarkId, Criterion, Throughput};
 
 use warden::http::HttpRequest;
 use warden::registry::{parse_registry_yaml, Registry};
-use warden::validator::decision::{check, ValidatorPolicy};
+use warden::validator::decision::{check, Thresholds, ValidatorPolicy};
+use warden::validator::output;
 
 const REGISTRY: &str = include_str!("../../../events/request-validator/model-registry.yaml");
 const SIZES: [(usize, &str); 2] = [(64 * 1024, "64KB"), (1024 * 1024, "1MiB")];
@@ -57,6 +60,53 @@ fn best_of(runs: usize, mut f: impl FnMut()) -> Duration {
         .unwrap_or_default()
 }
 
+/// An answer of `bytes` of text as Ollama streams it: NDJSON chat chunks of 4 bytes.
+fn streamed(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() * 24);
+    let chars: Vec<char> = text.chars().collect();
+    for piece in chars.chunks(4) {
+        let piece: String = piece.iter().collect();
+        out.push_str(
+            &serde_json::json!({"message": {"role": "assistant", "content": piece}, "done": false}).to_string(),
+        );
+        out.push('\n');
+    }
+    out.push_str("{\"message\":{\"role\":\"assistant\",\"content\":\"\"},\"done\":true}\n");
+    out
+}
+
+/// The output guard on crafted streamed answers, each against prose of the same size.
+fn output_guard_ratios() -> Vec<(&'static str, &'static str, usize, String, Duration, f64)> {
+    let block = Thresholds { injection: None, unicode: None, pii: Some(0.6), secret: Some(0.8) };
+    let flag = Thresholds { injection: None, unicode: None, pii: Some(0.6), secret: Some(0.5) };
+    let mut rows = Vec::new();
+    for (bytes, label) in SIZES {
+        let repeat = |unit: &str| unit.repeat(bytes / unit.len());
+        let prose = streamed(&inputs::prose(bytes));
+        let shapes = [
+            ("answer: one long word", streamed(&repeat("abcdefgh"))),
+            ("answer: digit groups", streamed(&repeat("12 "))),
+            ("answer: PEM headers", streamed(&repeat("-----BEGIN "))),
+            ("answer: newlines", streamed(&repeat("\n"))),
+        ];
+        let time = |body: &str| best_of(5, || drop(black_box(output::guard(black_box(body), true, &block, &flag))));
+        for (name, body) in &shapes {
+            let base = time(&prose);
+            let crafted = time(body);
+            let verdict = if output::guard(body, true, &block, &flag).blocked.is_empty() { "passed" } else { "cut" };
+            rows.push((
+                label,
+                *name,
+                body.len(),
+                verdict.to_string(),
+                crafted,
+                crafted.as_secs_f64() / base.as_secs_f64(),
+            ));
+        }
+    }
+    rows
+}
+
 fn main() {
     let registry = Registry { models: parse_registry_yaml(REGISTRY).expect("the sample registry parses") };
     let policy = ValidatorPolicy::default();
@@ -89,6 +139,7 @@ fn main() {
             table.push((label, *name, req.body.len(), verdict, crafted, crafted.as_secs_f64() / prose.as_secs_f64()));
         }
     }
+    table.extend(output_guard_ratios());
     c.final_summary();
     println!("\n{:<6} {:<28} {:>9} {:<20} {:>10} {:>7}", "size", "shape", "bytes", "verdict", "time", "×prose");
     let mut over = Vec::new();
