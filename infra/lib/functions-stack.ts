@@ -223,6 +223,12 @@ export class FunctionsStack extends Stack {
         reason: "CreateSecurityGroup authorizes against the VPC of the instance being isolated, known only at run time.",
       },
       {
+        id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:*:prefix-list/*]',
+        reason:
+          'Read only: the entries of the prefix lists an ingress rule names, known only at run time; AWS-managed lists ' +
+          'belong to the aws account, so the account is a wildcard.',
+      },
+      {
         id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>::snapshot/*]',
         reason: 'Snapshots are created by CreateSnapshots at run time; their ids cannot be known in advance.',
       },
@@ -360,6 +366,10 @@ export class FunctionsStack extends Stack {
     if (options.exposure) {
       // Revoke world-open ingress; an exact undo re-authorizes what was revoked.
       this.allow(fn, 'ReadSecurityGroupRules', ['ec2:DescribeSecurityGroupRules'], ['*']);
+      // Prefix lists count with their entries (customer- and AWS-managed lists).
+      this.allow(fn, 'ReadPrefixLists', ['ec2:GetManagedPrefixListEntries'], [
+        `arn:${this.partition}:ec2:${this.region}:*:prefix-list/*`,
+      ]);
       this.allow(fn, 'FixExposedSecurityGroups', ['ec2:RevokeSecurityGroupIngress', 'ec2:AuthorizeSecurityGroupIngress'], [ec2Arn('security-group')]);
     }
     // Isolation groups are created tagged, and only groups with Warden's tag are edited.

@@ -52,7 +52,9 @@ describe('each function role holds exactly the actions its code calls', () => {
   test('remediator: exposure fixes, isolation, suspensions, approvals', () => {
     assert.deepEqual(
       actionsOf(warden.functions.remediator),
-      sorted(LOGS, TABLE_KEY, ISOLATION, APPROVALS_AND_STATE, ['ec2:DescribeSecurityGroupRules', 'ec2:RevokeSecurityGroupIngress']),
+      sorted(LOGS, TABLE_KEY, ISOLATION, APPROVALS_AND_STATE, [
+        'ec2:DescribeSecurityGroupRules', 'ec2:GetManagedPrefixListEntries', 'ec2:RevokeSecurityGroupIngress',
+      ]),
     );
   });
   test('approvals: runs approved isolation/release and suspension decisions, never revokes ingress', () => {

@@ -10,7 +10,9 @@ use serde_json::Value;
 use warden::edge::events::parse_event;
 use warden::exposure::plan::plan_exposure_remediation;
 use warden::exposure::plan::{Exemption, ExemptionTarget, Trigger, TriggerKind};
-use warden::exposure::{IngressRule, RuleSource, SensitivePort};
+use warden::exposure::{
+    ExposureDefinition, IngressRule, PrefixLists, RuleSource, SensitivePort, DEFAULT_MAX_PUBLIC_SHARE,
+};
 
 /// Run `f` repeatedly for about `budget` and return the mean time per call.
 fn measure(budget: Duration, mut f: impl FnMut()) -> (Duration, u64) {
@@ -62,7 +64,11 @@ fn main() {
     });
     println!("parse CloudTrail event                      {:>10.2?} /event   ({n} runs)", parse);
 
-    let ports = vec![SensitivePort::new(11434), SensitivePort::new(22)];
+    let definition = ExposureDefinition {
+        sensitive_ports: vec![SensitivePort::new(11434), SensitivePort::new(22)],
+        max_public_share: DEFAULT_MAX_PUBLIC_SHARE,
+    };
+    let lists = PrefixLists::new();
     let now = Utc::now();
     for (groups, per_group, exemptions) in [(1, 10, 0), (100, 10, 10), (1000, 10, 100)] {
         let rules = account(groups, per_group);
@@ -78,7 +84,7 @@ fn main() {
             .collect();
         let trigger = Trigger::new("bench", TriggerKind::ScheduledSweep { rule: "bench".into() }, now);
         let (t, n) = measure(budget, || {
-            black_box(plan_exposure_remediation(trigger.clone(), black_box(&rules), &ex, &ports, now));
+            black_box(plan_exposure_remediation(trigger.clone(), black_box(&rules), &lists, &ex, &definition, now));
         });
         println!(
             "plan {:>5} rules in {:>4} groups, {:>3} exempt {:>10.2?} /plan    ({n} runs, {:.0} rules/ms)",

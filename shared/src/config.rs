@@ -37,6 +37,10 @@ pub struct RemediatorConfig {
     pub topic_arn: String,
     /// `WARDEN_SENSITIVE_PORTS`: TCP ports never to be open to the world (default `11434,22`).
     pub sensitive_ports: Vec<SensitivePort>,
+    /// `WARDEN_MAX_PUBLIC_SHARE`: the share (0–1) of the public IPv4 or IPv6 internet a group's
+    /// rules may let in on a sensitive port, together, before they count as exposed (default
+    /// 0.001: a /10 of IPv4 is over it, any company's ranges under it).
+    pub max_public_share: f64,
     /// `WARDEN_DRY_RUN`: plan and record, change nothing (default `false`).
     pub dry_run: bool,
     /// `WARDEN_LEASE_SECONDS`: how long a remediation in progress is protected from being taken
@@ -80,6 +84,16 @@ impl RemediatorConfig {
         }
         let sensitive_ports =
             parse_ports(&get("WARDEN_SENSITIVE_PORTS").unwrap_or_else(|| DEFAULT_SENSITIVE_PORTS.into()))?;
+        let max_public_share = match get("WARDEN_MAX_PUBLIC_SHARE").filter(|v| !v.trim().is_empty()) {
+            None => crate::exposure::DEFAULT_MAX_PUBLIC_SHARE,
+            Some(v) => {
+                v.trim().parse::<f64>().ok().filter(|s| (0.0..1.0).contains(s)).ok_or_else(|| ConfigError::Invalid {
+                    var: "WARDEN_MAX_PUBLIC_SHARE",
+                    value: v,
+                    why: "must be a share of the internet at least 0 and under 1 (0.001 is a thousandth)".into(),
+                })?
+            }
+        };
         let dry_run = parse_bool("WARDEN_DRY_RUN", get("WARDEN_DRY_RUN"), false)?;
         let lease_seconds = match get("WARDEN_LEASE_SECONDS") {
             None => 90,
@@ -116,6 +130,7 @@ impl RemediatorConfig {
             table_name,
             topic_arn,
             sensitive_ports,
+            max_public_share,
             dry_run,
             lease_seconds,
             metrics_namespace,
@@ -376,6 +391,10 @@ mod tests {
     fn defaults_are_safe() {
         let c = cfg(&BASE).unwrap();
         assert_eq!(c.sensitive_ports.iter().map(|p| p.port).collect::<Vec<_>>(), [11434, 22]);
+        assert_eq!(c.max_public_share, 0.001);
+        let mut pairs = BASE.to_vec();
+        pairs.push(("WARDEN_MAX_PUBLIC_SHARE", "0.01"));
+        assert_eq!(cfg(&pairs).unwrap().max_public_share, 0.01);
         assert!(!c.dry_run);
         assert_eq!(c.lease_seconds, 90);
         assert_eq!(c.metrics_namespace, "Warden");
@@ -401,6 +420,8 @@ mod tests {
             ("WARDEN_ISOLATION_POLICY", "{\"rules\": []}"),
             ("WARDEN_ISOLATION_POLICY", "@/nonexistent/policy.json"),
             ("WARDEN_QUARANTINE_PROFILE_ARN", "quarantine"),
+            ("WARDEN_MAX_PUBLIC_SHARE", "1"),
+            ("WARDEN_MAX_PUBLIC_SHARE", "half"),
         ] {
             let mut pairs = BASE.to_vec();
             pairs.retain(|(k, _)| *k != var);

@@ -12,7 +12,10 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
-use aws_sdk_ec2::types::{IpPermission, IpRange, Ipv6Range, ResourceType, Tag, TagSpecification, UserIdGroupPair};
+use aws_sdk_ec2::types::{
+    AddPrefixListEntry, IpPermission, IpRange, Ipv6Range, PrefixListId, ResourceType, Tag, TagSpecification,
+    UserIdGroupPair,
+};
 use serde_json::Value;
 
 use warden::aws::wiring::{isolation_executor, remediation_executor};
@@ -163,6 +166,9 @@ impl Fixture {
             Source::Group(g) => {
                 p.user_id_group_pairs(UserIdGroupPair::builder().group_id(g).description(rule.description).build())
             }
+            Source::PrefixList(id) => {
+                p.prefix_list_ids(PrefixListId::builder().prefix_list_id(id).description(rule.description).build())
+            }
         };
         let mut req = self.ec2.authorize_security_group_ingress().group_id(group_id).ip_permissions(p.build());
         if let Some((k, v)) = rule.tag {
@@ -175,6 +181,21 @@ impl Fixture {
         }
         let out = req.send().await.expect("AuthorizeSecurityGroupIngress");
         out.security_group_rules()[0].security_group_rule_id().unwrap().to_string()
+    }
+
+    /// A customer-managed IPv4 prefix list holding `cidrs`; its id.
+    pub async fn prefix_list(&self, cidrs: &[&str]) -> String {
+        let out = self
+            .ec2
+            .create_managed_prefix_list()
+            .prefix_list_name(unique("warden-test-list"))
+            .address_family("IPv4")
+            .max_entries(10)
+            .set_entries(Some(cidrs.iter().map(|c| AddPrefixListEntry::builder().cidr(*c).build()).collect()))
+            .send()
+            .await
+            .expect("CreateManagedPrefixList");
+        out.prefix_list().and_then(|l| l.prefix_list_id()).expect("a prefix list id").to_string()
     }
 
     pub async fn rules(&self, group_id: &str) -> Vec<IngressRule> {
@@ -231,6 +252,7 @@ pub enum Source<'a> {
     V4(&'a str),
     V6(&'a str),
     Group(&'a str),
+    PrefixList(&'a str),
 }
 
 pub struct Rule<'a> {

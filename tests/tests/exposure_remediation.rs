@@ -256,6 +256,40 @@ async fn undo_restores_exactly_the_revoked_rules_once() {
 }
 
 #[tokio::test]
+async fn the_internet_in_pieces_or_in_a_prefix_list_is_revoked_and_restored_exactly() {
+    let f = Fixture::new().await;
+    let everyone = f.prefix_list(&["0.0.0.0/0"]).await;
+    let offices = f.prefix_list(&["81.2.69.0/24", "198.51.100.0/24"]).await;
+    let offending = vec![
+        f.allow(&f.group_id, tcp(11434, 11434, Source::V4("0.0.0.0/1"), "the lower half")).await,
+        f.allow(&f.group_id, tcp(11434, 11434, Source::V4("128.0.0.0/1"), "the upper half")).await,
+        f.allow(&f.group_id, tcp(22, 22, Source::V6("2000::/3"), "all of global unicast")).await,
+        f.allow(&f.group_id, tcp(0, 65535, Source::PrefixList(&everyone), "everyone, by list")).await,
+    ];
+    let legitimate = vec![
+        f.allow(&f.group_id, tcp(22, 22, Source::V4("81.2.69.10/32"), "the office")).await,
+        f.allow(&f.group_id, tcp(11434, 11434, Source::PrefixList(&offices), "the offices, by list")).await,
+    ];
+    let before = f.rules(&f.group_id).await;
+    let executor = f.executor(false);
+
+    let report = run(&executor, &f.sample("cloudtrail-authorize-sg-ingress-11434.json")).await;
+    assert_eq!(report.status, "completed", "{report:#?}");
+    assert_eq!(sorted(report.revoked.iter().map(|r| r.rule_id.clone()).collect()), sorted(offending.clone()));
+    assert_eq!(f.rule_ids(&f.group_id).await, sorted(legitimate), "the office and its list stay");
+
+    let mut undo_event = f.sample("warden-undo-request.json");
+    undo_event["detail"]["remediation_id"] = report.remediation_id.clone().unwrap().into();
+    let undo = run(&executor, &undo_event).await;
+    assert_eq!((undo.status.as_str(), undo.restored.len()), ("undone", 4), "{undo:#?}");
+    let mut want: Vec<_> = before.iter().map(spec).collect();
+    let mut got: Vec<_> = f.rules(&f.group_id).await.iter().map(spec).collect();
+    want.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
+    got.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
+    assert_eq!(got, want, "the prefix-list rule is back as it was, with the others");
+}
+
+#[tokio::test]
 async fn modify_security_group_rules_event_is_remediated() {
     let f = Fixture::new().await;
     let rule = f.allow(&f.group_id, tcp(443, 443, Source::V4("0.0.0.0/0"), "https")).await;

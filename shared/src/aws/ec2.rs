@@ -5,13 +5,13 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_ec2::types::{
-    Filter, IpPermission, IpRange, Ipv6Range, ResourceType, SecurityGroupRule, Tag, TagSpecification,
+    Filter, IpPermission, IpRange, Ipv6Range, PrefixListId, ResourceType, SecurityGroupRule, Tag, TagSpecification,
 };
 use aws_sdk_ec2::Client;
 
 use super::port_error;
 use crate::exposure::ports::{RevokeResult, SecurityGroups};
-use crate::exposure::{IngressRule, RuleSource};
+use crate::exposure::{IngressRule, PrefixLists, RuleSource};
 use crate::ports::{ErrorKind, PortError, PortResult};
 
 /// DescribeSecurityGroupRules takes at most 200 filter values per filter.
@@ -109,6 +109,39 @@ impl SecurityGroups for Ec2SecurityGroups {
         Ok(rules)
     }
 
+    async fn prefix_lists(&self, ids: &[String]) -> PortResult<PrefixLists> {
+        let mut lists = PrefixLists::new();
+        for id in ids {
+            let mut entries = Vec::new();
+            let mut token: Option<String> = None;
+            loop {
+                let out = match self
+                    .client
+                    .get_managed_prefix_list_entries()
+                    .prefix_list_id(id)
+                    .set_next_token(token.take())
+                    .max_results(100)
+                    .send()
+                    .await
+                {
+                    Ok(out) => out,
+                    Err(e) => match port_error("GetManagedPrefixListEntries", e) {
+                        // A list deleted since the rule was read lets nothing in.
+                        err if err.kind == ErrorKind::NotFound => break,
+                        err => return Err(err),
+                    },
+                };
+                entries.extend(out.entries().iter().filter_map(|e| e.cidr()).map(str::to_string));
+                match out.next_token() {
+                    Some(t) if !t.is_empty() => token = Some(t.to_string()),
+                    _ => break,
+                }
+            }
+            lists.insert(id.clone(), entries);
+        }
+        Ok(lists)
+    }
+
     async fn revoke_ingress(&self, group_id: &str, rule_ids: &[String]) -> Vec<RevokeResult> {
         if rule_ids.is_empty() {
             return Vec::new();
@@ -154,12 +187,15 @@ impl SecurityGroups for Ec2SecurityGroups {
             }
             RuleSource::CidrIpv6(c) => permission
                 .ipv6_ranges(Ipv6Range::builder().cidr_ipv6(c).set_description(rule.description.clone()).build()),
+            RuleSource::PrefixList(id) => permission.prefix_list_ids(
+                PrefixListId::builder().prefix_list_id(id).set_description(rule.description.clone()).build(),
+            ),
             other => {
                 return Err(PortError::new(
                     "AuthorizeSecurityGroupIngress",
                     ErrorKind::Other,
                     format!(
-                        "restoring a rule from {other} is not supported: Warden only revokes world-open CIDR rules"
+                        "restoring a rule from {other} is not supported: Warden only revokes rules from CIDRs and prefix lists"
                     ),
                 ))
             }

@@ -16,7 +16,10 @@ pub fn remediation_executor(
         DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), &config.table_name),
         SnsNotifier::new(aws_sdk_sns::Client::new(sdk), &config.topic_arn),
         crate::exposure::executor::Settings {
-            sensitive_ports: config.sensitive_ports.clone(),
+            exposure: crate::exposure::ExposureDefinition {
+                sensitive_ports: config.sensitive_ports.clone(),
+                max_public_share: config.max_public_share,
+            },
             dry_run: config.dry_run,
             lease: config.lease(),
         },

@@ -255,6 +255,8 @@ impl RuleInvocation {
 #[derive(Debug, Clone, PartialEq)]
 pub struct RuleParams {
     pub ports: Vec<u16>,
+    /// `max_public_share`: as the remediator's `WARDEN_MAX_PUBLIC_SHARE` (default 0.001).
+    pub max_public_share: f64,
     pub scope_tag: (String, String),
     pub kms_key_ids: Vec<String>,
     pub model_tag: String,
@@ -277,8 +279,18 @@ impl RuleParams {
         let get = |k: &str, d: &str| {
             p.get(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty()).unwrap_or_else(|| d.to_string())
         };
+        let max_public_share = match p.get("max_public_share") {
+            None => crate::exposure::DEFAULT_MAX_PUBLIC_SHARE,
+            Some(v) => v
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|s| (0.0..1.0).contains(s))
+                .ok_or_else(|| ComplianceError::Invalid("ruleParameters.max_public_share", v.clone()))?,
+        };
         Ok(Self {
             ports,
+            max_public_share,
             scope_tag: (get("tag_key", "Service"), get("tag_value", "Ollama")),
             kms_key_ids: p
                 .get("kms_key_ids")
@@ -350,6 +362,22 @@ mod tests {
         assert_eq!(verdict(Rule::SensitivePortsNotPublic, &open).0, Compliance::NonCompliant);
         let v6 = sg(json!([{"ipProtocol": "tcp", "fromPort": 22, "toPort": 22, "ipv6Ranges": [{"cidrIpv6": "::/0"}]}]));
         assert!(verdict(Rule::SensitivePortsNotPublic, &v6).1.contains("22 open to ::/0"));
+        // The internet in two halves, in one group: the same exposure, both rules named.
+        let halves = sg(json!([{"ipProtocol": "tcp", "fromPort": 11434, "toPort": 11434,
+            "ipv4Ranges": [{"cidrIp": "0.0.0.0/1"}, {"cidrIp": "128.0.0.0/1"}]}]));
+        let (compliance, annotation) = verdict(Rule::SensitivePortsNotPublic, &halves);
+        assert_eq!(compliance, Compliance::NonCompliant);
+        assert!(
+            annotation.contains("11434 open to 0.0.0.0/1") && annotation.contains("11434 open to 128.0.0.0/1"),
+            "{annotation}"
+        );
+        // Sixteen /13s, each a seventh of the share alone, half as much again together.
+        let pieces: Vec<Value> =
+            (0..16).map(|i| json!({"cidrIp": format!("{}.{}.0.0/13", 80 + i / 32, (i % 32) * 8)})).collect();
+        let together = sg(json!([{"ipProtocol": "tcp", "fromPort": 22, "toPort": 22, "ipv4Ranges": pieces}]));
+        let (compliance, annotation) = verdict(Rule::SensitivePortsNotPublic, &together);
+        assert_eq!(compliance, Compliance::NonCompliant, "{annotation}");
+        assert!(annotation.contains("with the group's other rules"), "{annotation}");
         let range =
             sg(json!([{"ipProtocol": "tcp", "fromPort": 0, "toPort": 65535, "ipv4Ranges": [{"cidrIp": "0.0.0.0/0"}]}]));
         assert_eq!(verdict(Rule::SensitivePortsNotPublic, &range).0, Compliance::NonCompliant);
@@ -506,8 +534,11 @@ mod tests {
     /// The remediator and the Config rule judge the same rules the same way: one definition.
     #[test]
     fn the_remediator_and_the_config_rule_agree_on_every_rule() {
-        use crate::exposure::{exposure_reason, SensitivePort};
-        let sensitive = [SensitivePort::new(11434), SensitivePort::new(22)];
+        use crate::exposure::{exposed_rules, ExposureDefinition, PrefixLists, SensitivePort};
+        let definition = ExposureDefinition {
+            sensitive_ports: vec![SensitivePort::new(11434), SensitivePort::new(22)],
+            max_public_share: crate::exposure::DEFAULT_MAX_PUBLIC_SHARE,
+        };
         let mut cases = 0;
         for protocol in ["tcp", "TCP", "6", "udp", "icmp", "-1", "all", "ALL"] {
             for (from, to) in [(11434, 11434), (22, 22), (0, 65535), (443, 443), (-1, -1), (-1, 80), (8000, 12000)] {
@@ -516,19 +547,22 @@ mod tests {
                     ("ipv6Ranges", "cidrIpv6", "::/0"),
                     ("ipv4Ranges", "cidrIp", "10.0.0.0/8"),
                     ("ipv6Ranges", "cidrIpv6", "2001:db8::/32"),
+                    ("ipv4Ranges", "cidrIp", "0.0.0.0/1"),
+                    ("ipv6Ranges", "cidrIpv6", "2000::/3"),
+                    ("ipv4Ranges", "cidrIp", "81.2.0.0/16"),
                     ("prefixListIds", "prefixListId", "pl-0123456789abcdef0"),
                 ] {
                     let perm = json!([{"ipProtocol": protocol, "fromPort": from, "toPort": to, list: [{key: cidr}]}]);
                     let item = ci("AWS::EC2::SecurityGroup", json!({"ipPermissions": perm}), json!({}));
                     let rules = ingress_rules("sg-0123abcd", &item.configuration);
                     assert_eq!(rules.len(), 1, "{perm}");
-                    let remediator_revokes = exposure_reason(&rules[0], &sensitive).is_some();
+                    let remediator_revokes = !exposed_rules(&rules, &PrefixLists::new(), &definition).is_empty();
                     let config_flags = verdict(Rule::SensitivePortsNotPublic, &item).0 == Compliance::NonCompliant;
                     assert_eq!(remediator_revokes, config_flags, "{perm}");
                     cases += 1;
                 }
             }
         }
-        assert_eq!(cases, 8 * 7 * 5);
+        assert_eq!(cases, 8 * 7 * 8);
     }
 }

@@ -13,7 +13,7 @@ use crate::exposure::plan::{
     plan_exposure_remediation, Action, Plan, RemediationRecord, RemediationStatus, StepRecord, StepStatus, Trigger,
 };
 use crate::exposure::ports::{AuditStore, RevokeResult, SecurityGroups};
-use crate::exposure::{exposure_reason, IngressRule, SensitivePort};
+use crate::exposure::{exposed_rules, ExposureDefinition, IngressRule, PrefixLists, RuleSource};
 use crate::notify::human_time;
 use crate::ports::{ErrorKind, ExecutorError, Notifier};
 
@@ -29,7 +29,8 @@ const MAX_PARTS: usize = 50;
 /// Policy and mode for exposure remediation, from the typed config.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    pub sensitive_ports: Vec<SensitivePort>,
+    /// The sensitive ports and the share of the internet a group may let in on them.
+    pub exposure: ExposureDefinition,
     pub dry_run: bool,
     /// How long a claimed remediation is protected from being taken over by a redelivery.
     pub lease: Duration,
@@ -293,9 +294,21 @@ impl<G: SecurityGroups, S: AuditStore, N: Notifier> Executor<G, S, N> {
         }
 
         let rules = self.groups.ingress_rules(trigger.scope()).await?;
-        let any_exposure = rules.iter().any(|r| exposure_reason(r, &self.settings.sensitive_ports).is_some());
+        // Prefix lists count with their entries: one read per list in use.
+        let mut list_ids: Vec<String> = rules
+            .iter()
+            .filter_map(|r| match &r.source {
+                RuleSource::PrefixList(id) => Some(id.clone()),
+                _ => None,
+            })
+            .collect();
+        list_ids.sort_unstable();
+        list_ids.dedup();
+        let lists = if list_ids.is_empty() { PrefixLists::new() } else { self.groups.prefix_lists(&list_ids).await? };
+        let definition = &self.settings.exposure;
+        let any_exposure = !exposed_rules(&rules, &lists, definition).is_empty();
         let exemptions = if any_exposure { self.store.exemptions().await? } else { Vec::new() };
-        let mut plan = plan_exposure_remediation(trigger, &rules, &exemptions, &self.settings.sensitive_ports, now);
+        let mut plan = plan_exposure_remediation(trigger, &rules, &lists, &exemptions, definition, now);
         plan.truncate_to(MAX_ACTIONS_PER_RECORD);
         // A dry run changes nothing, so a next part would plan the same rules again.
         let more = plan.left_for_next_part > 0 && !self.settings.dry_run;

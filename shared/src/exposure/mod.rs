@@ -1,6 +1,7 @@
 //! What "open to the world" means for a security-group ingress rule, and the pure planner that
 //! turns the rules of some groups (plus exemptions) into a plan of revocations.
 
+pub mod address_space;
 pub mod executor;
 pub mod notification;
 pub mod plan;
@@ -27,15 +28,19 @@ pub enum RuleSource {
 }
 
 impl RuleSource {
-    /// The whole IPv4 or IPv6 internet.
-    pub fn is_world(&self) -> bool {
+    /// The addresses this source lets in: its CIDR, a prefix list's entries (from `lists`;
+    /// none while unresolved), nothing for a group.
+    fn cidrs<'a>(&'a self, lists: &'a PrefixLists) -> Vec<&'a str> {
         match self {
-            RuleSource::CidrIpv4(cidr) => cidr.trim() == "0.0.0.0/0",
-            RuleSource::CidrIpv6(cidr) => cidr.trim() == "::/0",
-            RuleSource::PrefixList(_) | RuleSource::SecurityGroup(_) => false,
+            RuleSource::CidrIpv4(c) | RuleSource::CidrIpv6(c) => vec![c.as_str()],
+            RuleSource::PrefixList(id) => lists.get(id).into_iter().flatten().map(String::as_str).collect(),
+            RuleSource::SecurityGroup(_) => Vec::new(),
         }
     }
 }
+
+/// The entries (CIDRs) of managed prefix lists, by id.
+pub type PrefixLists = BTreeMap<String, Vec<String>>;
 
 impl fmt::Display for RuleSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -69,17 +74,12 @@ impl IngressRule {
         self.ip_protocol == "-1" || self.ip_protocol.eq_ignore_ascii_case("all")
     }
 
-    /// The one definition of exposure, for the remediator and the Config rule alike: open to
-    /// the whole internet, and either all traffic or TCP covering `port`.
-    pub fn exposes(&self, port: u16) -> bool {
-        self.source.is_world() && self.covers_tcp_port(port)
-    }
-
     fn is_tcp(&self) -> bool {
         matches!(self.ip_protocol.to_ascii_lowercase().as_str(), "tcp" | "6")
     }
 
-    fn covers_tcp_port(&self, port: u16) -> bool {
+    /// TCP `port` (or all traffic) is let in, from wherever the source says.
+    pub fn covers_tcp_port(&self, port: u16) -> bool {
         if self.allows_all_traffic() {
             return true;
         }
@@ -127,15 +127,96 @@ impl SensitivePort {
     }
 }
 
-/// Why a rule is an exposure, or `None` when it is not one.
-pub fn exposure_reason(rule: &IngressRule, sensitive: &[SensitivePort]) -> Option<String> {
-    if rule.source.is_world() && rule.allows_all_traffic() {
-        return Some(format!("allows all traffic from {}", rule.source));
+/// What counts as exposed: the sensitive ports, and how much of the public internet (a share of
+/// the IPv4 or IPv6 space, 0–1) a group may let in on one of them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExposureDefinition {
+    pub sensitive_ports: Vec<SensitivePort>,
+    pub max_public_share: f64,
+}
+
+/// A /10 of public IPv4 is over it; a /11, or any company's ranges, are under it.
+pub const DEFAULT_MAX_PUBLIC_SHARE: f64 = 0.001;
+
+/// A rule that exposes what it should not, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Exposed {
+    pub rule: IngressRule,
+    pub reason: String,
+}
+
+/// The one definition of exposure, for the remediator and the Config rule alike. Per group and
+/// per sensitive port (and for "all traffic"), the sources of every rule that lets that port in
+/// are taken together; when they cover more than `max_public_share` of the public IPv4 or IPv6
+/// space, the largest of them are exposures, as many as it takes to bring the rest under the
+/// share — `0.0.0.0/0` alone, both halves of a split, all of 256 /8s — while an office /32 in
+/// the same group stays. Prefix lists count with their entries (`lists`).
+pub fn exposed_rules(rules: &[IngressRule], lists: &PrefixLists, definition: &ExposureDefinition) -> Vec<Exposed> {
+    use address_space::{public_share, Family};
+    let mut groups: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, r) in rules.iter().enumerate() {
+        groups.entry(r.group_id.as_str()).or_default().push(i);
     }
-    let covered: Vec<String> =
-        sensitive.iter().filter(|p| rule.exposes(p.port)).map(|p| format!("{} ({})", p.port, p.name)).collect();
-    if covered.is_empty() {
-        return None;
+    // Per rule: what it exposes (port labels) and, when it is exposed only with others, how much.
+    let mut hits: BTreeMap<usize, (Vec<String>, Option<String>)> = BTreeMap::new();
+    let targets: Vec<(String, Option<u16>)> = std::iter::once(("all traffic".to_string(), None))
+        .chain(definition.sensitive_ports.iter().map(|p| (format!("{} ({})", p.port, p.name), Some(p.port))))
+        .collect();
+    for members in groups.values() {
+        for (label, port) in &targets {
+            let lets_in = |r: &IngressRule| match port {
+                None => r.allows_all_traffic(),
+                Some(p) => r.covers_tcp_port(*p),
+            };
+            for family in [Family::V4, Family::V6] {
+                let mut open: Vec<(usize, Vec<&str>, f64)> = members
+                    .iter()
+                    .map(|&i| (i, &rules[i]))
+                    .filter(|(_, r)| lets_in(r))
+                    .map(|(i, r)| {
+                        let cidrs = r.source.cidrs(lists);
+                        let share = public_share(family, cidrs.iter().copied());
+                        (i, cidrs, share)
+                    })
+                    .filter(|(_, _, share)| *share > 0.0)
+                    .collect();
+                let together = |open: &[(usize, Vec<&str>, f64)]| {
+                    public_share(family, open.iter().flat_map(|(_, c, _)| c.iter().copied()))
+                };
+                let total = together(&open);
+                if total <= definition.max_public_share {
+                    continue;
+                }
+                open.sort_by(|a, b| b.2.total_cmp(&a.2));
+                while !open.is_empty() && together(&open) > definition.max_public_share {
+                    let (i, _, share) = open.remove(0);
+                    let hit = hits.entry(i).or_default();
+                    if !hit.0.contains(label) {
+                        hit.0.push(label.clone());
+                    }
+                    if share <= definition.max_public_share {
+                        hit.1 = Some(format!(
+                            "with the group's other rules {:.1}% of the public {} internet",
+                            total * 100.0,
+                            family.label()
+                        ));
+                    }
+                }
+            }
+        }
     }
-    Some(format!("{} from {} covers {}", rule.ports_label(), rule.source, covered.join(", ")))
+    hits.into_iter()
+        .map(|(i, (labels, together))| {
+            let rule = &rules[i];
+            let mut reason = if labels.iter().any(|l| l == "all traffic") {
+                format!("allows all traffic from {}", rule.source)
+            } else {
+                format!("{} from {} covers {}", rule.ports_label(), rule.source, labels.join(", "))
+            };
+            if let Some(t) = together {
+                reason.push_str(&format!(" ({t})"));
+            }
+            Exposed { rule: rule.clone(), reason }
+        })
+        .collect()
 }

@@ -5,18 +5,20 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::exposure::{exposure_reason, IngressRule, SensitivePort};
+use crate::exposure::{exposed_rules, Exposed, ExposureDefinition, IngressRule, PrefixLists};
 
-/// The pure planner: current rules of the groups in scope, exemptions and policy → a plan.
+/// The pure planner: current rules of the groups in scope (prefix lists resolved), exemptions
+/// and the definition of exposure → a plan.
 ///
-/// Every world-open rule that covers a sensitive port (or allows all traffic) is revoked by its
-/// rule id unless a live exemption names its group or the rule itself. Everything else is left
-/// exactly as it is.
+/// Every rule that exposes a sensitive port ([`exposed_rules`]: alone or with the group's other
+/// rules, by the share of the internet they let in) is revoked by its rule id unless a live
+/// exemption names its group or the rule itself. Everything else is left exactly as it is.
 pub fn plan_exposure_remediation(
     trigger: Trigger,
     rules: &[IngressRule],
+    lists: &PrefixLists,
     exemptions: &[Exemption],
-    sensitive: &[SensitivePort],
+    definition: &ExposureDefinition,
     now: DateTime<Utc>,
 ) -> Plan {
     let mut plan = Plan::new(trigger);
@@ -26,15 +28,14 @@ pub fn plan_exposure_remediation(
     plan.groups_checked = groups.len();
     plan.rules_checked = rules.len();
 
-    for rule in rules {
-        let Some(reason) = exposure_reason(rule, sensitive) else { continue };
-        let matching: Vec<&Exemption> = exemptions.iter().filter(|e| e.applies_to(rule)).collect();
+    for Exposed { rule, reason } in exposed_rules(rules, lists, definition) {
+        let matching: Vec<&Exemption> = exemptions.iter().filter(|e| e.applies_to(&rule)).collect();
         if let Some(live) = matching.iter().find(|e| e.is_live(now)) {
-            plan.exempted.push(ExemptionMatch { rule: rule.clone(), reason, exemption: (*live).clone() });
+            plan.exempted.push(ExemptionMatch { rule, reason, exemption: (*live).clone() });
             continue;
         }
         plan.expired_exemptions_ignored.extend(matching.into_iter().cloned());
-        plan.actions.push(Action::RevokeIngressRule { rule: rule.clone(), reason });
+        plan.actions.push(Action::RevokeIngressRule { rule, reason });
     }
     plan
 }
@@ -459,6 +460,16 @@ mod planner_tests {
         "2026-11-26T12:00:00Z".parse().unwrap()
     }
 
+    fn definition() -> ExposureDefinition {
+        ExposureDefinition { sensitive_ports: ports(), max_public_share: crate::exposure::DEFAULT_MAX_PUBLIC_SHARE }
+    }
+
+    /// Why one rule alone is an exposure.
+    fn reason_of(rule: &IngressRule, sensitive: &[SensitivePort]) -> Option<String> {
+        let definition = ExposureDefinition { sensitive_ports: sensitive.to_vec(), ..definition() };
+        exposed_rules(std::slice::from_ref(rule), &PrefixLists::new(), &definition).pop().map(|e| e.reason)
+    }
+
     fn revoked_ids(plan: &Plan) -> Vec<String> {
         plan.revocations().map(|r| r.rule_id.clone()).collect()
     }
@@ -466,19 +477,19 @@ mod planner_tests {
     #[test]
     fn world_open_sensitive_ports_are_exposures_in_ipv4_and_ipv6() {
         let p = ports();
-        assert!(exposure_reason(&rule("a", "tcp", 11434, 11434, v4("0.0.0.0/0")), &p).is_some());
-        assert!(exposure_reason(&rule("b", "tcp", 22, 22, v6("::/0")), &p).is_some());
-        assert!(exposure_reason(&rule("c", "tcp", 0, 65535, v4("0.0.0.0/0")), &p)
+        assert!(reason_of(&rule("a", "tcp", 11434, 11434, v4("0.0.0.0/0")), &p).is_some());
+        assert!(reason_of(&rule("b", "tcp", 22, 22, v6("::/0")), &p).is_some());
+        assert!(reason_of(&rule("c", "tcp", 0, 65535, v4("0.0.0.0/0")), &p)
             .unwrap()
             .contains("11434 (Ollama API), 22 (SSH)"));
-        assert!(exposure_reason(&rule("d", "tcp", 11000, 12000, v6("::/0")), &p).is_some());
-        assert!(exposure_reason(&rule("e", "6", 20, 30, v4("0.0.0.0/0")), &p).is_some());
-        assert!(exposure_reason(&rule("f", "tcp", -1, -1, v4("0.0.0.0/0")), &p).is_some());
+        assert!(reason_of(&rule("d", "tcp", 11000, 12000, v6("::/0")), &p).is_some());
+        assert!(reason_of(&rule("e", "6", 20, 30, v4("0.0.0.0/0")), &p).is_some());
+        assert!(reason_of(&rule("f", "tcp", -1, -1, v4("0.0.0.0/0")), &p).is_some());
     }
 
     #[test]
     fn all_traffic_from_the_world_is_an_exposure_whatever_the_ports() {
-        let reason = exposure_reason(&rule("a", "-1", -1, -1, v6("::/0")), &ports()).unwrap();
+        let reason = reason_of(&rule("a", "-1", -1, -1, v6("::/0")), &ports()).unwrap();
         assert_eq!(reason, "allows all traffic from ::/0");
     }
 
@@ -496,15 +507,15 @@ mod planner_tests {
             rule("h", "tcp", 22, 22, RuleSource::PrefixList("pl-1".into())),
             rule("i", "icmp", -1, -1, v4("0.0.0.0/0")),
         ] {
-            assert_eq!(exposure_reason(&r, &p), None, "{r}");
+            assert_eq!(reason_of(&r, &p), None, "{r}");
         }
     }
 
     #[test]
     fn sensitive_ports_are_configurable() {
         let only_rdp = vec![SensitivePort::new(3389)];
-        assert_eq!(exposure_reason(&rule("a", "tcp", 22, 22, v4("0.0.0.0/0")), &only_rdp), None);
-        assert!(exposure_reason(&rule("b", "tcp", 3389, 3389, v4("0.0.0.0/0")), &only_rdp).is_some());
+        assert_eq!(reason_of(&rule("a", "tcp", 22, 22, v4("0.0.0.0/0")), &only_rdp), None);
+        assert!(reason_of(&rule("b", "tcp", 3389, 3389, v4("0.0.0.0/0")), &only_rdp).is_some());
     }
 
     #[test]
@@ -516,7 +527,7 @@ mod planner_tests {
             rule("sgr-vpc", "tcp", 11434, 11434, v4("10.0.0.0/16")),
             rule("sgr-all", "-1", -1, -1, v4("0.0.0.0/0")),
         ];
-        let plan = plan_exposure_remediation(trigger(), &rules, &[], &ports(), now());
+        let plan = plan_exposure_remediation(trigger(), &rules, &PrefixLists::new(), &[], &definition(), now());
         assert_eq!(revoked_ids(&plan), vec!["sgr-ollama", "sgr-ssh6", "sgr-all"]);
         assert_eq!(plan.rules_checked, 5);
         assert_eq!(plan.groups_checked, 1);
@@ -524,9 +535,64 @@ mod planner_tests {
     }
 
     #[test]
+    fn the_internet_split_into_pieces_is_still_the_internet() {
+        let plan_of = |rules: &[IngressRule], lists: &PrefixLists| {
+            revoked_ids(&plan_exposure_remediation(trigger(), rules, lists, &[], &definition(), now()))
+        };
+        // Two halves, each under the share alone? No: each half is half the internet.
+        let halves = [
+            rule("sgr-low", "tcp", 11434, 11434, v4("0.0.0.0/1")),
+            rule("sgr-high", "tcp", 11434, 11434, v4("128.0.0.0/1")),
+        ];
+        assert_eq!(plan_of(&halves, &PrefixLists::new()), ["sgr-low", "sgr-high"]);
+        // All of global unicast IPv6.
+        assert_eq!(plan_of(&[rule("sgr-v6", "tcp", 22, 22, v6("2000::/3"))], &PrefixLists::new()), ["sgr-v6"]);
+        // 256 /11s, each well under the share alone, together a quarter of the internet; the
+        // office's /32 in the same group stays.
+        let mut pieces: Vec<IngressRule> = (0..256)
+            .map(|i| rule(&format!("sgr-{i}"), "tcp", 0, 65535, v4(&format!("{}.{}.0.0/11", 64 + i / 8, (i % 8) * 32))))
+            .collect();
+        pieces.push(rule("sgr-office", "tcp", 22, 22, v4("81.2.69.10/32")));
+        let revoked = plan_of(&pieces, &PrefixLists::new());
+        assert!(!revoked.contains(&"sgr-office".to_string()), "the office stays");
+        assert!(revoked.len() > 200, "enough of the pieces go that the rest is under the share: {}", revoked.len());
+        let kept: Vec<&str> = pieces
+            .iter()
+            .filter(|r| !revoked.contains(&r.rule_id))
+            .flat_map(|r| match &r.source {
+                RuleSource::CidrIpv4(c) => Some(c.as_str()),
+                _ => None,
+            })
+            .collect();
+        let left = crate::exposure::address_space::public_share(crate::exposure::address_space::Family::V4, kept);
+        assert!(left <= crate::exposure::DEFAULT_MAX_PUBLIC_SHARE, "{left}");
+        // A prefix list that holds the whole internet, resolved.
+        let lists = PrefixLists::from([("pl-0123456789abcdef0".to_string(), vec!["0.0.0.0/0".to_string()])]);
+        let by_list = [rule("sgr-pl", "tcp", 11434, 11434, RuleSource::PrefixList("pl-0123456789abcdef0".into()))];
+        assert_eq!(plan_of(&by_list, &lists), ["sgr-pl"]);
+        assert!(plan_of(&by_list, &PrefixLists::new()).is_empty(), "unresolved, it is not judged");
+        // The reason says it was the rules together.
+        let plan = plan_exposure_remediation(trigger(), &pieces, &PrefixLists::new(), &[], &definition(), now());
+        let Action::RevokeIngressRule { reason, .. } = &plan.actions[0];
+        assert!(
+            reason.contains("with the group's other rules") && reason.contains("of the public IPv4 internet"),
+            "{reason}"
+        );
+    }
+
+    #[test]
+    fn each_group_is_judged_on_its_own_rules() {
+        let mut other = rule("sgr-b", "tcp", 11434, 11434, v4("128.0.0.0/2"));
+        other.group_id = "sg-other".into();
+        let rules = [rule("sgr-a", "tcp", 11434, 11434, v4("81.0.0.0/12")), other];
+        let plan = plan_exposure_remediation(trigger(), &rules, &PrefixLists::new(), &[], &definition(), now());
+        assert_eq!(revoked_ids(&plan), ["sgr-b"], "a /12 (0.03%) is under the share; a /2 is not");
+    }
+
+    #[test]
     fn nothing_to_do_is_an_empty_plan() {
         let rules = vec![rule("sgr-https", "tcp", 443, 443, v4("0.0.0.0/0"))];
-        let plan = plan_exposure_remediation(trigger(), &rules, &[], &ports(), now());
+        let plan = plan_exposure_remediation(trigger(), &rules, &PrefixLists::new(), &[], &definition(), now());
         assert!(plan.is_empty());
     }
 
@@ -548,7 +614,7 @@ mod planner_tests {
             rule("sgr-ssh", "tcp", 22, 22, v4("0.0.0.0/0")),
         ];
         let ex = exemption(ExemptionTarget::Rule("sgr-ollama".into()), now() + Duration::hours(1));
-        let plan = plan_exposure_remediation(trigger(), &rules, &[ex], &ports(), now());
+        let plan = plan_exposure_remediation(trigger(), &rules, &PrefixLists::new(), &[ex], &definition(), now());
         assert_eq!(revoked_ids(&plan), vec!["sgr-ssh"]);
         assert_eq!(plan.exempted.len(), 1);
         assert_eq!(plan.exempted[0].rule.rule_id, "sgr-ollama");
@@ -561,7 +627,7 @@ mod planner_tests {
             rule("sgr-ssh", "tcp", 22, 22, v4("0.0.0.0/0")),
         ];
         let ex = exemption(ExemptionTarget::Group, now() + Duration::hours(1));
-        let plan = plan_exposure_remediation(trigger(), &rules, &[ex], &ports(), now());
+        let plan = plan_exposure_remediation(trigger(), &rules, &PrefixLists::new(), &[ex], &definition(), now());
         assert!(plan.is_empty());
         assert_eq!(plan.exempted.len(), 2);
     }
@@ -570,7 +636,7 @@ mod planner_tests {
     fn an_expired_exemption_protects_nothing_and_is_reported() {
         let rules = vec![rule("sgr-ollama", "tcp", 11434, 11434, v4("0.0.0.0/0"))];
         let ex = exemption(ExemptionTarget::Rule("sgr-ollama".into()), now() - Duration::seconds(1));
-        let plan = plan_exposure_remediation(trigger(), &rules, &[ex], &ports(), now());
+        let plan = plan_exposure_remediation(trigger(), &rules, &PrefixLists::new(), &[ex], &definition(), now());
         assert_eq!(revoked_ids(&plan), vec!["sgr-ollama"]);
         assert_eq!(plan.expired_exemptions_ignored.len(), 1);
     }
@@ -580,7 +646,7 @@ mod planner_tests {
         let rules = vec![rule("sgr-ollama", "tcp", 11434, 11434, v4("0.0.0.0/0"))];
         let mut ex = exemption(ExemptionTarget::Group, now() + Duration::hours(1));
         ex.group_id = "sg-other".into();
-        let plan = plan_exposure_remediation(trigger(), &rules, &[ex], &ports(), now());
+        let plan = plan_exposure_remediation(trigger(), &rules, &PrefixLists::new(), &[ex], &definition(), now());
         assert_eq!(revoked_ids(&plan), vec!["sgr-ollama"]);
     }
 }

@@ -5,7 +5,7 @@ use std::future::Future;
 use chrono::{DateTime, Utc};
 
 use crate::exposure::plan::{Exemption, RemediationRecord, RemediationStatus, StepRecord};
-use crate::exposure::IngressRule;
+use crate::exposure::{IngressRule, PrefixLists};
 use crate::ports::{PortError, PortResult};
 
 /// What happened to one rule in a revoke batch.
@@ -21,6 +21,10 @@ pub trait SecurityGroups: Send + Sync {
     /// Current ingress rules of the given groups (`None`: every group in the region).
     /// Groups that do not exist contribute no rules.
     fn ingress_rules(&self, group_ids: Option<&[String]>) -> impl Future<Output = PortResult<Vec<IngressRule>>> + Send;
+
+    /// The entries (CIDRs) of the given managed prefix lists; a list that does not exist has
+    /// none.
+    fn prefix_lists(&self, ids: &[String]) -> impl Future<Output = PortResult<PrefixLists>> + Send;
 
     /// Revoke rules of one group by their security-group-rule ids. One result per id, in order.
     fn revoke_ingress(&self, group_id: &str, rule_ids: &[String]) -> impl Future<Output = Vec<RevokeResult>> + Send;

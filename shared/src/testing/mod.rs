@@ -28,6 +28,8 @@ pub struct FakeGroups {
     /// Rule ids whose revoke fails (once each) with this error kind.
     pub fail_revoke: Mutex<BTreeMap<String, ErrorKind>>,
     pub revoke_calls: Mutex<usize>,
+    /// Managed prefix lists and their entries.
+    pub prefix_lists: Mutex<crate::exposure::PrefixLists>,
     next_id: Mutex<u32>,
 }
 
@@ -44,6 +46,11 @@ impl SecurityGroups for FakeGroups {
     async fn ingress_rules(&self, group_ids: Option<&[String]>) -> PortResult<Vec<IngressRule>> {
         let rules = self.rules.lock().unwrap();
         Ok(rules.iter().filter(|r| group_ids.is_none_or(|g| g.contains(&r.group_id))).cloned().collect())
+    }
+
+    async fn prefix_lists(&self, ids: &[String]) -> PortResult<crate::exposure::PrefixLists> {
+        let lists = self.prefix_lists.lock().unwrap();
+        Ok(ids.iter().map(|id| (id.clone(), lists.get(id).cloned().unwrap_or_default())).collect())
     }
 
     async fn revoke_ingress(&self, group_id: &str, rule_ids: &[String]) -> Vec<RevokeResult> {

@@ -1,12 +1,13 @@
-//! `sensitive-ports-not-public`: no ingress from the whole internet covers a sensitive port (or
-//! allows all traffic), judged by the remediator's own definition ([`IngressRule::exposes`]).
+//! `sensitive-ports-not-public`: no sensitive port (nor all traffic) is open to more of the
+//! internet than the share allowed, judged by the remediator's own definition
+//! ([`exposed_rules`]: a group's rules taken together, as address space).
 
 use std::collections::BTreeMap;
 
 use serde_json::Value;
 
 use crate::compliance::{Compliance, ConfigItem, Evaluation, RuleParams};
-use crate::exposure::{IngressRule, RuleSource};
+use crate::exposure::{exposed_rules, ExposureDefinition, IngressRule, PrefixLists, RuleSource, SensitivePort};
 
 pub const ID: &str = "sensitive-ports-not-public";
 pub const RESOURCE_TYPES: &[&str] = &["AWS::EC2::SecurityGroup"];
@@ -14,30 +15,45 @@ pub const RESOURCE_TYPES: &[&str] = &["AWS::EC2::SecurityGroup"];
 pub const CONTROL: (&str, Option<&str>) =
     ("Security groups restricted: no Ollama or SSH from the internet", Some("CIS 5.2, 5.3"));
 
+/// Prefix lists are judged by the remediator, which resolves their entries; the configuration
+/// item names them only.
 pub fn evaluate(item: &ConfigItem, params: &RuleParams) -> Evaluation {
     use Compliance::*;
-    let c = &item.configuration;
-    let mut open = Vec::new();
-    for rule in ingress_rules(&item.resource_id, c) {
-        for port in &params.ports {
-            if rule.exposes(*port) {
-                let what = if rule.allows_all_traffic() {
-                    "all traffic".to_string()
-                } else {
-                    format!("tcp {}-{}", rule.from_port, rule.to_port)
-                };
-                let line = format!("{port} open to {} ({what})", rule.source);
-                if !open.contains(&line) {
-                    open.push(line);
-                }
+    let definition = ExposureDefinition {
+        sensitive_ports: params.ports.iter().map(|&p| SensitivePort::new(p)).collect(),
+        max_public_share: params.max_public_share,
+    };
+    let rules = ingress_rules(&item.resource_id, &item.configuration);
+    let mut open: Vec<String> = Vec::new();
+    for exposed in exposed_rules(&rules, &PrefixLists::new(), &definition) {
+        let rule = &exposed.rule;
+        let what = if rule.allows_all_traffic() {
+            "all traffic".to_string()
+        } else {
+            format!("tcp {}-{}", rule.from_port, rule.to_port)
+        };
+        // Split ranges say so: no one of them is the whole internet.
+        let together = exposed.reason.find(" (with the group's").map(|i| &exposed.reason[i..]).unwrap_or_default();
+        for port in params.ports.iter().filter(|&&p| rule.covers_tcp_port(p)) {
+            let line = format!("{port} open to {} ({what}){together}", rule.source);
+            if !open.contains(&line) {
+                open.push(line);
             }
         }
     }
     if open.is_empty() {
-        Evaluation::new(item, Compliant, format!("no ingress from 0.0.0.0/0 or ::/0 covers ports {:?}", params.ports))
+        Evaluation::new(
+            item,
+            Compliant,
+            format!("no ingress lets more than {} of the internet reach ports {:?}", share(params), params.ports),
+        )
     } else {
         Evaluation::new(item, NonCompliant, format!("world-open: {}", open.join("; ")))
     }
+}
+
+fn share(params: &RuleParams) -> String {
+    format!("{}%", params.max_public_share * 100.0)
 }
 
 /// A security group's configuration item as the ingress rules EC2 reports, one per source, so

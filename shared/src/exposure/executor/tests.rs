@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::exposure::plan::{Exemption, ExemptionTarget, TriggerKind};
-use crate::exposure::RuleSource;
+use crate::exposure::{ExposureDefinition, RuleSource, SensitivePort};
 use crate::ports::ErrorKind;
 use crate::ports::ExecutorError;
 use crate::testing::{FakeGroups, FakeNotifier, FakeStore};
@@ -54,7 +54,10 @@ fn executor(dry_run: bool) -> Executor<FakeGroups, FakeStore, FakeNotifier> {
         FakeStore::default(),
         FakeNotifier::default(),
         Settings {
-            sensitive_ports: vec![SensitivePort::new(11434), SensitivePort::new(22)],
+            exposure: ExposureDefinition {
+                sensitive_ports: vec![SensitivePort::new(11434), SensitivePort::new(22)],
+                max_public_share: crate::exposure::DEFAULT_MAX_PUBLIC_SHARE,
+            },
             dry_run,
             lease: Duration::seconds(60),
         },
