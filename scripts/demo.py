@@ -567,7 +567,7 @@ class Demo:
         ]
         batch_bad = self.allow(batch, "tcp", (0, 65535), "0.0.0.0/0", "temporary: open everything")
         self.allow(bastion, "tcp", (22, 22), "0.0.0.0/0", "bastion SSH")
-        self.say(self.warden("exempt", "add", "--group", bastion, "--by", "alice@example.com",
+        self.say(self.warden("exempt", "add", "--group", bastion, "--ports", "22", "--by", "alice@example.com",
                              "--reason", "SEC-482 bastion, MFA-only SSH", "--for", "30d"))
         for g, n in ((ollama, "ollama-gpu-nodes"), (batch, "gpu-batch"), (bastion, "bastion")):
             self.show_rules(g, n)

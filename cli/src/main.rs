@@ -13,8 +13,9 @@ use warden::compliance::ports::EvidenceStore;
 use warden::config::RemediatorConfig;
 use warden::exposure::executor::Report;
 use warden::exposure::is_security_group_id;
-use warden::exposure::plan::{Action, Exemption, ExemptionTarget};
+use warden::exposure::plan::{Action, Exemption, ExemptionTarget, RuleSpec};
 use warden::exposure::ports::AuditStore;
+use warden::exposure::ports::SecurityGroups;
 use warden::isolation::executor::IncidentReport;
 use warden::isolation::ports::IncidentStore;
 use warden::registry::ports::ModelRegistryStore;
@@ -94,9 +95,13 @@ enum ExemptCommand {
     Add {
         #[arg(long, value_parser = group_id_arg)]
         group: String,
-        /// One security-group rule (sgr-…); without it the whole group is exempt.
-        #[arg(long)]
+        /// One security-group rule (sgr-…), exempt as it is now: changed later, it is no
+        /// longer exempt.
+        #[arg(long, conflicts_with = "ports", required_unless_present = "ports")]
         rule: Option<String>,
+        /// A group exemption names the sensitive ports it covers (e.g. `22`); never all traffic.
+        #[arg(long, value_delimiter = ',', required_unless_present = "rule")]
+        ports: Vec<u16>,
         /// Who grants it.
         #[arg(long)]
         by: String,
@@ -292,10 +297,29 @@ async fn run(command: Command) -> Result<(), String> {
             }
         }
         Command::Exempt(sub) => match sub {
-            ExemptCommand::Add { group, rule, by, reason, duration } => {
+            ExemptCommand::Add { group, rule, ports, by, reason, duration } => {
+                // A rule exemption is bound to the rule as it is now.
+                let granted_for = match &rule {
+                    None => None,
+                    Some(id) => {
+                        let rules = executor
+                            .groups
+                            .ingress_rules(Some(std::slice::from_ref(&group)))
+                            .await
+                            .map_err(|e| e.to_string())?;
+                        let found = rules.iter().find(|r| &r.rule_id == id).ok_or_else(|| {
+                            format!(
+                                "{group} has no ingress rule {id}: `aws ec2 describe-security-group-rules` lists them"
+                            )
+                        })?;
+                        Some(RuleSpec::of(found))
+                    }
+                };
                 let exemption = Exemption {
                     group_id: group,
                     target: rule.map(ExemptionTarget::Rule).unwrap_or(ExemptionTarget::Group),
+                    granted_for,
+                    ports,
                     granted_by: required("--by", &by)?,
                     reason: required("--reason", &reason)?,
                     created_at: now,
@@ -679,6 +703,18 @@ mod tests {
             panic!("not exempt add")
         };
         assert_eq!((group.as_str(), rule.as_deref(), duration), ("sg-0123abcd", Some("sgr-1"), Duration::hours(12)));
+        // A group exemption names its ports; never both a rule and ports, never neither.
+        let base = ["exempt", "add", "--group", "sg-0123abcd", "--by", "a", "--reason", "b", "--for", "1d"];
+        let err = parse(&base).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::MissingRequiredArgument, "{err}");
+        let with = |extra: &[&'static str]| parse(&[&base[..], extra].concat());
+        let Cli { command: Command::Exempt(ExemptCommand::Add { ports, rule, .. }) } =
+            with(&["--ports", "22,8080"]).unwrap()
+        else {
+            panic!("not exempt add")
+        };
+        assert_eq!((ports, rule), (vec![22, 8080], None));
+        assert!(with(&["--ports", "22", "--rule", "sgr-1"]).is_err(), "a rule or ports, not both");
         let Cli { command: Command::Report { since, out } } = parse(&["report"]).unwrap() else { panic!() };
         assert_eq!((since, out), (Duration::days(7), PathBuf::from(".")));
     }

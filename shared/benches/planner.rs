@@ -76,6 +76,8 @@ fn main() {
             .map(|g| Exemption {
                 group_id: format!("sg-{g:017x}"),
                 target: ExemptionTarget::Group,
+                granted_for: None,
+                ports: vec![11434, 22],
                 granted_by: "bench".into(),
                 reason: "bench".into(),
                 created_at: now,

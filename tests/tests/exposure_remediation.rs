@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use warden::edge::events::{parse_event, Request};
 use warden::exposure::executor::Report;
-use warden::exposure::plan::{Exemption, ExemptionTarget, RemediationStatus, StepStatus};
+use warden::exposure::plan::{Exemption, ExemptionTarget, RemediationStatus, RuleSpec, StepStatus};
 use warden::exposure::ports::AuditStore;
 use warden::exposure::IngressRule;
 use warden_integration_tests::{tcp, AwsExecutor, Fixture, Rule, Source};
@@ -157,9 +157,12 @@ async fn exempt_rule_stays_and_an_expired_exemption_does_not_protect() {
     let ssh = f.allow(&f.group_id, tcp(22, 22, Source::V4("0.0.0.0/0"), "old exemption")).await;
     let executor = f.executor(false);
     let now = Utc::now();
+    let rules = f.rules(&f.group_id).await;
     let exemption = |rule: &str, expires_at| Exemption {
         group_id: f.group_id.clone(),
         target: ExemptionTarget::Rule(rule.to_string()),
+        granted_for: rules.iter().find(|r| r.rule_id == rule).map(RuleSpec::of),
+        ports: Vec::new(),
         granted_by: "alice@example.com".into(),
         reason: "SEC-482 public demo".into(),
         created_at: now - Duration::days(2),
@@ -189,6 +192,8 @@ async fn a_group_wide_exemption_protects_every_rule_of_that_group_only() {
         .put_exemption(&Exemption {
             group_id: f.group_id.clone(),
             target: ExemptionTarget::Group,
+            granted_for: None,
+            ports: vec![22],
             granted_by: "alice".into(),
             reason: "bastion host".into(),
             created_at: now,
@@ -287,6 +292,83 @@ async fn the_internet_in_pieces_or_in_a_prefix_list_is_revoked_and_restored_exac
     want.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
     got.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
     assert_eq!(got, want, "the prefix-list rule is back as it was, with the others");
+}
+
+#[tokio::test]
+async fn an_exempt_rule_changed_afterwards_is_no_longer_exempt() {
+    // A bastion's SSH rule is exempt; then it is changed to all traffic from anywhere.
+    let f = Fixture::new().await;
+    let bastion = f.allow(&f.group_id, tcp(22, 22, Source::V4("0.0.0.0/0"), "bastion SSH")).await;
+    let executor = f.executor(false);
+    let now = Utc::now();
+    let as_granted = f.rules(&f.group_id).await.iter().find(|r| r.rule_id == bastion).map(RuleSpec::of);
+    executor
+        .store
+        .put_exemption(&Exemption {
+            group_id: f.group_id.clone(),
+            target: ExemptionTarget::Rule(bastion.clone()),
+            granted_for: as_granted,
+            ports: Vec::new(),
+            granted_by: "alice@example.com".into(),
+            reason: "SEC-482 bastion".into(),
+            created_at: now,
+            expires_at: now + Duration::days(300),
+        })
+        .await
+        .unwrap();
+    let first = run(&executor, &f.sample("cloudtrail-authorize-sg-ingress-11434.json")).await;
+    assert!(first.revoked.is_empty() && first.exempted.len() == 1, "exempt as granted: {first:#?}");
+
+    f.ec2
+        .modify_security_group_rules()
+        .group_id(&f.group_id)
+        .security_group_rules(
+            aws_sdk_ec2::types::SecurityGroupRuleUpdate::builder()
+                .security_group_rule_id(&bastion)
+                .security_group_rule(
+                    aws_sdk_ec2::types::SecurityGroupRuleRequest::builder()
+                        .ip_protocol("-1")
+                        .from_port(-1)
+                        .to_port(-1)
+                        .cidr_ipv4("0.0.0.0/0")
+                        .description("bastion SSH")
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .expect("ModifySecurityGroupRules");
+    let report = run(&executor, &f.sample("cloudtrail-modify-sg-rules-all-traffic.json")).await;
+    assert_eq!(report.revoked.iter().map(|r| r.rule_id.clone()).collect::<Vec<_>>(), vec![bastion], "{report:#?}");
+    assert!(report.exempted.is_empty());
+    assert!(report.expired_exemptions.iter().any(|e| e.contains("no longer matches")), "{report:#?}");
+}
+
+#[tokio::test]
+async fn a_group_exemption_covers_its_ports_only() {
+    let f = Fixture::new().await;
+    let ssh = f.allow(&f.group_id, tcp(22, 22, Source::V4("0.0.0.0/0"), "bastion SSH")).await;
+    let ollama = f.allow(&f.group_id, tcp(11434, 11434, Source::V4("0.0.0.0/0"), "not covered")).await;
+    let executor = f.executor(false);
+    let now = Utc::now();
+    executor
+        .store
+        .put_exemption(&Exemption {
+            group_id: f.group_id.clone(),
+            target: ExemptionTarget::Group,
+            granted_for: None,
+            ports: vec![22],
+            granted_by: "alice@example.com".into(),
+            reason: "bastion host".into(),
+            created_at: now,
+            expires_at: now + Duration::days(1),
+        })
+        .await
+        .unwrap();
+    let report = run(&executor, &f.sample("cloudtrail-authorize-sg-ingress-11434.json")).await;
+    assert_eq!(report.revoked.iter().map(|r| r.rule_id.clone()).collect::<Vec<_>>(), vec![ollama]);
+    assert_eq!(f.rule_ids(&f.group_id).await, vec![ssh], "11434 was never exempt; 22 is");
 }
 
 #[tokio::test]

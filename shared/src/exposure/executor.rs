@@ -226,6 +226,13 @@ impl Report {
             .iter()
             .map(|e| format!("{} expired {} (granted by {})", e.target_label(), human_time(e.expires_at), e.granted_by))
             .collect();
+        r.expired_exemptions.extend(plan.stale_exemptions_ignored.iter().map(|e| {
+            format!(
+                "{} no longer matches: the rule was changed since it was exempted, or exposes other ports (granted by {})",
+                e.target_label(),
+                e.granted_by
+            )
+        }));
         r
     }
 }

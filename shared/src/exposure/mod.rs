@@ -143,6 +143,10 @@ pub const DEFAULT_MAX_PUBLIC_SHARE: f64 = 0.001;
 pub struct Exposed {
     pub rule: IngressRule,
     pub reason: String,
+    /// The sensitive ports it exposes.
+    pub ports: Vec<u16>,
+    /// It lets all traffic in.
+    pub all_traffic: bool,
 }
 
 /// The one definition of exposure, for the remediator and the Config rule alike. Per group and
@@ -157,13 +161,14 @@ pub fn exposed_rules(rules: &[IngressRule], lists: &PrefixLists, definition: &Ex
     for (i, r) in rules.iter().enumerate() {
         groups.entry(r.group_id.as_str()).or_default().push(i);
     }
-    // Per rule: what it exposes (port labels) and, when it is exposed only with others, how much.
-    let mut hits: BTreeMap<usize, (Vec<String>, Option<String>)> = BTreeMap::new();
+    // Per rule: what it exposes (`None`: all traffic) and, when it is exposed only with others,
+    // how much.
+    let mut hits: BTreeMap<usize, (Vec<Option<u16>>, Option<String>)> = BTreeMap::new();
     let targets: Vec<(String, Option<u16>)> = std::iter::once(("all traffic".to_string(), None))
         .chain(definition.sensitive_ports.iter().map(|p| (format!("{} ({})", p.port, p.name), Some(p.port))))
         .collect();
     for members in groups.values() {
-        for (label, port) in &targets {
+        for (_, port) in &targets {
             let lets_in = |r: &IngressRule| match port {
                 None => r.allows_all_traffic(),
                 Some(p) => r.covers_tcp_port(*p),
@@ -191,8 +196,8 @@ pub fn exposed_rules(rules: &[IngressRule], lists: &PrefixLists, definition: &Ex
                 while !open.is_empty() && together(&open) > definition.max_public_share {
                     let (i, _, share) = open.remove(0);
                     let hit = hits.entry(i).or_default();
-                    if !hit.0.contains(label) {
-                        hit.0.push(label.clone());
+                    if !hit.0.contains(port) {
+                        hit.0.push(*port);
                     }
                     if share <= definition.max_public_share {
                         hit.1 = Some(format!(
@@ -206,17 +211,24 @@ pub fn exposed_rules(rules: &[IngressRule], lists: &PrefixLists, definition: &Ex
         }
     }
     hits.into_iter()
-        .map(|(i, (labels, together))| {
+        .map(|(i, (hit, together))| {
             let rule = &rules[i];
-            let mut reason = if labels.iter().any(|l| l == "all traffic") {
+            let all_traffic = hit.contains(&None);
+            let ports: Vec<u16> = hit.iter().flatten().copied().collect();
+            let mut reason = if all_traffic {
                 format!("allows all traffic from {}", rule.source)
             } else {
+                let labels: Vec<&str> = targets
+                    .iter()
+                    .filter(|(_, p)| p.is_some_and(|p| ports.contains(&p)))
+                    .map(|(l, _)| l.as_str())
+                    .collect();
                 format!("{} from {} covers {}", rule.ports_label(), rule.source, labels.join(", "))
             };
             if let Some(t) = together {
                 reason.push_str(&format!(" ({t})"));
             }
-            Exposed { rule: rule.clone(), reason }
+            Exposed { rule: rule.clone(), reason, ports, all_traffic }
         })
         .collect()
 }

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::exposure::{exposed_rules, Exposed, ExposureDefinition, IngressRule, PrefixLists};
+use crate::exposure::{exposed_rules, Exposed, ExposureDefinition, IngressRule, PrefixLists, RuleSource};
 
 /// The pure planner: current rules of the groups in scope (prefix lists resolved), exemptions
 /// and the definition of exposure → a plan.
@@ -28,13 +28,22 @@ pub fn plan_exposure_remediation(
     plan.groups_checked = groups.len();
     plan.rules_checked = rules.len();
 
-    for Exposed { rule, reason } in exposed_rules(rules, lists, definition) {
-        let matching: Vec<&Exemption> = exemptions.iter().filter(|e| e.applies_to(&rule)).collect();
-        if let Some(live) = matching.iter().find(|e| e.is_live(now)) {
+    for exposed in exposed_rules(rules, lists, definition) {
+        let naming: Vec<&Exemption> = exemptions.iter().filter(|e| e.names(&exposed.rule)).collect();
+        if let Some(live) = naming.iter().find(|e| e.is_live(now) && e.covers(&exposed)) {
+            let Exposed { rule, reason, .. } = exposed;
             plan.exempted.push(ExemptionMatch { rule, reason, exemption: (*live).clone() });
             continue;
         }
-        plan.expired_exemptions_ignored.extend(matching.into_iter().cloned());
+        for e in naming {
+            if !e.is_live(now) {
+                plan.expired_exemptions_ignored.push(e.clone());
+            } else if !plan.stale_exemptions_ignored.contains(e) {
+                // Live, but for the rule as it was or for other ports: the rule was changed since.
+                plan.stale_exemptions_ignored.push(e.clone());
+            }
+        }
+        let Exposed { rule, reason, .. } = exposed;
         plan.actions.push(Action::RevokeIngressRule { rule, reason });
     }
     plan
@@ -148,6 +157,10 @@ pub struct Plan {
     pub actions: Vec<Action>,
     pub exempted: Vec<ExemptionMatch>,
     pub expired_exemptions_ignored: Vec<Exemption>,
+    /// Live exemptions that name an offending rule but not what it is now: granted for the rule
+    /// before it was changed, or for other ports.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stale_exemptions_ignored: Vec<Exemption>,
     pub groups_checked: usize,
     pub rules_checked: usize,
     /// Offending rules left out of this plan to keep its record within DynamoDB's item size;
@@ -163,6 +176,7 @@ impl Plan {
             actions: Vec::new(),
             exempted: Vec::new(),
             expired_exemptions_ignored: Vec::new(),
+            stale_exemptions_ignored: Vec::new(),
             groups_checked: 0,
             rules_checked: 0,
             left_for_next_part: 0,
@@ -214,11 +228,40 @@ pub enum ExemptionTarget {
     Rule(String),
 }
 
-/// A time-boxed, attributed permission to keep a world-open rule. Data in DynamoDB, never a tag.
+/// A rule as an exemption was granted for it: what it lets in, from where.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleSpec {
+    pub ip_protocol: String,
+    pub from_port: i32,
+    pub to_port: i32,
+    pub source: RuleSource,
+}
+
+impl RuleSpec {
+    pub fn of(rule: &IngressRule) -> Self {
+        Self {
+            ip_protocol: rule.ip_protocol.to_ascii_lowercase(),
+            from_port: rule.from_port,
+            to_port: rule.to_port,
+            source: rule.source.clone(),
+        }
+    }
+}
+
+/// A time-boxed, attributed permission to keep an exposed rule. Data in DynamoDB, never a tag.
+/// It is bound to what it was granted for: a rule exemption to the rule as it was (changed
+/// since — other ports, protocol or source — it no longer protects), a group exemption to the
+/// ports it names (never all traffic). An exemption recorded without either protects nothing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Exemption {
     pub group_id: String,
     pub target: ExemptionTarget,
+    /// Rule exemptions: the rule as it was when exempted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub granted_for: Option<RuleSpec>,
+    /// Group exemptions: the sensitive ports they cover.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ports: Vec<u16>,
     pub granted_by: String,
     pub reason: String,
     pub created_at: DateTime<Utc>,
@@ -226,11 +269,25 @@ pub struct Exemption {
 }
 
 impl Exemption {
-    pub fn applies_to(&self, rule: &IngressRule) -> bool {
+    /// It names this rule: its group, or the rule by id.
+    pub fn names(&self, rule: &IngressRule) -> bool {
         self.group_id == rule.group_id
             && match &self.target {
                 ExemptionTarget::Group => true,
                 ExemptionTarget::Rule(id) => *id == rule.rule_id,
+            }
+    }
+
+    /// It covers this exposure as the rule is now.
+    pub fn covers(&self, exposed: &Exposed) -> bool {
+        self.names(&exposed.rule)
+            && match &self.target {
+                ExemptionTarget::Rule(_) => self.granted_for.as_ref() == Some(&RuleSpec::of(&exposed.rule)),
+                ExemptionTarget::Group => {
+                    !exposed.all_traffic
+                        && !self.ports.is_empty()
+                        && exposed.ports.iter().all(|p| self.ports.contains(p))
+                }
             }
     }
 
@@ -240,7 +297,10 @@ impl Exemption {
 
     pub fn target_label(&self) -> String {
         match &self.target {
-            ExemptionTarget::Group => format!("{} (whole group)", self.group_id),
+            ExemptionTarget::Group => {
+                let ports: Vec<String> = self.ports.iter().map(u16::to_string).collect();
+                format!("{} ports {}", self.group_id, if ports.is_empty() { "none".into() } else { ports.join(",") })
+            }
             ExemptionTarget::Rule(id) => format!("{} rule {id}", self.group_id),
         }
     }
@@ -596,10 +656,19 @@ mod planner_tests {
         assert!(plan.is_empty());
     }
 
+    /// An exemption as `warden exempt add` records it: a rule's bound to the rule as it is in
+    /// `rules`, a group's to 11434 and 22.
     fn exemption(target: ExemptionTarget, expires: DateTime<Utc>) -> Exemption {
+        let granted_for = match &target {
+            ExemptionTarget::Rule(id) => Some(RuleSpec::of(&rule(id, "tcp", 11434, 11434, v4("0.0.0.0/0")))),
+            ExemptionTarget::Group => None,
+        };
+        let ports = if granted_for.is_none() { vec![11434, 22] } else { Vec::new() };
         Exemption {
             group_id: "sg-0123456789abcdef0".into(),
             target,
+            granted_for,
+            ports,
             granted_by: "alice@example.com".into(),
             reason: "public demo endpoint".into(),
             created_at: now() - Duration::days(1),
@@ -639,6 +708,49 @@ mod planner_tests {
         let plan = plan_exposure_remediation(trigger(), &rules, &PrefixLists::new(), &[ex], &definition(), now());
         assert_eq!(revoked_ids(&plan), vec!["sgr-ollama"]);
         assert_eq!(plan.expired_exemptions_ignored.len(), 1);
+    }
+
+    #[test]
+    fn an_exemption_is_bound_to_what_it_was_granted_for() {
+        let ex = exemption(ExemptionTarget::Rule("sgr-bastion".into()), now() + Duration::days(300));
+        // Granted for tcp 11434 from 0.0.0.0/0; the same rule id, now all traffic: not exempt.
+        let changed = vec![rule("sgr-bastion", "-1", -1, -1, v4("0.0.0.0/0"))];
+        let plan = plan_exposure_remediation(
+            trigger(),
+            &changed,
+            &PrefixLists::new(),
+            std::slice::from_ref(&ex),
+            &definition(),
+            now(),
+        );
+        assert_eq!(revoked_ids(&plan), ["sgr-bastion"]);
+        assert_eq!(plan.stale_exemptions_ignored, std::slice::from_ref(&ex), "reported as no longer matching");
+        // As granted: exempt (protocol case as EC2 may report it).
+        let same = vec![rule("sgr-bastion", "TCP", 11434, 11434, v4("0.0.0.0/0"))];
+        let plan = plan_exposure_remediation(
+            trigger(),
+            &same,
+            &PrefixLists::new(),
+            std::slice::from_ref(&ex),
+            &definition(),
+            now(),
+        );
+        assert!(plan.is_empty() && plan.exempted.len() == 1);
+        // A group exemption names ports: 22 only covers 22, never 11434, never all traffic.
+        let mut group = exemption(ExemptionTarget::Group, now() + Duration::days(1));
+        group.ports = vec![22];
+        let rules = vec![
+            rule("sgr-ssh", "tcp", 22, 22, v4("0.0.0.0/0")),
+            rule("sgr-ollama", "tcp", 11434, 11434, v4("0.0.0.0/0")),
+            rule("sgr-range", "tcp", 0, 65535, v4("0.0.0.0/0")),
+            rule("sgr-all", "-1", -1, -1, v6("::/0")),
+        ];
+        let plan = plan_exposure_remediation(trigger(), &rules, &PrefixLists::new(), &[group], &definition(), now());
+        assert_eq!(revoked_ids(&plan), ["sgr-ollama", "sgr-range", "sgr-all"]);
+        // Recorded before exemptions were bound (no rule spec, no ports): protects nothing.
+        let unbound = Exemption { granted_for: None, ports: Vec::new(), ..ex };
+        let plan = plan_exposure_remediation(trigger(), &same, &PrefixLists::new(), &[unbound], &definition(), now());
+        assert_eq!(revoked_ids(&plan), ["sgr-bastion"]);
     }
 
     #[test]

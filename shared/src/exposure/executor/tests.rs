@@ -1,7 +1,7 @@
 //! The remediation executor over in-memory fakes: record, revoke, resume, parts, undo.
 
 use super::*;
-use crate::exposure::plan::{Exemption, ExemptionTarget, TriggerKind};
+use crate::exposure::plan::{Exemption, ExemptionTarget, RuleSpec, TriggerKind};
 use crate::exposure::{ExposureDefinition, RuleSource, SensitivePort};
 use crate::ports::ErrorKind;
 use crate::ports::ExecutorError;
@@ -136,6 +136,8 @@ async fn exempt_rules_stay_and_expired_exemptions_do_not_protect() {
     let exemption = |rule: &str, expires_in: i64| Exemption {
         group_id: SG.into(),
         target: ExemptionTarget::Rule(rule.into()),
+        granted_for: account().iter().find(|r| r.rule_id == rule).map(RuleSpec::of),
+        ports: Vec::new(),
         granted_by: "alice".into(),
         reason: "demo".into(),
         created_at: now(),
