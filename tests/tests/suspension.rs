@@ -147,6 +147,46 @@ async fn an_alarm_suspends_the_caller_until_lifted_and_replays_change_nothing() 
     assert!(record.history[0].contains("lifted by"));
 }
 
+/// The "Lift it now" link of the newest suspension email about `caller`.
+fn lift_link_of(published: &[(String, String)], caller: &str) -> String {
+    let (_, message) =
+        published.iter().rev().find(|(s, _)| s.contains(&format!("Suspended {caller}"))).expect("a suspension email");
+    let text = serde_json::from_str::<Value>(message).unwrap()["default"].as_str().unwrap().to_string();
+    text.lines().find(|l| l.contains("Lift it now")).unwrap().split_whitespace().last().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn an_old_lift_link_lifts_its_own_suspension_only() {
+    let l = setup().await;
+    let first = l.alarm("cloudwatch-alarm-prompt-injection-caller.json", "alarm-old", None);
+    let old = l.suspensions.handle_alarm(&first, &l.approvals, Utc::now()).await.unwrap();
+    let old_link = lift_link_of(&l.f.published(), "team-web");
+    // A later alarm: a new suspension, in force until later.
+    let second = l.alarm("cloudwatch-alarm-prompt-injection-caller.json", "alarm-new", None);
+    let new = l.suspensions.handle_alarm(&second, &l.approvals, Utc::now() + Duration::minutes(30)).await.unwrap();
+    let in_force = l.suspensions.store.restrictions().await.unwrap();
+    let active = in_force.suspension_of("team-web", Utc::now()).expect("suspended").clone();
+    assert_eq!(Some(&active.suspension_id), new.suspension_id.as_ref(), "the later suspension is the one in force");
+    assert_ne!(old.suspension_id, new.suspension_id);
+
+    // The old link: refused, and the suspension in force stays.
+    let query = old_link.split_once('?').unwrap().1;
+    let runner = warden::approval::runners::Runners { isolation: l.f.isolation(None), suspensions: &l.suspensions };
+    let page = l.approvals.http(&url_event("GET", query, None, ""), &runner, Utc::now()).await;
+    let html = page["body"].as_str().unwrap().to_string();
+    let done =
+        l.approvals.http(&url_event("POST", "", Some(&form_for(&html, "approve")), FORM), &runner, Utc::now()).await;
+    let body = done["body"].as_str().unwrap();
+    assert!(body.contains("nothing changed") && body.contains("the one in force"), "{body}");
+    let after = l.suspensions.store.restrictions().await.unwrap();
+    assert_eq!(after.suspension_of("team-web", Utc::now()), Some(&active), "still suspended, unchanged");
+
+    // The new suspension's own link lifts it.
+    let done = l.approve(&lift_link_of(&l.f.published(), "team-web")).await;
+    assert!(done.contains("may call the LLM API again"), "{done}");
+    assert!(l.suspensions.store.restrictions().await.unwrap().suspension_of("team-web", Utc::now()).is_none());
+}
+
 #[tokio::test]
 async fn repeated_suspensions_escalate_to_revoking_the_api_key() {
     let l = setup().await;

@@ -129,6 +129,28 @@ impl SuspensionStore for DynamoStore {
         Ok(out.attributes().is_some_and(|a| !a.is_empty()))
     }
 
+    async fn deactivate_exactly(&self, active: &ActiveSuspension) -> PortResult<bool> {
+        // Extending or replacing a suspension always moves its end later: the same end means
+        // the same suspension.
+        let out = self
+            .client()
+            .delete_item()
+            .table_name(self.table())
+            .key("pk", s(RESTRICTIONS_PK))
+            .key("sk", s(format!("CALLER#{}", active.caller)))
+            .condition_expression("until_ms = :until")
+            .expression_attribute_values(":until", n(active.until.timestamp_millis()))
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(true),
+            Err(e) => match port_error("DeleteItem restriction", e) {
+                err if err.kind == ErrorKind::Conflict => Ok(false),
+                err => Err(err),
+            },
+        }
+    }
+
     async fn restrictions(&self) -> PortResult<Restrictions> {
         let items = self.query_all(RESTRICTIONS_PK.into(), None, "Query restrictions").await?;
         let mut r = Restrictions::default();

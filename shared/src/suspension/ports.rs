@@ -31,6 +31,12 @@ pub trait SuspensionStore: Send + Sync {
     fn activate(&self, active: &crate::suspension::ActiveSuspension) -> impl Future<Output = PortResult<()>> + Send;
     /// Take a caller's suspension out of force; `false` if there was none.
     fn deactivate(&self, caller: &str) -> impl Future<Output = PortResult<bool>> + Send;
+    /// Take this suspension out of force only if it is still the one in force (not extended or
+    /// replaced since it was read); `false` if it is not.
+    fn deactivate_exactly(
+        &self,
+        active: &crate::suspension::ActiveSuspension,
+    ) -> impl Future<Output = PortResult<bool>> + Send;
     /// Every suspension in force and the fleet limits: what the validator reads (one query).
     fn restrictions(&self) -> impl Future<Output = PortResult<crate::suspension::Restrictions>> + Send;
     fn set_fleet_limits(&self, limits: &crate::suspension::FleetLimits) -> impl Future<Output = PortResult<()>> + Send;

@@ -240,6 +240,45 @@ impl<S: SuspensionStore, K: ApiKeys, N: Notifier> SuspensionService<S, K, N> {
         Ok(summary)
     }
 
+    /// An approved "lift" link: it lifts the suspension it was sent for and nothing else, and
+    /// only while that one is in force — an old link cannot lift a later suspension (a later
+    /// alarm, or an approved revocation of access).
+    pub async fn lift_one(
+        &self,
+        caller: &str,
+        suspension_id: &str,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<String, String> {
+        let restrictions = self.store.restrictions().await.map_err(|e| e.to_string())?;
+        let active = match restrictions.suspension_of(caller, now) {
+            None => return Ok(format!("{caller} is not suspended; nothing changed")),
+            Some(a) if a.suspension_id != suspension_id => {
+                return Err(format!(
+                    "this link lifts suspension {suspension_id}, but the one in force for {caller} is {} \
+                     (until {}): nothing changed. Use that suspension's own link, or `warden suspension lift`",
+                    a.suspension_id,
+                    human_time(a.until)
+                ))
+            }
+            Some(a) => a.clone(),
+        };
+        if !self.store.deactivate_exactly(&active).await.map_err(|e| e.to_string())? {
+            return Err(format!(
+                "suspension {suspension_id} of {caller} changed while it was being lifted (extended or replaced): \
+                 nothing changed"
+            ));
+        }
+        if let Some(mut r) = self.store.suspension(suspension_id).await.map_err(|e| e.to_string())? {
+            r.status = SuspensionStatus::Lifted;
+            r.history.push(format!("{} lifted by {by}", now.to_rfc3339()));
+            self.store.save_suspension(&r).await.map_err(|e| e.to_string())?;
+        }
+        let summary = format!("{caller} may call the LLM API again (suspension {suspension_id} lifted by {by})");
+        self.notify_change(caller, &summary).await.map_err(|e| e.to_string())?;
+        Ok(summary)
+    }
+
     /// Keep a caller suspended `hours` longer than now or than its current end.
     pub async fn extend(
         &self,
@@ -296,8 +335,8 @@ impl<S: SuspensionStore, K: ApiKeys, N: Notifier> ActionRunner for SuspensionSer
         now: DateTime<Utc>,
     ) -> Result<String, String> {
         match action {
-            ApprovalAction::LiftSuspension { caller, .. } => {
-                self.lift(caller, approved_by, now).await.map_err(|e| e.to_string())
+            ApprovalAction::LiftSuspension { caller, suspension_id } => {
+                self.lift_one(caller, suspension_id, approved_by, now).await
             }
             ApprovalAction::ExtendSuspension { caller, suspension_id, hours } => {
                 self.extend(caller, suspension_id, *hours, approved_by, now).await.map_err(|e| e.to_string())
