@@ -182,9 +182,13 @@ export class FunctionsStack extends Stack {
     });
     this.allowKeyUse(this.configRules, tableKey);
 
-    // The validator: the registry and restrictions it reads, the quota and offence counters it bumps.
-    this.allow(this.requestValidator, 'RegistryQuotasOffences', ['dynamodb:Query', 'dynamodb:UpdateItem'], [table.tableArn], {
-      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['REGISTRY', 'RESTRICTIONS', 'QUOTA#*', 'OFFENCES#*'] },
+    // The validator reads the registry and the restrictions, and writes only its quota and
+    // offence counters: it can never change the registry or lift a suspension.
+    this.allow(this.requestValidator, 'ReadRegistryAndRestrictions', ['dynamodb:Query'], [table.tableArn], {
+      'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['REGISTRY', 'RESTRICTIONS'] },
+    });
+    this.allow(this.requestValidator, 'CountQuotasAndOffences', ['dynamodb:UpdateItem'], [table.tableArn], {
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['QUOTA#*', 'OFFENCES#*'] },
     });
     this.allowKeyUse(this.requestValidator, tableKey);
 
@@ -385,8 +389,13 @@ export class FunctionsStack extends Stack {
     this.allow(fn, 'TagOnCreate', ['ec2:CreateTags'], [ec2Arn('security-group'), `arn:${this.partition}:ec2:${this.region}::snapshot/*`], {
       StringEquals: { 'ec2:CreateAction': ['CreateSecurityGroup', 'CreateSnapshots'] },
     });
+    // Tags are written on instances only (warden:status, warden:incident): a CreateTags on a
+    // group would let the function mark any group as its own and then edit it.
+    this.allow(fn, 'TagIsolatedInstances', ['ec2:CreateTags'], [ec2Arn('instance')], {
+      'ForAllValues:StringLike': { 'aws:TagKeys': ['warden:*'] },
+    });
     this.allow(fn, 'IsolateInstances', [
-      'ec2:ModifyInstanceAttribute', 'ec2:ModifyNetworkInterfaceAttribute', 'ec2:CreateTags',
+      'ec2:ModifyInstanceAttribute', 'ec2:ModifyNetworkInterfaceAttribute',
       'ec2:AssociateIamInstanceProfile', 'ec2:DisassociateIamInstanceProfile', 'ec2:ReplaceIamInstanceProfileAssociation',
       'ec2:AssociateAddress', 'ec2:DisassociateAddress',
     ], [ec2Arn('instance'), ec2Arn('network-interface'), ec2Arn('security-group'), ec2Arn('elastic-ip')]);

@@ -85,9 +85,15 @@ describe('each function role holds exactly the actions its code calls', () => {
     functions.hasResourceProperties('AWS::IAM::Policy', {
       PolicyDocument: {
         Statement: Match.arrayWith([
+          // Reads the registry and restrictions; writes its counters only (never the registry,
+          // never a suspension).
           Match.objectLike({
-            Action: ['dynamodb:Query', 'dynamodb:UpdateItem'],
-            Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['REGISTRY', 'RESTRICTIONS', 'QUOTA#*', 'OFFENCES#*'] } },
+            Action: 'dynamodb:Query',
+            Condition: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['REGISTRY', 'RESTRICTIONS'] } },
+          }),
+          Match.objectLike({
+            Action: 'dynamodb:UpdateItem',
+            Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['QUOTA#*', 'OFFENCES#*'] } },
           }),
         ]),
       },
@@ -116,6 +122,21 @@ describe('each function role holds exactly the actions its code calls', () => {
     });
     for (const role of Object.values<any>(functions.findResources('AWS::IAM::Role'))) {
       assert.equal(role.Properties.ManagedPolicyArns, undefined, 'no AWS managed policies on Warden roles');
+    }
+    // Tagging a group is the only way to make it an isolation group: groups are tagged only as
+    // they are created, existing instances only with warden:* keys.
+    const tagging = Object.values<any>(functions.findResources('AWS::IAM::Policy'))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement)
+      .filter((st: any) => [st.Action].flat().includes('ec2:CreateTags'));
+    assert.ok(tagging.length >= 2, 'both tagging statements found');
+    for (const st of tagging) {
+      const resources = JSON.stringify(st.Resource);
+      if (resources.includes('security-group')) {
+        assert.deepEqual(st.Condition, { StringEquals: { 'ec2:CreateAction': ['CreateSecurityGroup', 'CreateSnapshots'] } }, resources);
+      } else {
+        assert.match(resources, /:instance\//);
+        assert.deepEqual(st.Condition, { 'ForAllValues:StringLike': { 'aws:TagKeys': ['warden:*'] } });
+      }
     }
     // The quarantine role grants nothing at all.
     const quarantine = functions.findResources('AWS::IAM::Role', { Properties: { RoleName: 'warden-quarantine' } });
