@@ -210,7 +210,8 @@ class Demo:
         app = self.group(vpc, "ollama-api" + suffix, "Ollama API from the load balancer")
         data = self.group(vpc, "ollama-data" + suffix, "Model store access")
         inst = self.ec2.run_instances(ImageId=AMI, InstanceType="g4dn.xlarge", MinCount=1, MaxCount=1,
-                                      NetworkInterfaces=[{"DeviceIndex": 0, "SubnetId": subnet, "Groups": [app]}])["Instances"][0]
+                                      NetworkInterfaces=[{"DeviceIndex": 0, "SubnetId": subnet, "Groups": [app]}],
+                                      TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "Service", "Value": "Ollama"}]}])["Instances"][0]
         iid = inst["InstanceId"]
         eni0 = inst["NetworkInterfaces"][0]["NetworkInterfaceId"]
         eni1 = self.ec2.create_network_interface(SubnetId=subnet, Groups=[data])["NetworkInterface"]["NetworkInterfaceId"]

@@ -80,6 +80,9 @@ export class FunctionsStack extends Stack {
       WARDEN_APPROVAL_KEY_PARAMETER: settings.approvalKeyParameter,
       WARDEN_APPROVALS_URL_PARAMETER: APPROVALS_URL_PARAMETER,
       WARDEN_QUARANTINE_PROFILE_ARN: quarantineProfile.instanceProfileArn,
+      // Only the Ollama fleet is ever isolated: its tag, or its Auto Scaling group.
+      WARDEN_FLEET_TAG: 'Service=Ollama',
+      WARDEN_FLEET_ASGS: settings.ollamaAutoScalingGroup,
     };
 
     this.remediator = this.rustFunction('Remediator', 'remediator', {

@@ -220,6 +220,13 @@ describe('encryption, retention, recovery, TLS', () => {
       // The caller is read from the IAM identity alone, and only this account's events count.
       Environment: { Variables: Match.objectLike({ WARDEN_IDENTITY_SOURCE: 'iam', WARDEN_API_ACCOUNT_ID: { Ref: 'AWS::AccountId' } }) },
     });
+    // Isolation acts on the Ollama fleet only, in both functions that isolate.
+    for (const name of ['warden-remediator', 'warden-approvals']) {
+      functions.hasResourceProperties('AWS::Lambda::Function', {
+        FunctionName: name,
+        Environment: { Variables: Match.objectLike({ WARDEN_FLEET_TAG: 'Service=Ollama', WARDEN_FLEET_ASGS: 'ollama-gpu' }) },
+      });
+    }
     // A stream may last as long as its integration waits; Ollama's exchange ends 10 s sooner so
     // the validator, not the platform, ends an answer that runs long.
     functions.hasResourceProperties('AWS::Lambda::Function', {

@@ -54,6 +54,10 @@ pub struct RemediatorConfig {
     /// `WARDEN_QUARANTINE_PROFILE_ARN`: an instance profile that grants nothing, put in place of
     /// an isolated instance's own (default: unset, the profile is removed).
     pub quarantine_profile_arn: Option<String>,
+    /// `WARDEN_FLEET_TAG` (`key=value`, default `Service=Ollama`; empty: none) and
+    /// `WARDEN_FLEET_ASGS` (comma-separated Auto Scaling group names, default none): the
+    /// instances Warden may isolate. Others are recorded and notified, never touched.
+    pub fleet: crate::isolation::FleetScope,
     /// `WARDEN_SUSPENSION_POLICY`: how abuse alarms suspend callers, as JSON inline or
     /// `@/path/to/file.json` (default: `SuspensionPolicy::default()`, documented in the README).
     pub suspension_policy: crate::suspension::SuspensionPolicy,
@@ -116,6 +120,29 @@ impl RemediatorConfig {
             crate::suspension::SuspensionPolicy::from_json,
         )?
         .unwrap_or_default();
+        let fleet_tag = match get("WARDEN_FLEET_TAG") {
+            None => Some(("Service".to_string(), "Ollama".to_string())),
+            Some(v) if v.trim().is_empty() => None,
+            Some(v) => match v.trim().split_once('=') {
+                Some((k, val)) if !k.trim().is_empty() && !val.trim().is_empty() => {
+                    Some((k.trim().to_string(), val.trim().to_string()))
+                }
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        var: "WARDEN_FLEET_TAG",
+                        value: v,
+                        why: "must be key=value, the tag every Ollama instance carries (e.g. Service=Ollama)".into(),
+                    })
+                }
+            },
+        };
+        let fleet_asgs: Vec<String> = get("WARDEN_FLEET_ASGS")
+            .unwrap_or_default()
+            .split(',')
+            .map(|a| a.trim().to_string())
+            .filter(|a| !a.is_empty())
+            .collect();
+        let fleet = crate::isolation::FleetScope { tag: fleet_tag, asgs: fleet_asgs };
         let quarantine_profile_arn = get("WARDEN_QUARANTINE_PROFILE_ARN").filter(|v| !v.trim().is_empty());
         if let Some(arn) = &quarantine_profile_arn {
             if !arn.starts_with("arn:") || !arn.contains(":instance-profile/") {
@@ -136,6 +163,7 @@ impl RemediatorConfig {
             metrics_namespace,
             isolation_policy,
             quarantine_profile_arn,
+            fleet,
             suspension_policy,
         })
     }
@@ -392,6 +420,19 @@ mod tests {
         let c = cfg(&BASE).unwrap();
         assert_eq!(c.sensitive_ports.iter().map(|p| p.port).collect::<Vec<_>>(), [11434, 22]);
         assert_eq!(c.max_public_share, 0.001);
+        assert_eq!(
+            c.fleet.tag,
+            Some(("Service".into(), "Ollama".into())),
+            "the fleet is what Ollama instances are tagged"
+        );
+        assert!(c.fleet.asgs.is_empty());
+        let mut pairs = BASE.to_vec();
+        pairs.extend([("WARDEN_FLEET_TAG", ""), ("WARDEN_FLEET_ASGS", "ollama-gpu-fleet, ollama-canary")]);
+        let c2 = cfg(&pairs).unwrap();
+        assert_eq!(
+            (c2.fleet.tag, c2.fleet.asgs),
+            (None, vec!["ollama-gpu-fleet".to_string(), "ollama-canary".to_string()])
+        );
         let mut pairs = BASE.to_vec();
         pairs.push(("WARDEN_MAX_PUBLIC_SHARE", "0.01"));
         assert_eq!(cfg(&pairs).unwrap().max_public_share, 0.01);
@@ -421,6 +462,7 @@ mod tests {
             ("WARDEN_ISOLATION_POLICY", "@/nonexistent/policy.json"),
             ("WARDEN_QUARANTINE_PROFILE_ARN", "quarantine"),
             ("WARDEN_MAX_PUBLIC_SHARE", "1"),
+            ("WARDEN_FLEET_TAG", "Service"),
             ("WARDEN_MAX_PUBLIC_SHARE", "half"),
         ] {
             let mut pairs = BASE.to_vec();

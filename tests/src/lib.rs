@@ -389,6 +389,13 @@ impl Fixture {
                     .groups(&ssh)
                     .build(),
             )
+            // The fleet tag: Warden isolates only the Ollama fleet.
+            .tag_specifications(
+                TagSpecification::builder()
+                    .resource_type(ResourceType::Instance)
+                    .tags(Tag::builder().key("Service").value("Ollama").build())
+                    .build(),
+            )
             .send()
             .await
             .expect("RunInstances");

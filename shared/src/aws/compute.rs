@@ -226,6 +226,11 @@ impl Compute for Ec2Compute {
             target_groups: vec![],
             target_groups_known: false,
             elastic_ips,
+            tags: instance
+                .tags()
+                .iter()
+                .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string())))
+                .collect(),
         }))
     }
 

@@ -40,6 +40,7 @@ pub fn isolation_executor(
             policy: config.isolation_policy.clone(),
             quarantine_profile_arn: config.quarantine_profile_arn.clone(),
             lease: config.lease(),
+            fleet: config.fleet.clone(),
         },
     )
 }

@@ -42,6 +42,8 @@ pub struct IsolationSettings {
     /// Profile that grants nothing, put in place of the instance's own; `None` removes it.
     pub quarantine_profile_arn: Option<String>,
     pub lease: Duration,
+    /// Only these instances are isolated.
+    pub fleet: crate::isolation::FleetScope,
 }
 
 /// What an incident report is about.
@@ -289,6 +291,16 @@ impl<C: Compute, F: Fleet, S: IncidentStore, N: Notifier> IsolationExecutor<C, F
         };
         state.profile = profile;
         state.asg = asg;
+        if !self.settings.fleet.contains(&state) {
+            self.store.unlock_instance(&instance_id, &id).await?;
+            record.summary = format!(
+                "Instance {instance_id} is not in the Ollama fleet (Warden isolates instances {}): recorded and \
+                 notified, not touched. If it is compromised, contain it by hand; if it belongs to the fleet, tag it.",
+                self.settings.fleet.describe()
+            );
+            record.state = Some(state);
+            return self.record_not_actionable(record, received).await;
+        }
         // A plan that waits for approval must be complete: finish the discovery first.
         if decision.response != Response::Isolate {
             if let Discovery::Running(running) = target_groups {

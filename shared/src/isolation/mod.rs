@@ -10,6 +10,8 @@ pub mod ports;
 mod release;
 
 use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -271,6 +273,44 @@ pub struct InstanceState {
     #[serde(default = "known")]
     pub target_groups_known: bool,
     pub elastic_ips: Vec<ElasticIp>,
+    /// The instance's tags (what says it belongs to the fleet).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
+}
+
+/// Which instances Warden may isolate: the Ollama fleet, by tag or by Auto Scaling group. An
+/// instance outside it is recorded and notified, never touched — a GuardDuty finding on an
+/// unrelated host (which an outsider can provoke) must not cut that host off.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FleetScope {
+    /// `key=value` a fleet instance carries.
+    pub tag: Option<(String, String)>,
+    /// Auto Scaling groups whose instances are the fleet.
+    pub asgs: Vec<String>,
+}
+
+impl FleetScope {
+    pub fn contains(&self, state: &InstanceState) -> bool {
+        let tagged = self.tag.as_ref().is_some_and(|(k, v)| state.tags.get(k) == Some(v));
+        let in_asg = state.asg.as_ref().is_some_and(|a| self.asgs.contains(&a.name));
+        tagged || in_asg
+    }
+
+    /// What the fleet is, for a person.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some((k, v)) = &self.tag {
+            parts.push(format!("tagged {k}={v}"));
+        }
+        if !self.asgs.is_empty() {
+            parts.push(format!("in the Auto Scaling group(s) {}", self.asgs.join(", ")));
+        }
+        if parts.is_empty() {
+            "no instance (no fleet tag or group is configured)".into()
+        } else {
+            parts.join(" or ")
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -588,6 +628,7 @@ mod tests {
 
     fn state() -> InstanceState {
         InstanceState {
+            tags: BTreeMap::new(),
             instance_id: "i-1".into(),
             vpc_id: "vpc-1".into(),
             state: "running".into(),

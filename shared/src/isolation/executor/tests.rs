@@ -12,6 +12,7 @@ const I: &str = "i-0a1b2c3d4e5f67890";
 
 fn state() -> InstanceState {
     InstanceState {
+        tags: [("Service".to_string(), "Ollama".to_string())].into_iter().collect(),
         instance_id: I.into(),
         vpc_id: "vpc-1".into(),
         state: "running".into(),
@@ -65,6 +66,7 @@ fn executor() -> IsolationExecutor<FakeCompute, FakeFleet, FakeIncidents, FakeNo
             policy: IsolationPolicy::default(),
             quarantine_profile_arn: None,
             lease: Duration::seconds(60),
+            fleet: crate::isolation::FleetScope { tag: Some(("Service".into(), "Ollama".into())), asgs: vec![] },
         },
     )
 }
@@ -228,6 +230,27 @@ async fn a_whole_group_alarm_and_a_vanished_instance_are_recorded_outcomes_not_e
     assert!(gone.summary.contains("not found"));
     assert!(ex.store.locks.lock().unwrap().is_empty(), "no lock left behind");
     assert_eq!(ex.notifier.sent.lock().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn an_instance_outside_the_fleet_is_recorded_and_notified_never_touched() {
+    // A GuardDuty finding on an unrelated host: no fleet tag, its group not the fleet's.
+    let mut ex = executor();
+    let mut outsider = state();
+    outsider.tags.clear();
+    *ex.compute.instance.lock().unwrap() = Some(outsider);
+    let report = ex.isolate(finding("e-out", 8.0), Instant::now(), now()).await.unwrap();
+    assert_eq!(report.status, "not_actionable", "{report:#?}");
+    assert!(report.summary.contains("not in the Ollama fleet") && report.summary.contains("tagged Service=Ollama"));
+    assert_eq!(groups(&ex)["eni-0"], ["sg-app", "sg-ssh"], "its groups untouched");
+    assert!(*ex.compute.eips_attached.lock().unwrap(), "its address untouched");
+    assert!(ex.compute.tags.lock().unwrap().is_empty(), "not even tagged");
+    assert!(ex.store.locks.lock().unwrap().is_empty(), "no lock left behind");
+    assert_eq!(ex.notifier.sent.lock().unwrap().len(), 1, "notified");
+    // In a configured Auto Scaling group it is the fleet, tag or not.
+    ex.settings.fleet.asgs = vec!["ollama-gpu-fleet".into()];
+    let report = ex.isolate(finding("e-asg", 8.0), Instant::now(), now()).await.unwrap();
+    assert_eq!(report.status, "isolated", "{report:#?}");
 }
 
 #[tokio::test]
