@@ -69,6 +69,14 @@ impl Loop {
         alarm
     }
 
+    /// What the validator records when it refuses `n` of `caller`'s requests as offences:
+    /// a per-caller alarm suspends only when these agree with it.
+    async fn offend(&self, caller: &str, n: usize) {
+        for _ in 0..n {
+            self.suspensions.store.record_offence(caller, Utc::now()).await.unwrap();
+        }
+    }
+
     /// Open an approval link, then press the page's button, as a person would.
     async fn approve(&self, link: &str) -> String {
         let query = link.split_once('?').unwrap().1;
@@ -103,6 +111,7 @@ async fn an_alarm_suspends_the_caller_until_lifted_and_replays_change_nothing() 
     assert_eq!(guard.handle(&chat_of("team-web"), Utc::now()).await.0.status, 200);
 
     let alarm = l.alarm("cloudwatch-alarm-prompt-injection-caller.json", "alarm-1", None);
+    l.offend("team-web", 5).await;
     let report = l.suspensions.handle_alarm(&alarm, &l.approvals, Utc::now()).await.unwrap();
     assert!(!report.duplicate && !report.escalated, "{report:?}");
     let until = report.until.unwrap();
@@ -158,6 +167,7 @@ fn lift_link_of(published: &[(String, String)], caller: &str) -> String {
 #[tokio::test]
 async fn an_old_lift_link_lifts_its_own_suspension_only() {
     let l = setup().await;
+    l.offend("team-web", 5).await;
     let first = l.alarm("cloudwatch-alarm-prompt-injection-caller.json", "alarm-old", None);
     let old = l.suspensions.handle_alarm(&first, &l.approvals, Utc::now()).await.unwrap();
     let old_link = lift_link_of(&l.f.published(), "team-web");
@@ -188,11 +198,35 @@ async fn an_old_lift_link_lifts_its_own_suspension_only() {
 }
 
 #[tokio::test]
+async fn a_forged_alarm_suspends_no_one() {
+    // Anyone who can create an alarm named llm-… or publish to Custom/LLM: the alarm names
+    // team-web, but the validator never refused team-web.
+    let l = setup().await;
+    let guard = l.guard(&[("WARDEN_SUSPENSION_CACHE_SECONDS", "0")]);
+    l.offend("team-web", 2).await;
+    let alarm = l.alarm("cloudwatch-alarm-prompt-injection-caller.json", "alarm-forged", None);
+    let report = l.suspensions.handle_alarm(&alarm, &l.approvals, Utc::now()).await.unwrap();
+    assert_eq!((report.kind, report.suspension_id.as_deref()), ("uncorroborated", None), "{report:?}");
+    assert!(report.summary.contains("refused only 2 of its requests"), "{}", report.summary);
+    let restrictions = l.suspensions.store.restrictions().await.unwrap();
+    assert!(restrictions.suspension_of("team-web", Utc::now()).is_none(), "nobody suspended");
+    assert_eq!(guard.handle(&chat_of("team-web"), Utc::now()).await.0.status, 200);
+    let published = l.f.published();
+    assert!(published.iter().any(|(s, _)| s.contains("Not suspended: team-web")), "operations are told: {published:?}");
+    // Once the validator has seen enough, the same kind of alarm acts.
+    l.offend("team-web", 1).await;
+    let alarm = l.alarm("cloudwatch-alarm-prompt-injection-caller.json", "alarm-real", None);
+    let report = l.suspensions.handle_alarm(&alarm, &l.approvals, Utc::now()).await.unwrap();
+    assert_eq!(report.kind, "suspension", "{report:?}");
+}
+
+#[tokio::test]
 async fn repeated_suspensions_escalate_to_revoking_the_api_key() {
     let l = setup().await;
     let apigw = aws_sdk_apigateway::Client::new(&l.f.sdk);
     let key = apigw.create_api_key().name("team-web-key").enabled(true).send().await.unwrap().id.unwrap();
     let caller = format!("apikey:{key}");
+    l.offend(&caller, 5).await;
     let mut last = None;
     for i in 0..3 {
         let alarm = l.alarm("cloudwatch-alarm-prompt-injection-caller.json", &format!("alarm-{i}"), Some(&caller));

@@ -195,6 +195,30 @@ impl SuspensionStore for DynamoStore {
         Ok(())
     }
 
+    async fn offences_of(&self, caller: &str, hours: i64, now: DateTime<Utc>) -> PortResult<u64> {
+        let mut total = 0;
+        for h in 0..hours.clamp(1, 48) {
+            let hour = now - Duration::hours(h);
+            let out = self
+                .client()
+                .get_item()
+                .table_name(self.table())
+                .key("pk", s(format!("OFFENCES#{}", hour.format("%Y%m%d%H"))))
+                .key("sk", s(caller))
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(|e| port_error("GetItem offences", e))?;
+            total += out
+                .item()
+                .and_then(|i| i.get("offences"))
+                .and_then(|v| v.as_n().ok())
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0);
+        }
+        Ok(total)
+    }
+
     async fn top_offenders(&self, hours: i64, now: DateTime<Utc>, limit: usize) -> PortResult<Vec<(String, u64)>> {
         let mut totals: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
         for h in 0..hours.clamp(1, 48) {

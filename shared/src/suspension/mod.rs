@@ -70,6 +70,11 @@ pub struct SuspensionPolicy {
     pub tighten_hours: i64,
     /// How many of the top offending callers a fleet-wide request names.
     pub top_callers: usize,
+    /// A per-caller alarm suspends only when the validator itself refused at least this many of
+    /// the caller's requests (injection attempts, auth failures) in the last two hours: anyone
+    /// who can create an alarm or publish a metric cannot make Warden suspend a caller that
+    /// did nothing.
+    pub corroborating_offences: u64,
 }
 
 impl Default for SuspensionPolicy {
@@ -81,6 +86,7 @@ impl Default for SuspensionPolicy {
             tighten_factor: 0.5,
             tighten_hours: 2,
             top_callers: 5,
+            corroborating_offences: 3,
         }
     }
 }
@@ -93,6 +99,9 @@ impl SuspensionPolicy {
         }
         if p.repeats_to_escalate < 2 || !(1..=720).contains(&p.repeat_window_hours) {
             return Err("repeats_to_escalate must be at least 2 and repeat_window_hours 1 to 720".into());
+        }
+        if p.corroborating_offences == 0 {
+            return Err("corroborating_offences must be at least 1: an alarm alone never suspends".into());
         }
         if !(0.0 < p.tighten_factor && p.tighten_factor < 1.0 && (1..=168).contains(&p.tighten_hours)) {
             return Err("tighten_factor must be between 0 and 1 (exclusive), tighten_hours 1 to 168".into());
@@ -314,6 +323,11 @@ mod tests {
         assert!(SuspensionPolicy::from_json(r#"{"suspend_minutes": 0}"#).is_err());
         assert!(SuspensionPolicy::from_json(r#"{"tighten_factor": 1.5}"#).is_err());
         assert!(SuspensionPolicy::from_json(r#"{"unknown": 1}"#).is_err());
+        assert!(
+            SuspensionPolicy::from_json(r#"{"corroborating_offences": 0}"#).is_err(),
+            "an alarm alone never suspends"
+        );
+        assert_eq!(SuspensionPolicy::default().corroborating_offences, 3);
         assert!(valid_caller("apikey:k8x2n4m6p1") && !valid_caller("a#b") && !valid_caller(""));
     }
 }

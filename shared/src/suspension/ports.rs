@@ -42,6 +42,9 @@ pub trait SuspensionStore: Send + Sync {
     fn set_fleet_limits(&self, limits: &crate::suspension::FleetLimits) -> impl Future<Output = PortResult<()>> + Send;
     /// Count one refused request of `caller` (injection attempt or auth failure) in its hour.
     fn record_offence(&self, caller: &str, now: DateTime<Utc>) -> impl Future<Output = PortResult<()>> + Send;
+    /// How many offences the validator counted for `caller` in the last `hours`.
+    fn offences_of(&self, caller: &str, hours: i64, now: DateTime<Utc>)
+        -> impl Future<Output = PortResult<u64>> + Send;
     /// Callers with the most offences in the last `hours`, most first.
     fn top_offenders(
         &self,

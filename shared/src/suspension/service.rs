@@ -18,6 +18,9 @@ use crate::suspension::{
     SuspensionStatus,
 };
 
+/// How far back the validator's offence counters must agree with a per-caller alarm.
+const CORROBORATION_HOURS: i64 = 2;
+
 /// How long a suspension lasts when access is revoked: until a human lifts it.
 const REVOKED_YEARS: i64 = 10;
 
@@ -52,6 +55,13 @@ impl<S: SuspensionStore, K: ApiKeys, N: Notifier> SuspensionService<S, K, N> {
         approvals: &Approvals<A, AN>,
         now: DateTime<Utc>,
     ) -> PortResult<SuspensionReport> {
+        if let Some(caller) = &alarm.caller {
+            // The alarm must agree with what the validator itself counted.
+            let counted = self.store.offences_of(caller, CORROBORATION_HOURS, now).await?;
+            if counted < self.policy.corroborating_offences {
+                return self.uncorroborated(alarm, caller, counted).await;
+            }
+        }
         let recent = match &alarm.caller {
             Some(c) => self.store.suspensions_of(c, now - Duration::hours(self.policy.repeat_window_hours)).await?,
             None => Vec::new(),
@@ -62,6 +72,43 @@ impl<S: SuspensionStore, K: ApiKeys, N: Notifier> SuspensionService<S, K, N> {
             }
             SuspensionPlan::Fleet { factor, until } => self.ask_to_tighten(alarm, factor, until, approvals, now).await,
         }
+    }
+
+    /// An alarm about a caller the validator did not see misbehave: recorded in the log and
+    /// notified, nobody suspended.
+    async fn uncorroborated(&self, alarm: &CallerAlarm, caller: &str, counted: u64) -> PortResult<SuspensionReport> {
+        let summary = format!(
+            "not suspended: alarm {} names {caller}, but the validator refused only {counted} of its requests in the \
+             last {CORROBORATION_HOURS} h (at least {} needed). Check who created or changed the alarm or published \
+             to its metric",
+            alarm.alarm_name, self.policy.corroborating_offences
+        );
+        tracing::warn!(caller, alarm = %alarm.alarm_name, counted, "SECURITY_WARNING uncorroborated abuse alarm");
+        self.notifier
+            .notify(&Notification {
+                subject: clean_subject(&format!("[Warden] Not suspended: {caller} (alarm not corroborated)")),
+                text: format!("{summary}.\n"),
+                facts: json!({"kind": "uncorroborated_alarm", "caller": caller, "alarm": alarm.alarm_name,
+                    "offences_counted": counted, "needed": self.policy.corroborating_offences}),
+                attributes: [
+                    ("kind".to_string(), "suspension".to_string()),
+                    ("caller".to_string(), caller.to_string()),
+                ]
+                .into_iter()
+                .collect(),
+            })
+            .await?;
+        Ok(SuspensionReport {
+            kind: "uncorroborated",
+            caller: Some(caller.to_string()),
+            suspension_id: None,
+            until: None,
+            duplicate: false,
+            escalated: false,
+            approval_requests: Vec::new(),
+            top_callers: Vec::new(),
+            summary,
+        })
     }
 
     async fn suspend<A: ApprovalStore, AN: Notifier>(
