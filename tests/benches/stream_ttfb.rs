@@ -6,7 +6,6 @@
 //! Ollama's last chunk, at p95. Needs the local AWS (registry, quotas) and the release binary:
 //! `make bench`.
 
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -15,49 +14,28 @@ use warden::aws::DynamoStore;
 use warden::registry::parse_registry_yaml;
 use warden::registry::ports::ModelRegistryStore;
 use warden_integration_tests::fake_ollama::FakeOllama;
-use warden_integration_tests::lambda_runtime_api::{Answer, RuntimeApi};
-use warden_integration_tests::{endpoint, new_table, sample_of, sdk};
+use warden_integration_tests::lambda_runtime_api::{Answer, FunctionProcess, RuntimeApi};
+use warden_integration_tests::{new_table, sample_of, sdk};
 
 const REGISTRY: &str = include_str!("../../events/request-validator/model-registry.yaml");
 const PACE: Duration = Duration::from_millis(50);
 const CHUNKS: u32 = 6;
 const RUNS: usize = 30;
 
-struct Function(Child);
-
-impl Drop for Function {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start(binary: &std::path::Path, api: &RuntimeApi, table: &str, ollama: &str, mode: &str) -> Function {
-    let child = Command::new(binary)
-        .env_clear()
-        .env("AWS_LAMBDA_RUNTIME_API", &api.address)
-        .env("AWS_LAMBDA_FUNCTION_NAME", "warden-request-validator")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1024")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ENDPOINT_URL", endpoint())
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("WARDEN_TABLE_NAME", table)
-        .env("OLLAMA_URL", ollama)
-        .env("WARDEN_IDENTITY_SOURCE", "authorizer")
-        .env("WARDEN_RESPONSE_MODE", mode)
-        // The bench sends more requests than one caller's default quota allows.
-        .env(
-            "WARDEN_VALIDATOR_POLICY",
-            r#"{"default_use_case": {"requests_per_window": 100000, "tokens_per_window": 100000000}}"#,
-        )
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the validator starts");
-    Function(child)
+/// The validator in `mode`, against the runtime API, the local AWS and the paced Ollama.
+fn start(binary: &std::path::Path, api: &RuntimeApi, table: &str, ollama: &str, mode: &str) -> FunctionProcess {
+    // The bench sends more requests than one caller's default quota allows.
+    let policy = r#"{"default_use_case": {"requests_per_window": 100000, "tokens_per_window": 100000000}}"#;
+    api.start_function(
+        binary,
+        &[
+            ("WARDEN_TABLE_NAME", table),
+            ("OLLAMA_URL", ollama),
+            ("WARDEN_IDENTITY_SOURCE", "authorizer"),
+            ("WARDEN_RESPONSE_MODE", mode),
+            ("WARDEN_VALIDATOR_POLICY", policy),
+        ],
+    )
 }
 
 /// One streamed chat: (time to the first body byte, time to the last).

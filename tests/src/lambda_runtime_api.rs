@@ -54,6 +54,29 @@ impl RuntimeApi {
         Ok(Self { address, events, pending, counter: AtomicU64::new(0) })
     }
 
+    /// Start a function binary against this API, as Lambda would: the runtime's variables, the
+    /// local AWS's endpoint and test credentials, then `vars` (its own configuration). Stopped
+    /// when the returned handle is dropped.
+    pub fn start_function(&self, binary: &std::path::Path, vars: &[(&str, &str)]) -> FunctionProcess {
+        let child = std::process::Command::new(binary)
+            .env_clear()
+            .env("AWS_LAMBDA_RUNTIME_API", &self.address)
+            .env("AWS_LAMBDA_FUNCTION_NAME", binary.file_name().and_then(|n| n.to_str()).unwrap_or("function"))
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1024")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ENDPOINT_URL", crate::endpoint())
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .envs(vars.iter().copied())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{} does not start: {e}", binary.display()));
+        FunctionProcess(child)
+    }
+
     /// Give the function `event`; its answer once it begins (a stream's prelude has arrived).
     pub async fn invoke(&self, event: Value) -> Answer {
         let id = format!("invoke-{}", self.counter.fetch_add(1, Ordering::Relaxed));
@@ -61,6 +84,16 @@ impl RuntimeApi {
         self.pending.lock().unwrap().insert(id.clone(), tx);
         self.events.send((id, event)).expect("the runtime API is running");
         rx.await.expect("the function answered")
+    }
+}
+
+/// A function process, stopped however the test ends.
+pub struct FunctionProcess(std::process::Child);
+
+impl Drop for FunctionProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
 

@@ -4,7 +4,6 @@
 //! behind it. Proves the prelude, that tokens leave before Ollama's last chunk, and that a
 //! refusal is answered in the same format.
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -15,19 +14,9 @@ use warden::registry::parse_registry_yaml;
 use warden::registry::ports::ModelRegistryStore;
 use warden_integration_tests::fake_ollama::FakeOllama;
 use warden_integration_tests::lambda_runtime_api::{Answer, RuntimeApi};
-use warden_integration_tests::{endpoint, function_binary, new_table, sample_of, sdk};
+use warden_integration_tests::{function_binary, new_table, sample_of, sdk};
 
 const REGISTRY: &str = include_str!("../../events/request-validator/model-registry.yaml");
-
-/// The function process, stopped however the test ends.
-struct KillOnDrop(std::process::Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 async fn body_of(mut body: tokio::sync::mpsc::UnboundedReceiver<(std::time::Instant, Vec<u8>)>) -> String {
     let mut all = Vec::new();
@@ -46,26 +35,15 @@ async fn the_binary_streams_the_answer_as_ollama_writes_it_and_refuses_in_the_sa
     DynamoStore::new(ddb, &table).replace_models(&parse_registry_yaml(REGISTRY).unwrap(), Utc::now()).await.unwrap();
     let ollama = FakeOllama::start_paced(0, Duration::from_millis(100)).await.unwrap();
     let api = RuntimeApi::start().await.unwrap();
-    let function = std::process::Command::new(binary)
-        .env_clear()
-        .env("AWS_LAMBDA_RUNTIME_API", &api.address)
-        .env("AWS_LAMBDA_FUNCTION_NAME", "warden-request-validator")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1024")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ENDPOINT_URL", endpoint())
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("WARDEN_TABLE_NAME", &table)
-        .env("OLLAMA_URL", &ollama.url)
-        .env("WARDEN_IDENTITY_SOURCE", "authorizer")
-        .env("WARDEN_RESPONSE_MODE", "stream")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the validator starts");
-    let _function = KillOnDrop(function);
+    let _function = api.start_function(
+        &binary,
+        &[
+            ("WARDEN_TABLE_NAME", table.as_str()),
+            ("OLLAMA_URL", ollama.url.as_str()),
+            ("WARDEN_IDENTITY_SOURCE", "authorizer"),
+            ("WARDEN_RESPONSE_MODE", "stream"),
+        ],
+    );
 
     let Answer::Streamed { prelude, mut body } = api.invoke(sample_of("request-validator", "chat-streamed.json")).await
     else {
