@@ -652,7 +652,11 @@ class Demo:
             elif name == "scheduled-sweep.json":
                 self.expect(ok and out["status"] == "no_op", f"{name}: swept every group, nothing exposed")
             elif name == "cloudwatch-alarm-prompt-injection-caller.json":
-                self.expect(ok and out["kind"] == "suspension" and out["caller"] == "team-web", f"{name}: team-web suspended")
+                # A fresh account: the validator refused nothing of team-web, so the alarm alone
+                # suspends no one (anyone able to create an alarm could have sent it).
+                self.expect(ok and out["kind"] == "uncorroborated" and out["caller"] == "team-web"
+                            and out["suspension_id"] is None,
+                            f"{name}: not corroborated by the validator's offence counters, nobody suspended")
             elif name == "cloudwatch-alarm-auth-failures-fleet.json":
                 self.expect(ok and out["kind"] == "fleet_alarm" and len(out["approval_requests"]) == 1,
                             f"{name}: asked a human to tighten every caller's quotas")
