@@ -15,7 +15,7 @@ use crate::validator::guard::Category;
 use crate::validator::openai::SseEvents;
 use crate::validator::output::StreamGuard;
 use crate::validator::service::Outcome;
-use crate::validator::upstream::{Chunks, UpstreamError};
+use crate::validator::upstream::Chunks;
 
 /// One piece of a streamed reply.
 #[derive(Debug)]
@@ -175,15 +175,4 @@ pub async fn relay(
     outcome.upstream_ms = Some(upstream_started.elapsed().as_millis() as u64);
     outcome.first_byte_ms = first_byte.get().copied();
     let _ = to.send(Piece::Done(Box::new(outcome))).await;
-}
-
-impl UpstreamError {
-    /// The stable code a caller sees for this failure.
-    pub fn code(&self) -> &'static str {
-        match self {
-            UpstreamError::Timeout(_) => "upstream_timeout",
-            UpstreamError::TooLarge(_) => "upstream_response_too_large",
-            UpstreamError::Unreachable(_) => "upstream_unavailable",
-        }
-    }
 }

@@ -276,8 +276,8 @@ impl<R: ModelRegistryStore, Q: QuotaStore + SuspensionStore, U: Upstream> Reques
         outcome.validation_us = started.elapsed().as_micros() as u64;
 
         let upstream_started = Instant::now();
-        if admitted.streams {
-            return match self.upstream.open(admitted.endpoint.path(), admitted.body).await {
+        let forwarded = if admitted.streams {
+            match self.upstream.open(admitted.endpoint.path(), admitted.body).await {
                 Ok(Opened::Streaming(chunks)) => {
                     // Relayed as it comes; the output guard holds back only what may still be a leak.
                     let guard = StreamGuard::new(admitted.output_block, admitted.output_flag);
@@ -290,22 +290,15 @@ impl<R: ModelRegistryStore, Q: QuotaStore + SuspensionStore, U: Upstream> Reques
                     outcome.status = 200;
                     let (to, pieces) = tokio::sync::mpsc::channel(PIECES_IN_FLIGHT);
                     tokio::spawn(relay(chunks, guard, framing, outcome, upstream_started, to));
-                    Served::Streaming(head, pieces)
+                    return Served::Streaming(head, pieces);
                 }
-                opened => {
-                    let refused = opened.map(|o| match o {
-                        Opened::Refused(r) => r,
-                        Opened::Streaming(_) => unreachable!("matched above"),
-                    });
-                    outcome.upstream_ms = Some(upstream_started.elapsed().as_millis() as u64);
-                    let response = self.upstream_failure(refused, &mut outcome);
-                    outcome.status = response.status;
-                    let response = response.with_header("x-request-id", outcome.request_id.clone());
-                    (response, outcome).into()
-                }
-            };
-        }
-        let forwarded = self.upstream.forward(admitted.endpoint.path(), admitted.body).await;
+                // Ollama refused (an error status): answered below like any other error.
+                Ok(Opened::Refused(r)) => Ok(r),
+                Err(e) => Err(e),
+            }
+        } else {
+            self.upstream.forward(admitted.endpoint.path(), admitted.body).await
+        };
         outcome.upstream_ms = Some(upstream_started.elapsed().as_millis() as u64);
         let response = match forwarded {
             Ok(r) if r.status < 400 => {

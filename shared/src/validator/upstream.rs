@@ -30,6 +30,17 @@ pub enum UpstreamError {
     TooLarge(usize),
 }
 
+impl UpstreamError {
+    /// The stable code a caller sees for this failure.
+    pub fn code(&self) -> &'static str {
+        match self {
+            UpstreamError::Timeout(_) => "upstream_timeout",
+            UpstreamError::TooLarge(_) => "upstream_response_too_large",
+            UpstreamError::Unreachable(_) => "upstream_unavailable",
+        }
+    }
+}
+
 /// Where admitted requests go.
 pub trait Upstream: Send + Sync {
     /// `POST path` with a JSON body.
