@@ -266,7 +266,8 @@ impl<S: SuspensionStore, K: ApiKeys, N: Notifier> SuspensionService<S, K, N> {
         })
     }
 
-    /// Lift a caller's suspension (the command line, or an approved "lift" link).
+    /// Lift every suspension of a caller: `warden suspension lift`, an operator with credentials
+    /// (an approved link lifts only its own: [`Self::lift_one`]).
     pub async fn lift(&self, caller: &str, by: &str, now: DateTime<Utc>) -> PortResult<String> {
         let was = self.store.deactivate(caller).await?;
         let mut lifted = Vec::new();
