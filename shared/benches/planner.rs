@@ -11,7 +11,7 @@ use warden::edge::events::parse_event;
 use warden::exposure::plan::plan_exposure_remediation;
 use warden::exposure::plan::{Exemption, ExemptionTarget, Trigger, TriggerKind};
 use warden::exposure::{
-    ExposureDefinition, IngressRule, PrefixLists, RuleSource, SensitivePort, DEFAULT_MAX_PUBLIC_SHARE,
+    ExposureDefinition, IngressRule, RuleContext, RuleSource, SensitivePort, DEFAULT_MAX_PUBLIC_SHARE,
 };
 
 /// Run `f` repeatedly for about `budget` and return the mean time per call.
@@ -68,7 +68,7 @@ fn main() {
         sensitive_ports: vec![SensitivePort::new(11434), SensitivePort::new(22)],
         max_public_share: DEFAULT_MAX_PUBLIC_SHARE,
     };
-    let lists = PrefixLists::new();
+    let lists = RuleContext::default();
     let now = Utc::now();
     for (groups, per_group, exemptions) in [(1, 10, 0), (100, 10, 10), (1000, 10, 100)] {
         let rules = account(groups, per_group);

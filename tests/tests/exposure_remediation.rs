@@ -465,3 +465,59 @@ async fn a_sweep_too_large_for_one_record_is_remediated_in_parts() {
         assert_eq!(record.status, RemediationStatus::Completed);
     }
 }
+
+#[tokio::test]
+async fn groups_that_share_an_interface_are_judged_together() {
+    // Two groups on one interface, each letting in a /11 on 11434: under the share alone, over
+    // it together. An event about one group finds the other through the interface.
+    let f = Fixture::new().await;
+    let second = f.new_group("ollama-extra").await;
+    let office = f.allow(&f.group_id, tcp(22, 22, Source::V4("81.2.69.10/32"), "the office")).await;
+    let low = f.allow(&f.group_id, tcp(11434, 11434, Source::V4("64.0.0.0/11"), "a partner, they said")).await;
+    let high = f.allow(&second, tcp(11434, 11434, Source::V4("96.0.0.0/11"), "another partner")).await;
+    let apart = f.executor(false);
+    let report = run(&apart, &f.sample("cloudtrail-authorize-sg-ingress-11434.json")).await;
+    assert_eq!(report.status, "no_op", "no interface carries both groups yet: {report:#?}");
+
+    let subnet = f
+        .ec2
+        .create_subnet()
+        .vpc_id(&f.vpc_id)
+        .cidr_block("10.40.77.0/24")
+        .send()
+        .await
+        .expect("CreateSubnet")
+        .subnet
+        .and_then(|s| s.subnet_id)
+        .unwrap();
+    let interface = f
+        .ec2
+        .create_network_interface()
+        .subnet_id(&subnet)
+        .groups(&f.group_id)
+        .groups(&second)
+        .send()
+        .await
+        .expect("CreateNetworkInterface")
+        .network_interface
+        .and_then(|n| n.network_interface_id)
+        .unwrap();
+    let mut event = f.sample("cloudtrail-authorize-sg-ingress-11434.json");
+    event["id"] = format!("{}-again", event["id"].as_str().unwrap()).into();
+    let executor = f.executor(false);
+    let report = run(&executor, &event).await;
+    assert_eq!(report.status, "completed", "{report:#?}");
+    let revoked: Vec<String> = report.revoked.iter().map(|r| r.rule_id.clone()).collect();
+    assert!(!revoked.is_empty() && revoked.iter().all(|r| *r == low || *r == high), "{revoked:?}");
+    let record = executor.store.remediation(report.remediation_id.as_deref().unwrap()).await.unwrap().unwrap();
+    let reasons: Vec<String> = record
+        .plan
+        .actions
+        .iter()
+        .map(|a| match a {
+            warden::exposure::plan::Action::RevokeIngressRule { reason, .. } => reason.clone(),
+        })
+        .collect();
+    assert!(reasons.iter().any(|r| r.contains(&format!("on interface {interface}"))), "{reasons:?}");
+    assert!(f.rule_ids(&f.group_id).await.contains(&office), "the office stays");
+}

@@ -11,7 +11,7 @@ use aws_sdk_ec2::Client;
 
 use super::port_error;
 use crate::exposure::ports::{RevokeResult, SecurityGroups};
-use crate::exposure::{IngressRule, PrefixLists, RuleSource};
+use crate::exposure::{IngressRule, PrefixLists, RuleSource, SharedInterface};
 use crate::ports::{ErrorKind, PortError, PortResult};
 
 /// DescribeSecurityGroupRules takes at most 200 filter values per filter.
@@ -107,6 +107,44 @@ impl SecurityGroups for Ec2SecurityGroups {
             rules.extend(self.describe(Some(filter)).await?);
         }
         Ok(rules)
+    }
+
+    async fn shared_interfaces(&self, group_ids: Option<&[String]>) -> PortResult<Vec<SharedInterface>> {
+        let filters: Vec<Option<Filter>> = match group_ids {
+            None => vec![None],
+            Some(ids) => ids
+                .chunks(MAX_FILTER_VALUES)
+                .map(|chunk| Some(Filter::builder().name("group-id").set_values(Some(chunk.to_vec())).build()))
+                .collect(),
+        };
+        let mut shared: Vec<SharedInterface> = Vec::new();
+        for filter in filters {
+            let mut token: Option<String> = None;
+            loop {
+                let out = self
+                    .client
+                    .describe_network_interfaces()
+                    .set_filters(filter.clone().map(|f| vec![f]))
+                    .set_next_token(token.take())
+                    .max_results(1000)
+                    .send()
+                    .await
+                    .map_err(|e| port_error("DescribeNetworkInterfaces", e))?;
+                for n in out.network_interfaces() {
+                    let group_ids: Vec<String> =
+                        n.groups().iter().filter_map(|g| g.group_id().map(str::to_string)).collect();
+                    let Some(interface_id) = n.network_interface_id() else { continue };
+                    if group_ids.len() > 1 && !shared.iter().any(|s| s.interface_id == interface_id) {
+                        shared.push(SharedInterface { interface_id: interface_id.to_string(), group_ids });
+                    }
+                }
+                match out.next_token() {
+                    Some(t) if !t.is_empty() => token = Some(t.to_string()),
+                    _ => break,
+                }
+            }
+        }
+        Ok(shared)
     }
 
     async fn prefix_lists(&self, ids: &[String]) -> PortResult<PrefixLists> {

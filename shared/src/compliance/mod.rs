@@ -534,7 +534,7 @@ mod tests {
     /// The remediator and the Config rule judge the same rules the same way: one definition.
     #[test]
     fn the_remediator_and_the_config_rule_agree_on_every_rule() {
-        use crate::exposure::{exposed_rules, ExposureDefinition, PrefixLists, SensitivePort};
+        use crate::exposure::{exposed_rules, ExposureDefinition, RuleContext, SensitivePort};
         let definition = ExposureDefinition {
             sensitive_ports: vec![SensitivePort::new(11434), SensitivePort::new(22)],
             max_public_share: crate::exposure::DEFAULT_MAX_PUBLIC_SHARE,
@@ -556,7 +556,7 @@ mod tests {
                     let item = ci("AWS::EC2::SecurityGroup", json!({"ipPermissions": perm}), json!({}));
                     let rules = ingress_rules("sg-0123abcd", &item.configuration);
                     assert_eq!(rules.len(), 1, "{perm}");
-                    let remediator_revokes = !exposed_rules(&rules, &PrefixLists::new(), &definition).is_empty();
+                    let remediator_revokes = !exposed_rules(&rules, &RuleContext::default(), &definition).is_empty();
                     let config_flags = verdict(Rule::SensitivePortsNotPublic, &item).0 == Compliance::NonCompliant;
                     assert_eq!(remediator_revokes, config_flags, "{perm}");
                     cases += 1;

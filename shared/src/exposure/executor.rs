@@ -13,7 +13,7 @@ use crate::exposure::plan::{
     plan_exposure_remediation, Action, Plan, RemediationRecord, RemediationStatus, StepRecord, StepStatus, Trigger,
 };
 use crate::exposure::ports::{AuditStore, RevokeResult, SecurityGroups};
-use crate::exposure::{exposed_rules, ExposureDefinition, IngressRule, PrefixLists, RuleSource};
+use crate::exposure::{exposed_rules, ExposureDefinition, IngressRule, PrefixLists, RuleContext, RuleSource};
 use crate::notify::human_time;
 use crate::ports::{ErrorKind, ExecutorError, Notifier};
 
@@ -300,7 +300,25 @@ impl<G: SecurityGroups, S: AuditStore, N: Notifier> Executor<G, S, N> {
             return Ok((self.redelivered(existing, now, started).await?, more));
         }
 
-        let rules = self.groups.ingress_rules(trigger.scope()).await?;
+        // The rules, and the interfaces that carry several groups (theirs count together), in
+        // one round trip.
+        let scope = trigger.scope();
+        let (rules, shared_interfaces) =
+            tokio::join!(self.groups.ingress_rules(scope), self.groups.shared_interfaces(scope));
+        let (mut rules, shared_interfaces) = (rules?, shared_interfaces?);
+        if let Some(scope) = scope {
+            let mut beside: Vec<String> = shared_interfaces
+                .iter()
+                .flat_map(|i| i.group_ids.iter())
+                .filter(|g| !scope.contains(g))
+                .cloned()
+                .collect();
+            beside.sort_unstable();
+            beside.dedup();
+            if !beside.is_empty() {
+                rules.extend(self.groups.ingress_rules(Some(&beside)).await?);
+            }
+        }
         // Prefix lists count with their entries: one read per list in use.
         let mut list_ids: Vec<String> = rules
             .iter()
@@ -311,11 +329,13 @@ impl<G: SecurityGroups, S: AuditStore, N: Notifier> Executor<G, S, N> {
             .collect();
         list_ids.sort_unstable();
         list_ids.dedup();
-        let lists = if list_ids.is_empty() { PrefixLists::new() } else { self.groups.prefix_lists(&list_ids).await? };
+        let prefix_lists =
+            if list_ids.is_empty() { PrefixLists::new() } else { self.groups.prefix_lists(&list_ids).await? };
+        let context = RuleContext { prefix_lists, shared_interfaces };
         let definition = &self.settings.exposure;
-        let any_exposure = !exposed_rules(&rules, &lists, definition).is_empty();
+        let any_exposure = !exposed_rules(&rules, &context, definition).is_empty();
         let exemptions = if any_exposure { self.store.exemptions().await? } else { Vec::new() };
-        let mut plan = plan_exposure_remediation(trigger, &rules, &lists, &exemptions, definition, now);
+        let mut plan = plan_exposure_remediation(trigger, &rules, &context, &exemptions, definition, now);
         plan.truncate_to(MAX_ACTIONS_PER_RECORD);
         // A dry run changes nothing, so a next part would plan the same rules again.
         let more = plan.left_for_next_part > 0 && !self.settings.dry_run;

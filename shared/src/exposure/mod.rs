@@ -42,6 +42,27 @@ impl RuleSource {
 /// The entries (CIDRs) of managed prefix lists, by id.
 pub type PrefixLists = BTreeMap<String, Vec<String>>;
 
+/// A network interface with several groups: their rules let traffic in together.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SharedInterface {
+    pub interface_id: String,
+    pub group_ids: Vec<String>,
+}
+
+/// What rules are judged with besides themselves: the entries of the prefix lists they name,
+/// and the interfaces on which several groups are attached together.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RuleContext {
+    pub prefix_lists: PrefixLists,
+    pub shared_interfaces: Vec<SharedInterface>,
+}
+
+impl RuleContext {
+    pub fn with_lists(prefix_lists: PrefixLists) -> Self {
+        Self { prefix_lists, ..Self::default() }
+    }
+}
+
 impl fmt::Display for RuleSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -149,17 +170,37 @@ pub struct Exposed {
     pub all_traffic: bool,
 }
 
-/// The one definition of exposure, for the remediator and the Config rule alike. Per group and
-/// per sensitive port (and for "all traffic"), the sources of every rule that lets that port in
-/// are taken together; when they cover more than `max_public_share` of the public IPv4 or IPv6
-/// space, the largest of them are exposures, as many as it takes to bring the rest under the
-/// share — `0.0.0.0/0` alone, both halves of a split, all of 256 /8s — while an office /32 in
-/// the same group stays. Prefix lists count with their entries (`lists`).
-pub fn exposed_rules(rules: &[IngressRule], lists: &PrefixLists, definition: &ExposureDefinition) -> Vec<Exposed> {
+/// The one definition of exposure, for the remediator and the Config rule alike. Per pool of
+/// rules that let traffic in together — one group's, and all the groups' on one interface —
+/// and per sensitive port (and for "all traffic"), the sources of every rule that lets that
+/// port in are taken together; when they cover more than `max_public_share` of the public IPv4
+/// or IPv6 space, the largest of them are exposures, as many as it takes to bring the rest
+/// under the share — `0.0.0.0/0` alone, both halves of a split (in one group or in two on one
+/// interface), all of 256 /8s — while an office /32 in the same group stays. Prefix lists count
+/// with their entries.
+pub fn exposed_rules(rules: &[IngressRule], context: &RuleContext, definition: &ExposureDefinition) -> Vec<Exposed> {
     use address_space::{public_share, Family};
+    let lists = &context.prefix_lists;
     let mut groups: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (i, r) in rules.iter().enumerate() {
         groups.entry(r.group_id.as_str()).or_default().push(i);
+    }
+    // Each group alone, then each distinct set of two or more groups sharing an interface.
+    let mut pools: Vec<(Vec<usize>, String)> =
+        groups.values().map(|members| (members.clone(), "the group's other rules".to_string())).collect();
+    let mut seen: Vec<Vec<&str>> = Vec::new();
+    for interface in &context.shared_interfaces {
+        let mut set: Vec<&str> =
+            interface.group_ids.iter().map(String::as_str).filter(|g| groups.contains_key(g)).collect();
+        set.sort_unstable();
+        set.dedup();
+        if set.len() < 2 || seen.contains(&set) {
+            continue;
+        }
+        let members = set.iter().flat_map(|g| groups[g].iter().copied()).collect();
+        let label = format!("the rules of {} on interface {}", set.join(" and "), interface.interface_id);
+        seen.push(set);
+        pools.push((members, label));
     }
     // Per rule: what it exposes (`None`: all traffic) and, when it is exposed only with others,
     // how much.
@@ -167,7 +208,7 @@ pub fn exposed_rules(rules: &[IngressRule], lists: &PrefixLists, definition: &Ex
     let targets: Vec<(String, Option<u16>)> = std::iter::once(("all traffic".to_string(), None))
         .chain(definition.sensitive_ports.iter().map(|p| (format!("{} ({})", p.port, p.name), Some(p.port))))
         .collect();
-    for members in groups.values() {
+    for (members, with) in &pools {
         for (_, port) in &targets {
             let lets_in = |r: &IngressRule| match port {
                 None => r.allows_all_traffic(),
@@ -199,9 +240,9 @@ pub fn exposed_rules(rules: &[IngressRule], lists: &PrefixLists, definition: &Ex
                     if !hit.0.contains(port) {
                         hit.0.push(*port);
                     }
-                    if share <= definition.max_public_share {
+                    if share <= definition.max_public_share && hit.1.is_none() {
                         hit.1 = Some(format!(
-                            "with the group's other rules {:.1}% of the public {} internet",
+                            "with {with} {:.1}% of the public {} internet",
                             total * 100.0,
                             family.label()
                         ));

@@ -5,10 +5,11 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::exposure::{exposed_rules, Exposed, ExposureDefinition, IngressRule, PrefixLists, RuleSource};
+use crate::exposure::{exposed_rules, Exposed, ExposureDefinition, IngressRule, RuleContext, RuleSource};
 
-/// The pure planner: current rules of the groups in scope (prefix lists resolved), exemptions
-/// and the definition of exposure → a plan.
+/// The pure planner: current rules of the groups in scope (with the rules of the groups that
+/// share an interface with them, and prefix lists resolved), exemptions and the definition of
+/// exposure → a plan.
 ///
 /// Every rule that exposes a sensitive port ([`exposed_rules`]: alone or with the group's other
 /// rules, by the share of the internet they let in) is revoked by its rule id unless a live
@@ -16,7 +17,7 @@ use crate::exposure::{exposed_rules, Exposed, ExposureDefinition, IngressRule, P
 pub fn plan_exposure_remediation(
     trigger: Trigger,
     rules: &[IngressRule],
-    lists: &PrefixLists,
+    context: &RuleContext,
     exemptions: &[Exemption],
     definition: &ExposureDefinition,
     now: DateTime<Utc>,
@@ -28,7 +29,7 @@ pub fn plan_exposure_remediation(
     plan.groups_checked = groups.len();
     plan.rules_checked = rules.len();
 
-    for exposed in exposed_rules(rules, lists, definition) {
+    for exposed in exposed_rules(rules, context, definition) {
         let naming: Vec<&Exemption> = exemptions.iter().filter(|e| e.names(&exposed.rule)).collect();
         if let Some(live) = naming.iter().find(|e| e.is_live(now) && e.covers(&exposed)) {
             let Exposed { rule, reason, .. } = exposed;
@@ -482,7 +483,7 @@ mod planner_tests {
     use chrono::Duration;
 
     use super::*;
-    use crate::exposure::{IngressRule, RuleSource, SensitivePort};
+    use crate::exposure::{IngressRule, PrefixLists, RuleSource, SensitivePort, SharedInterface};
 
     fn ports() -> Vec<SensitivePort> {
         vec![SensitivePort::new(11434), SensitivePort::new(22)]
@@ -527,7 +528,7 @@ mod planner_tests {
     /// Why one rule alone is an exposure.
     fn reason_of(rule: &IngressRule, sensitive: &[SensitivePort]) -> Option<String> {
         let definition = ExposureDefinition { sensitive_ports: sensitive.to_vec(), ..definition() };
-        exposed_rules(std::slice::from_ref(rule), &PrefixLists::new(), &definition).pop().map(|e| e.reason)
+        exposed_rules(std::slice::from_ref(rule), &RuleContext::default(), &definition).pop().map(|e| e.reason)
     }
 
     fn revoked_ids(plan: &Plan) -> Vec<String> {
@@ -587,7 +588,7 @@ mod planner_tests {
             rule("sgr-vpc", "tcp", 11434, 11434, v4("10.0.0.0/16")),
             rule("sgr-all", "-1", -1, -1, v4("0.0.0.0/0")),
         ];
-        let plan = plan_exposure_remediation(trigger(), &rules, &PrefixLists::new(), &[], &definition(), now());
+        let plan = plan_exposure_remediation(trigger(), &rules, &RuleContext::default(), &[], &definition(), now());
         assert_eq!(revoked_ids(&plan), vec!["sgr-ollama", "sgr-ssh6", "sgr-all"]);
         assert_eq!(plan.rules_checked, 5);
         assert_eq!(plan.groups_checked, 1);
@@ -596,24 +597,24 @@ mod planner_tests {
 
     #[test]
     fn the_internet_split_into_pieces_is_still_the_internet() {
-        let plan_of = |rules: &[IngressRule], lists: &PrefixLists| {
-            revoked_ids(&plan_exposure_remediation(trigger(), rules, lists, &[], &definition(), now()))
+        let plan_of = |rules: &[IngressRule], context: &RuleContext| {
+            revoked_ids(&plan_exposure_remediation(trigger(), rules, context, &[], &definition(), now()))
         };
         // Two halves, each under the share alone? No: each half is half the internet.
         let halves = [
             rule("sgr-low", "tcp", 11434, 11434, v4("0.0.0.0/1")),
             rule("sgr-high", "tcp", 11434, 11434, v4("128.0.0.0/1")),
         ];
-        assert_eq!(plan_of(&halves, &PrefixLists::new()), ["sgr-low", "sgr-high"]);
+        assert_eq!(plan_of(&halves, &RuleContext::default()), ["sgr-low", "sgr-high"]);
         // All of global unicast IPv6.
-        assert_eq!(plan_of(&[rule("sgr-v6", "tcp", 22, 22, v6("2000::/3"))], &PrefixLists::new()), ["sgr-v6"]);
+        assert_eq!(plan_of(&[rule("sgr-v6", "tcp", 22, 22, v6("2000::/3"))], &RuleContext::default()), ["sgr-v6"]);
         // 256 /11s, each well under the share alone, together a quarter of the internet; the
         // office's /32 in the same group stays.
         let mut pieces: Vec<IngressRule> = (0..256)
             .map(|i| rule(&format!("sgr-{i}"), "tcp", 0, 65535, v4(&format!("{}.{}.0.0/11", 64 + i / 8, (i % 8) * 32))))
             .collect();
         pieces.push(rule("sgr-office", "tcp", 22, 22, v4("81.2.69.10/32")));
-        let revoked = plan_of(&pieces, &PrefixLists::new());
+        let revoked = plan_of(&pieces, &RuleContext::default());
         assert!(!revoked.contains(&"sgr-office".to_string()), "the office stays");
         assert!(revoked.len() > 200, "enough of the pieces go that the rest is under the share: {}", revoked.len());
         let kept: Vec<&str> = pieces
@@ -627,12 +628,15 @@ mod planner_tests {
         let left = crate::exposure::address_space::public_share(crate::exposure::address_space::Family::V4, kept);
         assert!(left <= crate::exposure::DEFAULT_MAX_PUBLIC_SHARE, "{left}");
         // A prefix list that holds the whole internet, resolved.
-        let lists = PrefixLists::from([("pl-0123456789abcdef0".to_string(), vec!["0.0.0.0/0".to_string()])]);
+        let lists = RuleContext::with_lists(PrefixLists::from([(
+            "pl-0123456789abcdef0".to_string(),
+            vec!["0.0.0.0/0".to_string()],
+        )]));
         let by_list = [rule("sgr-pl", "tcp", 11434, 11434, RuleSource::PrefixList("pl-0123456789abcdef0".into()))];
         assert_eq!(plan_of(&by_list, &lists), ["sgr-pl"]);
-        assert!(plan_of(&by_list, &PrefixLists::new()).is_empty(), "unresolved, it is not judged");
+        assert!(plan_of(&by_list, &RuleContext::default()).is_empty(), "unresolved, it is not judged");
         // The reason says it was the rules together.
-        let plan = plan_exposure_remediation(trigger(), &pieces, &PrefixLists::new(), &[], &definition(), now());
+        let plan = plan_exposure_remediation(trigger(), &pieces, &RuleContext::default(), &[], &definition(), now());
         let Action::RevokeIngressRule { reason, .. } = &plan.actions[0];
         assert!(
             reason.contains("with the group's other rules") && reason.contains("of the public IPv4 internet"),
@@ -645,14 +649,55 @@ mod planner_tests {
         let mut other = rule("sgr-b", "tcp", 11434, 11434, v4("128.0.0.0/2"));
         other.group_id = "sg-other".into();
         let rules = [rule("sgr-a", "tcp", 11434, 11434, v4("81.0.0.0/12")), other];
-        let plan = plan_exposure_remediation(trigger(), &rules, &PrefixLists::new(), &[], &definition(), now());
+        let plan = plan_exposure_remediation(trigger(), &rules, &RuleContext::default(), &[], &definition(), now());
         assert_eq!(revoked_ids(&plan), ["sgr-b"], "a /12 (0.03%) is under the share; a /2 is not");
+    }
+
+    #[test]
+    fn groups_on_one_interface_are_judged_together() {
+        // Each group under the share alone, over it together on one interface.
+        let in_group = |id: &str, group: &str, cidr: &str| {
+            let mut r = rule(id, "tcp", 11434, 11434, v4(cidr));
+            r.group_id = group.into();
+            r
+        };
+        // A /11 is about 0.06% of the public IPv4 space: under the 0.1% share alone, over it
+        // with another; the office's /32 stays whatever happens.
+        let rules = [
+            in_group("sgr-a", "sg-aaaaaaaa", "64.0.0.0/11"),
+            in_group("sgr-b", "sg-bbbbbbbb", "96.0.0.0/11"),
+            in_group("sgr-c", "sg-cccccccc", "160.0.0.0/11"),
+            in_group("sgr-office", "sg-dddddddd", "81.2.69.10/32"),
+        ];
+        let apart = plan_exposure_remediation(trigger(), &rules, &RuleContext::default(), &[], &definition(), now());
+        assert!(apart.is_empty(), "each group alone is under the share");
+        let shared = RuleContext {
+            shared_interfaces: vec![SharedInterface {
+                interface_id: "eni-0123456789abcdef0".into(),
+                group_ids: vec!["sg-aaaaaaaa".into(), "sg-bbbbbbbb".into(), "sg-cccccccc".into(), "sg-dddddddd".into()],
+            }],
+            ..RuleContext::default()
+        };
+        let together = plan_exposure_remediation(trigger(), &rules, &shared, &[], &definition(), now());
+        let revoked = revoked_ids(&together);
+        assert!(!revoked.is_empty() && !revoked.contains(&"sgr-office".to_string()), "{revoked:?}");
+        let Action::RevokeIngressRule { reason, .. } = &together.actions[0];
+        assert!(reason.contains("on interface eni-0123456789abcdef0"), "{reason}");
+        // An interface with one of the groups only changes nothing.
+        let alone = RuleContext {
+            shared_interfaces: vec![SharedInterface {
+                interface_id: "eni-1".into(),
+                group_ids: vec!["sg-aaaaaaaa".into(), "sg-unknown0".into()],
+            }],
+            ..RuleContext::default()
+        };
+        assert!(plan_exposure_remediation(trigger(), &rules, &alone, &[], &definition(), now()).is_empty());
     }
 
     #[test]
     fn nothing_to_do_is_an_empty_plan() {
         let rules = vec![rule("sgr-https", "tcp", 443, 443, v4("0.0.0.0/0"))];
-        let plan = plan_exposure_remediation(trigger(), &rules, &PrefixLists::new(), &[], &definition(), now());
+        let plan = plan_exposure_remediation(trigger(), &rules, &RuleContext::default(), &[], &definition(), now());
         assert!(plan.is_empty());
     }
 
@@ -683,7 +728,7 @@ mod planner_tests {
             rule("sgr-ssh", "tcp", 22, 22, v4("0.0.0.0/0")),
         ];
         let ex = exemption(ExemptionTarget::Rule("sgr-ollama".into()), now() + Duration::hours(1));
-        let plan = plan_exposure_remediation(trigger(), &rules, &PrefixLists::new(), &[ex], &definition(), now());
+        let plan = plan_exposure_remediation(trigger(), &rules, &RuleContext::default(), &[ex], &definition(), now());
         assert_eq!(revoked_ids(&plan), vec!["sgr-ssh"]);
         assert_eq!(plan.exempted.len(), 1);
         assert_eq!(plan.exempted[0].rule.rule_id, "sgr-ollama");
@@ -696,7 +741,7 @@ mod planner_tests {
             rule("sgr-ssh", "tcp", 22, 22, v4("0.0.0.0/0")),
         ];
         let ex = exemption(ExemptionTarget::Group, now() + Duration::hours(1));
-        let plan = plan_exposure_remediation(trigger(), &rules, &PrefixLists::new(), &[ex], &definition(), now());
+        let plan = plan_exposure_remediation(trigger(), &rules, &RuleContext::default(), &[ex], &definition(), now());
         assert!(plan.is_empty());
         assert_eq!(plan.exempted.len(), 2);
     }
@@ -705,7 +750,7 @@ mod planner_tests {
     fn an_expired_exemption_protects_nothing_and_is_reported() {
         let rules = vec![rule("sgr-ollama", "tcp", 11434, 11434, v4("0.0.0.0/0"))];
         let ex = exemption(ExemptionTarget::Rule("sgr-ollama".into()), now() - Duration::seconds(1));
-        let plan = plan_exposure_remediation(trigger(), &rules, &PrefixLists::new(), &[ex], &definition(), now());
+        let plan = plan_exposure_remediation(trigger(), &rules, &RuleContext::default(), &[ex], &definition(), now());
         assert_eq!(revoked_ids(&plan), vec!["sgr-ollama"]);
         assert_eq!(plan.expired_exemptions_ignored.len(), 1);
     }
@@ -718,7 +763,7 @@ mod planner_tests {
         let plan = plan_exposure_remediation(
             trigger(),
             &changed,
-            &PrefixLists::new(),
+            &RuleContext::default(),
             std::slice::from_ref(&ex),
             &definition(),
             now(),
@@ -730,7 +775,7 @@ mod planner_tests {
         let plan = plan_exposure_remediation(
             trigger(),
             &same,
-            &PrefixLists::new(),
+            &RuleContext::default(),
             std::slice::from_ref(&ex),
             &definition(),
             now(),
@@ -745,11 +790,13 @@ mod planner_tests {
             rule("sgr-range", "tcp", 0, 65535, v4("0.0.0.0/0")),
             rule("sgr-all", "-1", -1, -1, v6("::/0")),
         ];
-        let plan = plan_exposure_remediation(trigger(), &rules, &PrefixLists::new(), &[group], &definition(), now());
+        let plan =
+            plan_exposure_remediation(trigger(), &rules, &RuleContext::default(), &[group], &definition(), now());
         assert_eq!(revoked_ids(&plan), ["sgr-ollama", "sgr-range", "sgr-all"]);
         // Recorded before exemptions were bound (no rule spec, no ports): protects nothing.
         let unbound = Exemption { granted_for: None, ports: Vec::new(), ..ex };
-        let plan = plan_exposure_remediation(trigger(), &same, &PrefixLists::new(), &[unbound], &definition(), now());
+        let plan =
+            plan_exposure_remediation(trigger(), &same, &RuleContext::default(), &[unbound], &definition(), now());
         assert_eq!(revoked_ids(&plan), ["sgr-bastion"]);
     }
 
@@ -758,7 +805,7 @@ mod planner_tests {
         let rules = vec![rule("sgr-ollama", "tcp", 11434, 11434, v4("0.0.0.0/0"))];
         let mut ex = exemption(ExemptionTarget::Group, now() + Duration::hours(1));
         ex.group_id = "sg-other".into();
-        let plan = plan_exposure_remediation(trigger(), &rules, &PrefixLists::new(), &[ex], &definition(), now());
+        let plan = plan_exposure_remediation(trigger(), &rules, &RuleContext::default(), &[ex], &definition(), now());
         assert_eq!(revoked_ids(&plan), vec!["sgr-ollama"]);
     }
 }

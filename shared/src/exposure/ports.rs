@@ -5,7 +5,7 @@ use std::future::Future;
 use chrono::{DateTime, Utc};
 
 use crate::exposure::plan::{Exemption, RemediationRecord, RemediationStatus, StepRecord};
-use crate::exposure::{IngressRule, PrefixLists};
+use crate::exposure::{IngressRule, PrefixLists, SharedInterface};
 use crate::ports::{PortError, PortResult};
 
 /// What happened to one rule in a revoke batch.
@@ -21,6 +21,13 @@ pub trait SecurityGroups: Send + Sync {
     /// Current ingress rules of the given groups (`None`: every group in the region).
     /// Groups that do not exist contribute no rules.
     fn ingress_rules(&self, group_ids: Option<&[String]>) -> impl Future<Output = PortResult<Vec<IngressRule>>> + Send;
+
+    /// The network interfaces that carry two or more groups, one of them among the given groups
+    /// (`None`: any), with all their groups.
+    fn shared_interfaces(
+        &self,
+        group_ids: Option<&[String]>,
+    ) -> impl Future<Output = PortResult<Vec<SharedInterface>>> + Send;
 
     /// The entries (CIDRs) of the given managed prefix lists; a list that does not exist has
     /// none.

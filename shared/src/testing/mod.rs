@@ -30,6 +30,8 @@ pub struct FakeGroups {
     pub revoke_calls: Mutex<usize>,
     /// Managed prefix lists and their entries.
     pub prefix_lists: Mutex<crate::exposure::PrefixLists>,
+    /// Network interfaces and their groups.
+    pub interfaces: Mutex<Vec<crate::exposure::SharedInterface>>,
     next_id: Mutex<u32>,
 }
 
@@ -46,6 +48,18 @@ impl SecurityGroups for FakeGroups {
     async fn ingress_rules(&self, group_ids: Option<&[String]>) -> PortResult<Vec<IngressRule>> {
         let rules = self.rules.lock().unwrap();
         Ok(rules.iter().filter(|r| group_ids.is_none_or(|g| g.contains(&r.group_id))).cloned().collect())
+    }
+
+    async fn shared_interfaces(
+        &self,
+        group_ids: Option<&[String]>,
+    ) -> PortResult<Vec<crate::exposure::SharedInterface>> {
+        let interfaces = self.interfaces.lock().unwrap();
+        Ok(interfaces
+            .iter()
+            .filter(|i| i.group_ids.len() > 1 && group_ids.is_none_or(|g| i.group_ids.iter().any(|x| g.contains(x))))
+            .cloned()
+            .collect())
     }
 
     async fn prefix_lists(&self, ids: &[String]) -> PortResult<crate::exposure::PrefixLists> {

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use crate::compliance::{Compliance, ConfigItem, Evaluation, RuleParams};
-use crate::exposure::{exposed_rules, ExposureDefinition, IngressRule, PrefixLists, RuleSource, SensitivePort};
+use crate::exposure::{exposed_rules, ExposureDefinition, IngressRule, RuleContext, RuleSource, SensitivePort};
 
 pub const ID: &str = "sensitive-ports-not-public";
 pub const RESOURCE_TYPES: &[&str] = &["AWS::EC2::SecurityGroup"];
@@ -25,7 +25,7 @@ pub fn evaluate(item: &ConfigItem, params: &RuleParams) -> Evaluation {
     };
     let rules = ingress_rules(&item.resource_id, &item.configuration);
     let mut open: Vec<String> = Vec::new();
-    for exposed in exposed_rules(&rules, &PrefixLists::new(), &definition) {
+    for exposed in exposed_rules(&rules, &RuleContext::default(), &definition) {
         let rule = &exposed.rule;
         let what = if rule.allows_all_traffic() {
             "all traffic".to_string()
