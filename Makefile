@@ -74,8 +74,13 @@ tests/clients/node_modules/.installed: tests/clients/package-lock.json
 	cd tests/clients && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
+tests/oidc/node_modules/.installed: tests/oidc/package-lock.json
+	@echo "==> the OpenID Connect provider approvers sign in to in the tests (npm ci in tests/oidc)"
+	cd tests/oidc && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
 .PHONY: client-deps
-client-deps: venv tests/clients/node_modules/.installed ## The pinned Ollama clients (Python in .venv, JavaScript in tests/clients)
+client-deps: venv tests/clients/node_modules/.installed tests/oidc/node_modules/.installed ## The pinned Ollama clients (Python in .venv, JavaScript in tests/clients) and the local OpenID Connect provider (tests/oidc)
 
 integration: venv client-deps ## Integration tests against the local AWS (started if needed)
 	@echo "==> integration tests against the local AWS"
@@ -87,7 +92,7 @@ browser-deps: ## Headless Chromium (Debian package) and playwright-core for the 
 	@cd tests/browser && npm ci --no-audit --no-fund --loglevel=error
 
 .PHONY: e2e
-e2e: venv bins browser-deps ## The demo with assertions (a real browser approves), and every sample through `cargo lambda invoke`
+e2e: venv bins client-deps browser-deps ## The demo with assertions (a real browser approves), and every sample through `cargo lambda invoke`
 	@echo "==> end to end: cargo lambda watch + invoke against the local AWS"
 	@$(LOCAL_AWS) run -- $(VENV)/bin/python scripts/demo.py --check
 
@@ -161,7 +166,7 @@ bins:
 	cargo build --locked --bin remediator --bin approvals --bin request-validator --bin config-rules --bin warden --bin fake-ollama
 
 .PHONY: demo
-demo: venv bins ## The story: exposure undone, a GPU node isolated, inference refused, an abuser suspended, a compliance report
+demo: venv bins client-deps ## The story: exposure undone, a GPU node isolated, inference refused, an abuser suspended, a compliance report
 	@$(LOCAL_AWS) run -- $(VENV)/bin/python scripts/demo.py
 
 .PHONY: build

@@ -19,6 +19,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -43,6 +44,12 @@ INVOKE_PORT = int(os.environ.get("WARDEN_INVOKE_PORT", "9100"))
 TABLE = "warden"
 APPROVALS_URL = f"http://127.0.0.1:{INVOKE_PORT}/lambda-url/approvals/"
 APPROVAL_KEY = os.urandom(24).hex()
+# The organisation's sign-in, played by a real OpenID Connect provider run locally (tests/oidc):
+# approvers sign in there; alice@example.com approves everything, her password is alice-password.
+OIDC_PORT = int(os.environ.get("WARDEN_OIDC_PORT", "9200"))
+OIDC_ISSUER = f"http://127.0.0.1:{OIDC_PORT}"
+OIDC_CLIENT_SECRET = os.urandom(16).hex()
+APPROVERS = json.dumps({"*": ["alice@example.com"]}, separators=(",", ":"))
 TOPIC = "warden-notifications"
 
 BOLD, DIM, RED, GREEN, YELLOW, RESET = ("\033[1m", "\033[2m", "\033[31m", "\033[32m", "\033[33m", "\033[0m") if sys.stdout.isatty() else ("",) * 6
@@ -65,6 +72,7 @@ class Demo:
         self.elb = boto3.client("elbv2", **kw)
         self.iam = boto3.client("iam", **kw)
         self.watch: subprocess.Popen | None = None
+        self.oidc: subprocess.Popen | None = None
         self.step_no = 0
 
     # ---------- output ----------
@@ -144,8 +152,19 @@ class Demo:
                 f"WARDEN_APPROVALS_URL={APPROVALS_URL},WARDEN_APPROVAL_KEY={APPROVAL_KEY},"
                 f"OLLAMA_URL=http://127.0.0.1:{FAKE_OLLAMA_PORT},WARDEN_SUSPENSION_CACHE_SECONDS={SUSPENSION_CACHE_SECONDS},"
                 "WARDEN_IDENTITY_SOURCE=authorizer")
+        # The alarms Warden trusts: the ones the samples name (in a deployment, the ones the
+        # monitoring stack created); per-instance alarms by a name prefix, as an operator who
+        # creates one per node would list them. A list with commas, so in a file.
+        trusted = sorted({arn.replace(SAMPLE_INSTANCE, "i-*") for path in EVENTS.glob("*.json")
+                          for arn in re.findall(r"arn:aws:cloudwatch:[a-z0-9-]+:\d{12}:alarm:[A-Za-z0-9-]+", path.read_text())})
+        env_file = STATE / "remediator.env"
+        env_file.write_text(f"WARDEN_TRUSTED_ALARMS={','.join(trusted)}\n"
+                            f"WARDEN_OIDC_ISSUER={OIDC_ISSUER}\nWARDEN_OIDC_CLIENT_ID=warden-approvals\n"
+                            f"WARDEN_OIDC_CLIENT_SECRET={OIDC_CLIENT_SECRET}\nWARDEN_APPROVERS='{APPROVERS}'\n")
+        self.start_sign_in_provider()
         self.watch = subprocess.Popen(
-            ["cargo", "lambda", "watch", "--quiet", "--ignore-changes", "-P", str(INVOKE_PORT), "--env-var", envs],
+            ["cargo", "lambda", "watch", "--quiet", "--ignore-changes", "-P", str(INVOKE_PORT), "--env-var", envs,
+             "--env-file", str(env_file)],
             cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
         )
         deadline = time.time() + 120
@@ -158,7 +177,25 @@ class Demo:
             time.sleep(0.3)
         raise SystemExit("cargo lambda watch did not start listening within 120 s")
 
+    def start_sign_in_provider(self):
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", OIDC_PORT)) == 0:
+                raise SystemExit(f"port {OIDC_PORT} is already in use: stop what runs there, or pick another port with WARDEN_OIDC_PORT=…")
+        if not (ROOT / "tests" / "oidc" / "node_modules" / "oidc-provider").exists():
+            raise SystemExit("the local OpenID Connect provider is not installed: run 'make client-deps'")
+        self.oidc = subprocess.Popen(
+            ["node", str(ROOT / "tests" / "oidc" / "provider.mjs"), str(OIDC_PORT), APPROVALS_URL, OIDC_CLIENT_SECRET],
+            stdout=subprocess.PIPE, stderr=open(STATE / "oidc-provider.log", "w"), text=True)
+        line = self.oidc.stdout.readline()
+        if not line.startswith("ready "):
+            raise SystemExit(f"the OpenID Connect provider did not start; see {STATE / 'oidc-provider.log'}")
+        # Keep reading what it prints: a closed pipe would stop it.
+        threading.Thread(target=lambda: [None for _ in self.oidc.stdout], daemon=True).start()
+
     def stop_remediator(self):
+        if self.oidc and self.oidc.poll() is None:
+            self.oidc.terminate()
+            self.oidc.wait(timeout=10)
         if self.watch and self.watch.poll() is None:
             os.killpg(self.watch.pid, 15)
             self.watch.wait(timeout=10)
@@ -299,7 +336,7 @@ class Demo:
         self.step("The approval email", "One SNS message; the links open a page, and only the page's button acts.")
         subject, body = self.published()[-1]
         self.expect(subject.startswith("[Warden] APPROVAL NEEDED"), "the request was emailed")
-        text = json.loads(body)["default"]
+        text = json.loads(body)["email"]
         self.say(f"{BOLD}Subject: {subject}{RESET}")
         self.say(text)
         link = next(l.split(": ", 1)[1].strip() for l in text.splitlines() if l.startswith("Approve: "))
@@ -310,15 +347,47 @@ class Demo:
         self.expect(status == 200 and not self.quarantined(node, vpc), "three GETs, still nothing done")
         self.say("GET x3 -> 200, the node is untouched")
 
-        self.step("A person opens the link and presses Approve", "Headless Chromium, as a person would, without JavaScript.")
+        self.step("Someone who holds the email posts the page's form",
+                  "A forwarded email, or a topic subscriber: the link alone must not decide.")
+        status, page = self.http("GET", link)
+        form = dict(re.findall(r'name="(\w+)" value="([^"]*)"', page))
+        for step in ("confirm", ""):
+            status, answer = self.http("POST", link, {**form, "step": step})
+            self.expect(status == 401 and "Sign in first" in answer, f"refused without signing in ({status})")
+        self.say(f"POST of the link's own form -> {status}: sign in first; the node is untouched")
+        self.expect(not self.quarantined(node, vpc), "nothing done")
+
+        self.step("Alice opens the link, signs in, and approves",
+                  f"Headless Chromium without JavaScript; the organisation's sign-in is an OpenID Connect provider at {OIDC_ISSUER}.")
         shot = STATE / "approval-page.png"
         seen = self.browser_approve(link, shot)
-        self.say(f"page: {seen['heading']!r} with buttons {seen['buttons']} (screenshot: {shot.relative_to(ROOT)})")
+        self.say(f"page: {seen['heading']!r} with one button {seen['buttons']} (screenshot: {shot.relative_to(ROOT)})")
+        self.say(f"the provider's page ({seen['provider']}): {seen['provider_heading']!r}")
+        self.say(f"back at Warden: {seen['signed_in'][:160]} {seen['signed_in_buttons']}")
         self.say(f"after Approve ({seen['approve_status']}): {seen['outcome']}")
-        self.say(f"Approve again on a copy opened earlier ({seen['second_status']}): {seen['second']}")
+        self.say(f"the button on a copy opened earlier ({seen['second_status']}): {seen['second']}")
+        self.expect(seen["buttons"] == ["Sign in to approve"], "the link's page offers its own decision only")
+        self.expect("Signed in as alice@example.com" in seen["signed_in"] and seen["signed_in_buttons"] == ["Approve"],
+                    "signed in as an approver")
         self.expect(seen["approve_status"] == 200 and "approved and done" in seen["outcome"], "the approval ran the recorded plan")
         self.expect(seen["second_status"] == 409 and "Already decided" in seen["second"], "a second click is refused")
         self.expect(self.quarantined(node, vpc), "the node is isolated now")
+
+    def http(self, method: str, url: str, form: dict | None = None, cookie: str = "") -> tuple[int, str]:
+        """One request to the approvals page, redirects not followed: status and body (or Location)."""
+        class NoRedirect(urllib.request.HTTPRedirectHandler):
+            def redirect_request(self, *args, **kwargs):
+                return None
+        data = urllib.parse.urlencode(form).encode() if form is not None else None
+        request = urllib.request.Request(url, data=data, method=method, headers={"Cookie": cookie} if cookie else {})
+        try:
+            response = urllib.request.build_opener(NoRedirect).open(request)
+            return response.status, response.read().decode()
+        except urllib.error.HTTPError as e:
+            if e.code in (302, 303):
+                cookies = [v.split(";")[0] for k, v in e.headers.items() if k.lower() == "set-cookie"]
+                return e.code, json.dumps({"location": e.headers["Location"], "cookie": "; ".join(cookies)})
+            return e.code, e.read().decode()
 
     def quarantined(self, node: dict, vpc: str) -> bool:
         groups = self.ec2.describe_security_groups(Filters=[{"Name": "tag:warden:role", "Values": ["quarantine"]},
@@ -329,29 +398,30 @@ class Demo:
         script = ROOT / "tests" / "browser" / "approve.mjs"
         have_browser = shutil.which("chromium") and (ROOT / "tests" / "browser" / "node_modules" / "playwright-core").exists()
         if have_browser:
-            out = subprocess.run(["node", str(script), link, str(shot)], capture_output=True, text=True, timeout=120)
+            out = subprocess.run(["node", str(script), link, str(shot), "alice@example.com", "alice-password"],
+                                 capture_output=True, text=True, timeout=120)
             if out.returncode != 0:
                 raise SystemExit(f"the browser test failed: {out.stderr or out.stdout}")
             return json.loads(out.stdout.strip().splitlines()[-1])
         if self.check:
             raise SystemExit("the browser test needs Chromium and tests/browser/node_modules: run 'make browser-deps'")
-        # Without a browser: the same two form posts a browser would send.
-        page = urllib.request.urlopen(link).read().decode()
-        form = {}
-        for part in page.split("<form")[1:]:
-            if 'value="approve"' in part:
-                form = dict(re.findall(r'name="(\w+)" value="([^"]*)"', part))
-        post = lambda: urllib.request.urlopen(urllib.request.Request(link, data=urllib.parse.urlencode(form).encode(), method="POST"))
-        first = post()
-        outcome = re.sub("<[^>]+>", " ", first.read().decode())
-        try:
-            post()
-            second_status, second = 200, ""
-        except urllib.error.HTTPError as e:
-            second_status, second = e.code, re.sub("<[^>]+>", " ", e.read().decode())
+        # Without a browser: the requests a browser would send (the provider's part by tests/oidc/sign_in.mjs).
+        text = lambda html: " ".join(re.sub("<[^>]+>", " ", html).split())
+        fields = lambda html: dict(re.findall(r'name="(\w+)" value="([^"]*)"', html))
+        _, page = self.http("GET", link)
+        _, started = self.http("POST", link, fields(page))
+        started = json.loads(started)
+        back = subprocess.run(["node", str(ROOT / "tests" / "oidc" / "sign_in.mjs"), started["location"],
+                               "alice@example.com", "alice-password"], capture_output=True, text=True, timeout=60)
+        if back.returncode != 0:
+            raise SystemExit(f"signing in failed: {back.stderr}")
+        _, signed_in = self.http("GET", back.stdout.strip(), cookie=started["cookie"])
+        approve_status, outcome = self.http("POST", link, fields(signed_in))
+        second_status, second = self.http("POST", link, fields(page))
         shot.write_text("(no browser here: the page was not rendered)")
-        return {"heading": "Isolate", "buttons": ["Approve", "Reject"], "approve_status": first.status,
-                "outcome": " ".join(outcome.split()), "second_status": second_status, "second": " ".join(second.split())}
+        return {"heading": "Isolate", "buttons": ["Sign in to approve"], "provider": OIDC_ISSUER,
+                "provider_heading": "Sign in to Example Org", "signed_in": text(signed_in), "signed_in_buttons": ["Approve"],
+                "approve_status": approve_status, "outcome": text(outcome), "second_status": second_status, "second": text(second)}
 
     def warden(self, *args: str) -> str:
         out = subprocess.run([str(TARGET / "debug" / "warden"), *args], capture_output=True, text=True,
@@ -480,6 +550,15 @@ class Demo:
         self.expect(status == 200, "team-web's ordinary requests still pass")
         self.say(f"   {GREEN}200 allowed{RESET}  team-web  {DIM}an ordinary question still passes{RESET}")
 
+        self.step("A forged alarm: the same metric and caller, from an alarm Warden did not create",
+                  "Anyone allowed to create alarms can name one llm-…; only the ARNs in WARDEN_TRUSTED_ALARMS make Warden act.")
+        forged = self.sample_for("cloudwatch-alarm-prompt-injection-caller.json",
+                                 resources=["arn:aws:cloudwatch:us-east-1:123456789012:alarm:llm-prompt-injection-team-web-2"])
+        ok, report = self.invoke(forged)
+        self.expect(ok and report["status"] == "ignored" and "not one Warden trusts" in report["summary"],
+                    "the forged alarm is ignored" if ok and report.get("status") == "ignored" else f"the forged alarm: {report}")
+        self.say(f"   {YELLOW}ignored{RESET}  {DIM}{report['summary'][:150]}{RESET}")
+
         self.step("The alarm: PromptInjectionAttempts{Caller=team-web} > 5",
                   "events/remediator/cloudwatch-alarm-prompt-injection-caller.json to the remediator")
         ok, report = self.invoke(EVENTS / "cloudwatch-alarm-prompt-injection-caller.json")
@@ -487,7 +566,7 @@ class Demo:
         self.say(f"   {BOLD}{report['summary']}{RESET}  {DIM}({report['suspension_id']}){RESET}")
         subject, body = self.published()[-1]
         self.say(f"   {BOLD}Subject: {subject}{RESET}")
-        for line in json.loads(body)["default"].splitlines()[:9]:
+        for line in json.loads(body)["email"].splitlines()[:9]:
             self.say(f"   {DIM}{line[:150]}{RESET}")
         ok, replay = self.invoke(EVENTS / "cloudwatch-alarm-prompt-injection-caller.json")
         self.expect(ok and replay["duplicate"], "the same alarm again changes nothing")

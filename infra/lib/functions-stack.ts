@@ -16,6 +16,7 @@ import { RustFunction } from 'cargo-lambda-cdk';
 import type { Construct } from 'constructs';
 import { allowLogGroups, wardenKey } from './keys';
 import { acknowledge } from './nag';
+import { actedOnAlarmNames } from './names';
 import type { Settings } from './settings';
 
 /** The workspace root: `cargo lambda build` runs there, one binary per function. */
@@ -81,8 +82,16 @@ export class FunctionsStack extends Stack {
       WARDEN_APPROVALS_URL_PARAMETER: APPROVALS_URL_PARAMETER,
       WARDEN_QUARANTINE_PROFILE_ARN: quarantineProfile.instanceProfileArn,
       // Only the Ollama fleet is ever isolated: its tag, or its Auto Scaling group.
-      WARDEN_FLEET_TAG: 'Service=Ollama',
+      WARDEN_FLEET_TAG: `${settings.fleetTag.key}=${settings.fleetTag.value}`,
       WARDEN_FLEET_ASGS: settings.ollamaAutoScalingGroup,
+      // Only alarms this app created (and the operator's listed ones) make Warden act: anyone
+      // may create an alarm named llm-… or publish to Custom/LLM.
+      WARDEN_TRUSTED_ALARMS: [
+        ...actedOnAlarmNames(settings.ollamaAutoScalingGroup, settings.watchedCallers).map(
+          (name) => `arn:${this.partition}:cloudwatch:${this.region}:${this.account}:alarm:${name}`,
+        ),
+        ...settings.trustedAlarmArns,
+      ].join(','),
     };
 
     this.remediator = this.rustFunction('Remediator', 'remediator', {
@@ -94,10 +103,17 @@ export class FunctionsStack extends Stack {
       reservedConcurrentExecutions: settings.concurrency?.remediator,
     });
     this.approvals = this.rustFunction('Approvals', 'approvals', {
-      description: 'The approval page the email links open; runs what a human approved; expires requests',
+      description: 'The approval page the email links open; runs what a signed-in approver decided; expires requests',
       memorySize: 256,
       timeout: Duration.seconds(60),
-      environment: approvalEnvironment,
+      environment: {
+        ...approvalEnvironment,
+        // Deciding takes signing in with the organisation's provider, as a listed approver.
+        WARDEN_OIDC_ISSUER: settings.signIn.issuer,
+        WARDEN_OIDC_CLIENT_ID: settings.signIn.clientId,
+        ...(settings.signIn.clientSecretParameter ? { WARDEN_OIDC_CLIENT_SECRET_PARAMETER: settings.signIn.clientSecretParameter } : {}),
+        WARDEN_APPROVERS: JSON.stringify(settings.approvers),
+      },
       asynchronous: true,
       reservedConcurrentExecutions: settings.concurrency?.approvals,
     });
@@ -172,6 +188,10 @@ export class FunctionsStack extends Stack {
       this.allow(fn, 'Notify', ['sns:Publish'], [topic.topicArn]);
       this.allow(fn, 'DisableSuspendedApiKeys', ['apigateway:PATCH'], [`arn:${this.partition}:apigateway:${this.region}::/apikeys/*`]);
       this.allowKeyUse(fn, tableKey, topic);
+    }
+
+    if (settings.signIn.clientSecretParameter) {
+      this.allow(this.approvals, 'ReadSignInClientSecret', ['ssm:GetParameter'], [this.parameterArn(settings.signIn.clientSecretParameter)]);
     }
 
     // Config rules: evaluations, the configuration items they read, evidence in the table.
@@ -396,14 +416,24 @@ export class FunctionsStack extends Stack {
     // group would let the function mark any group as its own and then edit it.
     this.allow(fn, 'TagIsolatedInstances', ['ec2:CreateTags'], [ec2Arn('instance')], {
       'ForAllValues:StringLike': { 'aws:TagKeys': ['warden:*'] },
+      StringEquals: { [`aws:ResourceTag/${this.settings.fleetTag.key}`]: this.settings.fleetTag.value },
     });
-    this.allow(fn, 'IsolateInstances', [
+    // Instance and interface changes only on the fleet: resources carrying the fleet tag (its
+    // launch template tags instances and their interfaces). The groups and addresses swapped in
+    // and out are named at run time; without an instance or interface of the fleet no call can
+    // use them.
+    const fleet = { StringEquals: { [`aws:ResourceTag/${this.settings.fleetTag.key}`]: this.settings.fleetTag.value } };
+    this.allow(fn, 'IsolateFleetInstances', [
       'ec2:ModifyInstanceAttribute', 'ec2:ModifyNetworkInterfaceAttribute',
       'ec2:AssociateIamInstanceProfile', 'ec2:DisassociateIamInstanceProfile', 'ec2:ReplaceIamInstanceProfileAssociation',
       'ec2:AssociateAddress', 'ec2:DisassociateAddress',
-    ], [ec2Arn('instance'), ec2Arn('network-interface'), ec2Arn('security-group'), ec2Arn('elastic-ip')]);
+    ], [ec2Arn('instance'), ec2Arn('network-interface')], fleet);
+    this.allow(fn, 'SwapGroupsAndAddresses', [
+      'ec2:ModifyInstanceAttribute', 'ec2:ModifyNetworkInterfaceAttribute', 'ec2:AssociateAddress', 'ec2:DisassociateAddress',
+    ], [ec2Arn('security-group'), ec2Arn('elastic-ip')]);
+    this.allow(fn, 'SnapshotFleetEvidence', ['ec2:CreateSnapshots'], [ec2Arn('instance')], fleet);
     this.allow(fn, 'SnapshotEvidence', ['ec2:CreateSnapshots'], [
-      ec2Arn('instance'), ec2Arn('volume'), `arn:${this.partition}:ec2:${this.region}::snapshot/*`,
+      ec2Arn('volume'), `arn:${this.partition}:ec2:${this.region}::snapshot/*`,
     ]);
     this.allow(fn, 'TakeOutOfService', [
       'autoscaling:EnterStandby', 'autoscaling:ExitStandby', 'autoscaling:DetachInstances', 'autoscaling:AttachInstances',

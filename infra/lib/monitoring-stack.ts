@@ -9,7 +9,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { LLM_METRICS_NAMESPACE } from './functions-stack';
-import { kebab } from './names';
+import { callerSlug, kebab } from './names';
 
 export interface MonitoringStackProps extends StackProps {
   readonly topic: sns.ITopic;
@@ -83,7 +83,7 @@ export class MonitoringStack extends Stack {
     abuse('PromptInjectionFleet', 'llm-prompt-injection-fleet', 'PromptInjectionAttempts', PROMPT_INJECTION.fleet, 'Prompt-injection attempts across all callers');
     abuse('AuthFailuresFleet', 'llm-auth-failures-fleet', 'AuthFailures', AUTH_FAILURES.fleet, 'Authentication failures across all callers');
     for (const caller of props.watchedCallers) {
-      const slug = caller.replace(/[^A-Za-z0-9-]/g, '-');
+      const slug = callerSlug(caller);
       abuse(`PromptInjection-${slug}`, `llm-prompt-injection-${slug}`, 'PromptInjectionAttempts', PROMPT_INJECTION.caller, `Prompt-injection attempts by ${caller}`, caller);
       abuse(`AuthFailures-${slug}`, `llm-auth-failures-${slug}`, 'AuthFailures', AUTH_FAILURES.caller, `Authentication failures by ${caller}`, caller);
     }

@@ -11,6 +11,8 @@ import { allowServicesToEncrypt, wardenKey } from './keys';
 
 export interface NotificationsStackProps extends StackProps {
   readonly approvalEmails: string[];
+  /** Principals who may subscribe, besides CloudFormation (which creates the email subscriptions). */
+  readonly topicSubscriberArns: string[];
 }
 
 export class NotificationsStack extends Stack {
@@ -35,6 +37,22 @@ export class NotificationsStack extends Stack {
         actions: ['sns:Publish'],
         resources: [this.topic.topicArn],
         conditions: { StringEquals: { 'aws:SourceAccount': this.account } },
+      }),
+    );
+    // Subscribing is how a stranger would read the topic: only CloudFormation (the email
+    // subscriptions above) and the named principals may. Links go to email subscribers only.
+    this.topic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'SubscribeOnlyNamedPrincipals',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['sns:Subscribe'],
+        resources: [this.topic.topicArn],
+        conditions: {
+          ArnNotLike: {
+            'aws:PrincipalArn': [`arn:${this.partition}:iam::${this.account}:role/cdk-*-cfn-exec-role-*`, ...props.topicSubscriberArns],
+          },
+        },
       }),
     );
     for (const email of props.approvalEmails) {

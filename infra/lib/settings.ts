@@ -21,6 +21,17 @@ export interface Settings {
   readonly ollamaAutoScalingGroup: string;
   /** Callers (the `Caller` dimension of Custom/LLM) with alarms of their own. */
   readonly watchedCallers: string[];
+  /** Alarms of the operator's own (ARNs, a trailing `*` for a name prefix) the remediator acts on,
+   * besides the ones the monitoring stack creates. */
+  readonly trustedAlarmArns: string[];
+  /** Approvers sign in with this OpenID Connect provider to decide. */
+  readonly signIn: SignInSettings;
+  /** Who may decide which kind of action: kind (or `*`) → emails or `sub:<id>`. */
+  readonly approvers: Record<string, string[]>;
+  /** Principals (ARNs, `*` wildcards allowed) who may subscribe to the topic, besides CloudFormation. */
+  readonly topicSubscriberArns: string[];
+  /** The tag every Ollama instance and its network interfaces carry: only they are ever isolated. */
+  readonly fleetTag: { readonly key: string; readonly value: string };
   readonly logRetentionDays: number;
   /**
    * Reserved concurrency: the remediator and approvals always have room to run, however many
@@ -32,6 +43,18 @@ export interface Settings {
   readonly repository: string;
   readonly branch: string;
 }
+
+export interface SignInSettings {
+  /** The issuer URL, exactly as its ID tokens name it (https). */
+  readonly issuer: string;
+  /** Warden's client id at the provider. */
+  readonly clientId: string;
+  /** An SSM SecureString with the client secret (a confidential client); unset: a public client (PKCE). */
+  readonly clientSecretParameter?: string;
+}
+
+/** The kinds of action an approver decides, as the approvals function names them. */
+export const ACTION_KINDS = ['isolate', 'release', 'lift_suspension', 'extend_suspension', 'revoke_access', 'tighten_limits'];
 
 export interface Concurrency {
   readonly remediator: number;
@@ -102,6 +125,42 @@ export function readSettings(node: Node): Settings {
   for (const caller of watchedCallers) {
     if (!CALLER.test(caller)) throw new SettingsError(`warden:watchedCallers: ${JSON.stringify(caller)} is not a caller id`);
   }
+  const trustedAlarmArns = list(node, 'warden:trustedAlarmArns');
+  for (const arn of trustedAlarmArns) {
+    if (!/^arn:aws[a-z-]*:cloudwatch:[a-z0-9-]+:\d{12}:alarm:[^*]+\*?$/.test(arn)) {
+      throw new SettingsError(`warden:trustedAlarmArns: ${JSON.stringify(arn)} is not an alarm ARN (a trailing * for a name prefix)`);
+    }
+  }
+  const issuer = text(node, 'warden:oidcIssuer');
+  if (!/^https:\/\/[^\s\/]+/.test(issuer)) throw new SettingsError('warden:oidcIssuer must be the https:// issuer URL of your OpenID Connect provider');
+  const clientId = text(node, 'warden:oidcClientId');
+  const secretRaw = node.tryGetContext('warden:oidcClientSecretParameter');
+  if (secretRaw !== undefined && (typeof secretRaw !== 'string' || !/^\/[A-Za-z0-9_.\-\/]+$/.test(secretRaw))) {
+    throw new SettingsError('warden:oidcClientSecretParameter must be an SSM parameter path such as /warden/oidc-client-secret');
+  }
+  const approversRaw = node.tryGetContext('warden:approvers');
+  const approvers = typeof approversRaw === 'string' ? JSON.parse(approversRaw) : approversRaw;
+  const people = (v: unknown) => Array.isArray(v) && v.every((p) => typeof p === 'string' && (EMAIL.test(p) || /^sub:.+/.test(p)));
+  if (
+    typeof approvers !== 'object' || approvers === null || Array.isArray(approvers) ||
+    Object.entries(approvers).some(([kind, list]) => !(kind === '*' || ACTION_KINDS.includes(kind)) || !people(list)) ||
+    Object.values(approvers).every((list) => (list as string[]).length === 0)
+  ) {
+    throw new SettingsError(
+      `warden:approvers must name who may decide what: {"*": ["secops-lead@example.com"], "release": ["oncall@example.com"]} (kinds: ${ACTION_KINDS.join(', ')}, or *)`,
+    );
+  }
+  const topicSubscriberArns = list(node, 'warden:topicSubscriberArns');
+  for (const arn of topicSubscriberArns) {
+    if (!/^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/.+$/.test(arn)) {
+      throw new SettingsError(`warden:topicSubscriberArns: ${JSON.stringify(arn)} is not an IAM role or user ARN`);
+    }
+  }
+  const fleetTagRaw = text(node, 'warden:fleetTag', 'Service=Ollama');
+  const [fleetKey, fleetValue, ...extra] = fleetTagRaw.split('=').map((p) => p.trim());
+  if (!fleetKey || !fleetValue || extra.length > 0 || fleetKey.startsWith('aws:')) {
+    throw new SettingsError('warden:fleetTag must be key=value, the tag on every Ollama instance and its interfaces (e.g. Service=Ollama)');
+  }
   const retention = Number(node.tryGetContext('warden:logRetentionDays') ?? 365);
   if (!Number.isInteger(retention) || retention < 1) throw new SettingsError('warden:logRetentionDays must be a whole number of days');
 
@@ -134,6 +193,11 @@ export function readSettings(node: Node): Settings {
     ollamaVpc,
     ollamaAutoScalingGroup: text(node, 'warden:ollamaAutoScalingGroup', 'ollama-gpu'),
     watchedCallers,
+    trustedAlarmArns,
+    signIn: { issuer, clientId, clientSecretParameter: secretRaw },
+    approvers,
+    topicSubscriberArns,
+    fleetTag: { key: fleetKey, value: fleetValue },
     logRetentionDays: retention,
     concurrency,
     codestarConnectionArn: connection,

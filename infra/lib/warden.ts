@@ -32,6 +32,7 @@ export function buildWarden(app: App): Warden {
     env,
     description: 'Warden: approvals and alarms topic (SNS, KMS)',
     approvalEmails: settings.approvalEmails,
+    topicSubscriberArns: settings.topicSubscriberArns,
   });
   const functions = new FunctionsStack(app, 'WardenFunctions', {
     env,

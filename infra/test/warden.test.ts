@@ -135,14 +135,77 @@ describe('each function role holds exactly the actions its code calls', () => {
         assert.deepEqual(st.Condition, { StringEquals: { 'ec2:CreateAction': ['CreateSecurityGroup', 'CreateSnapshots'] } }, resources);
       } else {
         assert.match(resources, /:instance\//);
-        assert.deepEqual(st.Condition, { 'ForAllValues:StringLike': { 'aws:TagKeys': ['warden:*'] } });
+        assert.deepEqual(st.Condition, {
+          'ForAllValues:StringLike': { 'aws:TagKeys': ['warden:*'] },
+          StringEquals: { 'aws:ResourceTag/Service': 'Ollama' },
+        });
       }
     }
+    // Instances and interfaces are changed only when they carry the fleet tag: every statement
+    // that names them, for an action that changes something, carries the condition.
+    const statements = Object.values<any>(functions.findResources('AWS::IAM::Policy'))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement);
+    const onFleet = statements.filter((st: any) => /:(instance|network-interface)\//.test(JSON.stringify(st.Resource)));
+    assert.ok(onFleet.length >= 4, 'isolation, snapshot and tag statements, for both functions');
+    for (const st of onFleet) {
+      assert.equal(st.Condition?.StringEquals?.['aws:ResourceTag/Service'], 'Ollama', `${st.Sid} is conditioned on the fleet tag`);
+      assert.ok(!/:(security-group|elastic-ip|volume)\//.test(JSON.stringify(st.Resource)), `${st.Sid}: one resource kind per condition`);
+    }
+    assert.ok(
+      onFleet.some((st: any) => [st.Action].flat().includes('ec2:ModifyNetworkInterfaceAttribute')),
+      'interface group swaps are on fleet interfaces',
+    );
     // The quarantine role grants nothing at all.
     const quarantine = functions.findResources('AWS::IAM::Role', { Properties: { RoleName: 'warden-quarantine' } });
     const quarantineId = Object.keys(quarantine)[0];
     assert.ok(quarantineId);
     assert.ok(!JSON.stringify(functions.findResources('AWS::IAM::Policy')).includes(`"Ref":"${quarantineId}"`));
+  });
+});
+
+describe('who can make Warden act', () => {
+  test('deciding takes signing in: the approvals function knows the provider and the approvers; the remediator does not', () => {
+    const byDescription = (re: string) =>
+      Object.values<any>(functions.findResources('AWS::Lambda::Function', { Properties: { Description: Match.stringLikeRegexp(re) } }))[0]
+        .Properties.Environment.Variables;
+    const approvals = byDescription('signed-in approver');
+    assert.equal(approvals.WARDEN_OIDC_ISSUER, 'https://cognito-idp.us-east-1.amazonaws.com/us-east-1_EXAMPLE');
+    assert.equal(approvals.WARDEN_OIDC_CLIENT_ID, 'replace-with-your-client-id');
+    assert.deepEqual(JSON.parse(approvals.WARDEN_APPROVERS), { '*': ['secops-lead@example.com'] });
+    assert.equal(byDescription('Revokes world-open').WARDEN_APPROVERS, undefined);
+    // A confidential client: the secret is read from its SecureString, by the approvals function only.
+    const { warden: confidential } = testApp({ 'warden:oidcClientSecretParameter': '/warden/oidc-client-secret' });
+    const t = template(confidential.functions);
+    const reads = Object.values<any>(t.findResources('AWS::IAM::Policy'))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement)
+      .filter((st: any) => st.Sid === 'ReadSignInClientSecret');
+    assert.equal(reads.length, 1);
+    assert.match(JSON.stringify(reads[0].Resource), /parameter\/warden\/oidc-client-secret/);
+  });
+  test('only CloudFormation and named principals may subscribe to the topic', () => {
+    const policies = Object.values<any>(template(warden.notifications).findResources('AWS::SNS::TopicPolicy'));
+    const deny = policies.flatMap((p) => p.Properties.PolicyDocument.Statement).find((st: any) => st.Sid === 'SubscribeOnlyNamedPrincipals');
+    assert.ok(deny, 'a statement restricts Subscribe');
+    assert.equal(deny.Effect, 'Deny');
+    assert.equal(deny.Principal.AWS, '*');
+    assert.equal(deny.Action, 'sns:Subscribe');
+    assert.match(JSON.stringify(deny.Condition.ArnNotLike['aws:PrincipalArn']), /cdk-\*-cfn-exec-role-\*/);
+  });
+  test('the remediator trusts exactly the alarms the monitoring stack creates to act on, and the listed ones', () => {
+    const env = functions.findResources('AWS::Lambda::Function', {
+      Properties: { Description: Match.stringLikeRegexp('Revokes world-open') },
+    });
+    const variables = Object.values<any>(env)[0].Properties.Environment.Variables;
+    const trusted: string = JSON.stringify(variables.WARDEN_TRUSTED_ALARMS);
+    const created = Object.values<any>(template(warden.monitoring).findResources('AWS::CloudWatch::Alarm'))
+      .map((a) => a.Properties.AlarmName as string);
+    const actedOn = created.filter((n) => n.startsWith('ollama-') || n.startsWith('llm-'));
+    assert.ok(actedOn.length >= 3, `${actedOn}`);
+    for (const name of actedOn) assert.ok(trusted.includes(`:alarm:${name}"`) || trusted.includes(`:alarm:${name},`), `${name} is trusted`);
+    for (const name of created.filter((n) => n.startsWith('warden-'))) {
+      assert.ok(!trusted.includes(`:alarm:${name}`), `${name} goes to people, not to the remediator`);
+    }
+    assert.ok(!trusted.includes('*'), 'no prefix is trusted unless the operator lists one');
   });
 });
 
@@ -349,7 +412,13 @@ describe('checks', () => {
   });
   test('settings refuse bad context with the key to fix', () => {
     const vpc = { vpcId: 'vpc-0123456789abcdef0', privateSubnetIds: ['subnet-0123456789abcdef0'], availabilityZones: ['us-east-1a'] };
-    const node = (ctx: Record<string, unknown>) => ({ tryGetContext: (k: string) => ({ 'warden:ollamaVpc': vpc, ...ctx })[k] }) as any;
+    const signIn = {
+      'warden:oidcIssuer': 'https://login.example.com',
+      'warden:oidcClientId': 'warden',
+      'warden:approvers': { '*': ['lead@example.com'] },
+    };
+    const node = (ctx: Record<string, unknown>) =>
+      ({ tryGetContext: (k: string) => ({ 'warden:ollamaVpc': vpc, ...signIn, ...ctx })[k] }) as any;
     assert.equal(readSettings(node({})).ollamaVpc.vpcId, vpc.vpcId);
     assert.throws(() => readSettings(node({ 'warden:ollamaVpc': undefined })), /warden:ollamaVpc is required/);
     assert.throws(() => readSettings(node({ 'warden:approvalEmails': ['not-an-email'] })), SettingsError);
@@ -359,5 +428,27 @@ describe('checks', () => {
     assert.equal(readSettings(node({ 'warden:reservedConcurrency': false })).concurrency, undefined);
     assert.throws(() => readSettings(node({ 'warden:reservedConcurrency': { validator: 5 } })), /reservedConcurrency/);
     assert.throws(() => readSettings(node({ 'warden:reservedConcurrency': { approvals: 0 } })), /reservedConcurrency/);
+    assert.deepEqual(readSettings(node({})).fleetTag, { key: 'Service', value: 'Ollama' });
+    assert.deepEqual(readSettings(node({ 'warden:fleetTag': 'team=inference' })).fleetTag, { key: 'team', value: 'inference' });
+    for (const bad of ['Service', 'aws:x=y', 'a=b=c']) {
+      assert.throws(() => readSettings(node({ 'warden:fleetTag': bad })), /warden:fleetTag/);
+    }
+    for (const [key, bad] of [
+      ['warden:oidcIssuer', 'http://login.example.com'],
+      ['warden:oidcIssuer', undefined],
+      ['warden:oidcClientId', undefined],
+      ['warden:approvers', { isolat: ['a@b.co'] }],
+      ['warden:approvers', { '*': ['not an email'] }],
+      ['warden:approvers', { '*': [] }],
+      ['warden:oidcClientSecretParameter', 'secret-itself'],
+      ['warden:topicSubscriberArns', ['arn:aws:s3:::bucket']],
+    ] as const) {
+      assert.throws(() => readSettings(node({ [key]: bad })), new RegExp(key), `${key}=${JSON.stringify(bad)}`);
+    }
+    const mine = 'arn:aws:cloudwatch:us-east-1:123456789012:alarm:ollama-node-*';
+    assert.deepEqual(readSettings(node({ 'warden:trustedAlarmArns': [mine] })).trustedAlarmArns, [mine]);
+    for (const bad of ['llm-my-alarm', 'arn:aws:cloudwatch:us-east-1:123456789012:alarm:*-x', 'arn:aws:sns:us-east-1:123456789012:alarm:x']) {
+      assert.throws(() => readSettings(node({ 'warden:trustedAlarmArns': [bad] })), /warden:trustedAlarmArns/);
+    }
   });
 });

@@ -61,6 +61,10 @@ pub struct RemediatorConfig {
     /// `WARDEN_SUSPENSION_POLICY`: how abuse alarms suspend callers, as JSON inline or
     /// `@/path/to/file.json` (default: `SuspensionPolicy::default()`, documented in the README).
     pub suspension_policy: crate::suspension::SuspensionPolicy,
+    /// `WARDEN_TRUSTED_ALARMS`: comma-separated ARNs of the alarms Warden acts on (a trailing
+    /// `*` admits a name prefix). Default: none — every alarm is recorded as ignored. The CDK
+    /// app sets the alarms its monitoring stack creates.
+    pub trusted_alarms: crate::edge::events::TrustedAlarms,
 }
 
 pub const DEFAULT_SENSITIVE_PORTS: &str = "11434,22";
@@ -153,7 +157,16 @@ impl RemediatorConfig {
                 });
             }
         }
+        let trusted_alarms = match get("WARDEN_TRUSTED_ALARMS") {
+            None => crate::edge::events::TrustedAlarms::default(),
+            Some(v) => crate::edge::events::TrustedAlarms::parse(&v).map_err(|why| ConfigError::Invalid {
+                var: "WARDEN_TRUSTED_ALARMS",
+                value: v.chars().take(200).collect(),
+                why,
+            })?,
+        };
         Ok(Self {
+            trusted_alarms,
             table_name,
             topic_arn,
             sensitive_ports,
@@ -439,6 +452,7 @@ mod tests {
         assert!(!c.dry_run);
         assert_eq!(c.lease_seconds, 90);
         assert_eq!(c.metrics_namespace, "Warden");
+        assert!(c.trusted_alarms.is_empty(), "no alarm is trusted unless named");
     }
 
     #[test]
@@ -453,6 +467,9 @@ mod tests {
     fn invalid_values_are_named_with_the_value() {
         for (var, value) in [
             ("WARDEN_SENSITIVE_PORTS", "11434,ssh"),
+            ("WARDEN_TRUSTED_ALARMS", "llm-prompt-injection-fleet"),
+            ("WARDEN_TRUSTED_ALARMS", "arn:aws:cloudwatch:*:123456789012:alarm:llm-x"),
+            ("WARDEN_TRUSTED_ALARMS", "arn:aws:cloudwatch:us-east-1:123456789012:alarm:*-fleet"),
             ("WARDEN_SENSITIVE_PORTS", "70000"),
             ("WARDEN_SENSITIVE_PORTS", " , "),
             ("WARDEN_DRY_RUN", "maybe"),
@@ -520,6 +537,77 @@ pub fn check_approvals_url(var: &'static str, url: &str) -> Result<String, Confi
             value: url.to_string(),
             why: "must be https:// (http only for localhost)".into(),
         })
+    }
+}
+
+/// Signing in to decide (the approvals function): the organisation's OpenID Connect provider
+/// and who may approve what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignInConfig {
+    /// `WARDEN_OIDC_ISSUER`: the provider's issuer URL, exactly as its ID tokens name it
+    /// (`https://`; `http://` only for localhost). Required.
+    pub issuer: String,
+    /// `WARDEN_OIDC_CLIENT_ID`: Warden's client id at the provider. Required.
+    pub client_id: String,
+    /// `WARDEN_OIDC_CLIENT_SECRET_PARAMETER` (an SSM SecureString) or `WARDEN_OIDC_CLIENT_SECRET`
+    /// (local runs): a confidential client's secret. Default: none, a public client (PKCE).
+    pub client_secret: Option<SecretSource>,
+    /// `WARDEN_APPROVERS`: JSON, action kind (or `*`) → the email addresses or `sub:<id>` of
+    /// the people who may decide it. Required.
+    pub approvers: crate::approval::sign_in::Approvers,
+}
+
+/// Where a secret comes from: SSM Parameter Store (deployments) or the environment (local runs).
+#[derive(Clone, PartialEq, Eq)]
+pub enum SecretSource {
+    SsmParameter(String),
+    Inline(String),
+}
+
+impl std::fmt::Debug for SecretSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::SsmParameter(name) => write!(f, "SsmParameter({name})"),
+            Self::Inline(_) => f.write_str("Inline(redacted)"),
+        }
+    }
+}
+
+impl SignInConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let set = |k: &str| get(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let issuer = set("WARDEN_OIDC_ISSUER").ok_or(ConfigError::Missing {
+            var: "WARDEN_OIDC_ISSUER",
+            what: "the OpenID Connect issuer approvers sign in with (Cognito, Entra ID, Okta, Google, …)",
+        })?;
+        if !crate::approval::sign_in::acceptable_url(&issuer) {
+            return Err(ConfigError::Invalid {
+                var: "WARDEN_OIDC_ISSUER",
+                value: issuer,
+                why: "must be an https:// URL (http:// only for localhost)".into(),
+            });
+        }
+        let client_id = set("WARDEN_OIDC_CLIENT_ID")
+            .ok_or(ConfigError::Missing { var: "WARDEN_OIDC_CLIENT_ID", what: "Warden's client id at the provider" })?;
+        let client_secret = match (set("WARDEN_OIDC_CLIENT_SECRET_PARAMETER"), set("WARDEN_OIDC_CLIENT_SECRET")) {
+            (Some(name), _) => Some(SecretSource::SsmParameter(name)),
+            (None, Some(secret)) => Some(SecretSource::Inline(secret)),
+            (None, None) => None,
+        };
+        let raw = set("WARDEN_APPROVERS").ok_or(ConfigError::Missing {
+            var: "WARDEN_APPROVERS",
+            what: "who may decide what, as JSON: {\"isolate\": [\"alice@example.com\"], \"*\": [\"secops-lead@example.com\"]}",
+        })?;
+        let approvers = crate::approval::sign_in::Approvers::from_json(&raw).map_err(|why| ConfigError::Invalid {
+            var: "WARDEN_APPROVERS",
+            value: raw.chars().take(200).collect(),
+            why,
+        })?;
+        Ok(Self { issuer, client_id, client_secret, approvers })
     }
 }
 

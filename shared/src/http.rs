@@ -240,11 +240,16 @@ impl HttpRequest {
                 };
                 let auth = ctx.authorizer.clone().unwrap_or_default();
                 let iam_arn = auth.iam.as_ref().and_then(|i| nonempty(i.user_arn.as_deref())).map(str::to_string);
+                let mut headers = headers_of(&e.headers);
+                // Payload 2.0 moves cookies out of the headers; one `cookie` header, as sent.
+                if let Some(cookies) = e.cookies.as_ref().filter(|c| !c.is_empty()) {
+                    headers.entry("cookie".to_string()).or_insert_with(|| cookies.join("; "));
+                }
                 Ok(Self {
                     version: PayloadVersion::Http,
                     method: ctx.http.method.as_str().to_string(),
                     path: path.to_string(),
-                    headers: headers_of(&e.headers),
+                    headers,
                     body: body_of(e.body.as_deref(), e.is_base64_encoded)?,
                     caller: caller_of(&auth, iam_arn, None, identity),
                     request_id: nonempty(ctx.request_id.as_deref()).unwrap_or("-").to_string(),
@@ -404,10 +409,19 @@ impl HttpResponse {
     }
 
     /// For a function URL: the same, with the `cookies` list function URLs answer with (a REST
-    /// API refuses keys it does not know, so `to_event` has none).
+    /// API refuses keys it does not know, so `to_event` has none): `set-cookie` headers go there.
     pub fn to_function_url_event(&self) -> Value {
         let mut event = self.to_event();
-        event["cookies"] = json!([]);
+        let cookies: Vec<&str> = self
+            .headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
+            .map(|(_, v)| v.as_str())
+            .collect();
+        if let Some(headers) = event["headers"].as_object_mut() {
+            headers.remove("set-cookie");
+        }
+        event["cookies"] = json!(cookies);
         event
     }
 }

@@ -78,7 +78,9 @@ pub fn incident_emf(
 pub fn approval_page_emf(namespace: &str, method: &str, status: u64, timestamp_ms: i64) -> String {
     let outcome = match (method, status) {
         (_, 500..) => "error",
+        ("POST", 303) => "sign_in_started",
         ("POST", 200) => "decided",
+        (_, 401) => "refused_unauthenticated",
         (_, 200) => "page_shown",
         (_, 409) => "refused_replay",
         (_, 410) => "refused_expired",

@@ -5,6 +5,7 @@
 pub mod fake_ollama;
 pub mod gateway_front;
 pub mod lambda_runtime_api;
+pub mod oidc;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;

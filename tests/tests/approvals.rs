@@ -1,18 +1,27 @@
-//! Approvals a link scanner cannot click, against the local AWS: the request and its email,
-//! a GET that never acts, a POST that acts once, rejection, expiry, and every bad link.
+//! Approvals a link scanner cannot click and a link alone cannot decide, against the local AWS
+//! and a real OpenID Connect provider: the request and its email, a GET that never acts, a page
+//! with only its link's decision, signing in as an approver, a POST that acts once as that
+//! person, rejection, expiry, and every bad link, form, sign-in and person.
 
 use std::time::Instant;
 
 use chrono::{Duration, Utc};
 use serde_json::Value;
 
+use warden::approval::flow::SignIn;
+use warden::approval::oidc::OidcProvider;
 use warden::approval::ports::ApprovalStore;
 use warden::approval::ApprovalStatus;
 use warden::edge::events::{parse_event, Request};
 use warden::isolation::executor::IncidentReport;
-use warden_integration_tests::{form_for, url_event, AwsApprovals, AwsIsolation, Fixture, GpuNode, IncidentStatusOf};
+use warden_integration_tests::oidc::{form_of, LocalOidc, Visit};
+use warden_integration_tests::{
+    url_event, AwsApprovals, AwsIsolation, Fixture, GpuNode, IncidentStatusOf, TEST_APPROVALS_URL,
+};
 
 const FORM: &str = "application/x-www-form-urlencoded";
+/// Alice approves isolations and releases; Bob releases only; Mallory has an account, no more.
+const APPROVERS: &str = r#"{"isolate": ["alice@example.com"], "release": ["alice@example.com", "bob@example.com"]}"#;
 
 struct Pending {
     f: Fixture,
@@ -23,10 +32,20 @@ struct Pending {
     request_id: String,
     approve_link: String,
     reject_link: String,
+    sign_in: SignIn<OidcProvider>,
+    _oidc: LocalOidc,
+}
+
+impl Pending {
+    /// A fresh browser: no cookies.
+    fn browser(&self) -> Visit<'_, AwsIsolation> {
+        Visit { approvals: &self.approvals, runner: &self.isolation, sign_in: &self.sign_in, cookies: Vec::new() }
+    }
 }
 
 /// A medium-severity finding: evidence protected, the rest waits for approval.
 async fn pending() -> Pending {
+    let oidc = LocalOidc::start(TEST_APPROVALS_URL);
     let f = Fixture::new().await;
     let node = f.gpu_node().await;
     let isolation = f.isolation(None);
@@ -37,12 +56,14 @@ async fn pending() -> Pending {
     assert_eq!(report.status, "pending_approval");
     let request = approvals.ask_to_isolate(&report, Utc::now()).await.unwrap();
     let published = f.published();
-    let email: Value = serde_json::from_str(&published.last().unwrap().1).unwrap();
-    let facts: Value = serde_json::from_str(email["sqs"].as_str().unwrap()).unwrap();
+    let message: Value = serde_json::from_str(&published.last().unwrap().1).unwrap();
+    let email = message["email"].as_str().unwrap();
     Pending {
-        approve_link: facts["approve_url"].as_str().unwrap().to_string(),
-        reject_link: facts["reject_url"].as_str().unwrap().to_string(),
+        approve_link: link_in(email, "Approve:"),
+        reject_link: link_in(email, "Reject:"),
         request_id: request.id,
+        sign_in: oidc.sign_in(APPROVERS),
+        _oidc: oidc,
         f,
         node,
         isolation,
@@ -51,18 +72,14 @@ async fn pending() -> Pending {
     }
 }
 
+/// The link on the email's line that starts with `label`.
+fn link_in(email: &str, label: &str) -> String {
+    let line = email.lines().find(|l| l.starts_with(label)).unwrap_or_else(|| panic!("no {label} line in:\n{email}"));
+    line[label.len()..].trim().to_string()
+}
+
 fn query_of(link: &str) -> &str {
     link.split_once('?').unwrap().1
-}
-
-async fn get(p: &Pending, query: &str) -> (u16, String) {
-    let r = p.approvals.http(&url_event("GET", query, None, ""), &p.isolation, Utc::now()).await;
-    (r["statusCode"].as_u64().unwrap() as u16, r["body"].as_str().unwrap().to_string())
-}
-
-async fn post(p: &Pending, body: &str) -> (u16, String) {
-    let r = p.approvals.http(&url_event("POST", "", Some(body), FORM), &p.isolation, Utc::now()).await;
-    (r["statusCode"].as_u64().unwrap() as u16, r["body"].as_str().unwrap().to_string())
 }
 
 async fn contained(p: &Pending) -> bool {
@@ -70,6 +87,10 @@ async fn contained(p: &Pending) -> bool {
     let mut original = p.node.interfaces[0].1.clone();
     original.sort();
     groups != original
+}
+
+async fn status_of(p: &Pending) -> ApprovalStatus {
+    p.approvals.store.approval(&p.request_id).await.unwrap().unwrap().status
 }
 
 #[tokio::test]
@@ -84,9 +105,15 @@ async fn a_pending_plan_becomes_one_request_and_one_readable_email() {
     let published = p.f.published();
     let (subject, message) = published.last().unwrap();
     assert!(subject.starts_with("[Warden] APPROVAL NEEDED: Isolate i-"), "{subject}");
-    let text = serde_json::from_str::<Value>(message).unwrap()["default"].as_str().unwrap().to_string();
+    let message: Value = serde_json::from_str(message).unwrap();
+    let text = message["email"].as_str().unwrap().to_string();
     assert!(text.contains(&p.approve_link) && text.contains(&p.reject_link), "{text}");
     assert!(text.contains("nothing happens until you press a button"));
+    // Whoever subscribes a queue, an endpoint or a phone to the topic gets no link.
+    for protocol in ["default", "sqs", "lambda", "http", "https", "email-json"] {
+        let body = message[protocol].as_str().unwrap();
+        assert!(!body.contains("token="), "{protocol} carries a signed link: {body}");
+    }
 
     // Asking again (a redelivered event) sends nothing new.
     let count = p.f.published().len();
@@ -96,14 +123,19 @@ async fn a_pending_plan_becomes_one_request_and_one_readable_email() {
 }
 
 #[tokio::test]
-async fn get_shows_the_page_and_changes_nothing_however_often() {
+async fn each_link_opens_a_page_of_its_own_decision_only_and_a_get_changes_nothing() {
     let p = pending().await;
-    for link in [&p.approve_link, &p.reject_link, &p.approve_link, &p.approve_link] {
-        let (status, html) = get(&p, query_of(link)).await;
-        assert_eq!(status, 200);
-        assert!(
-            html.contains("Approve") && html.contains("Reject") && html.contains("opening this page changes nothing")
-        );
+    let mut browser = p.browser();
+    for (link, own, other) in [
+        (&p.approve_link, "Sign in to approve", "reject"),
+        (&p.reject_link, "Sign in to reject", "approve"),
+        (&p.approve_link, "Sign in to approve", "reject"),
+    ] {
+        let page = browser.get(query_of(link)).await;
+        assert_eq!(page.status, 200);
+        assert!(page.body.contains(own) && page.body.contains("opening this page changes nothing"), "{}", page.body);
+        assert_eq!(page.body.matches("<form").count(), 1, "one form: the link's decision");
+        assert!(!page.body.contains(&format!(r#"value="{other}""#)), "no form for the other decision");
     }
     let request = p.approvals.store.approval(&p.request_id).await.unwrap().unwrap();
     assert_eq!(request.status, ApprovalStatus::Pending);
@@ -112,131 +144,207 @@ async fn get_shows_the_page_and_changes_nothing_however_often() {
 }
 
 #[tokio::test]
-async fn approve_executes_exactly_the_stored_plan_once() {
+async fn a_link_alone_decides_nothing_without_signing_in() {
+    // The attack: whoever holds the email (or subscribed to the topic) posts the link's fields.
     let p = pending().await;
-    let (_, page) = get(&p, query_of(&p.approve_link)).await;
-    let (status, html) = post(&p, &form_for(&page, "approve")).await;
-    assert_eq!(status, 200, "{html}");
-    assert!(html.contains("approved and done"), "{html}");
+    let mut browser = p.browser();
+    let page = browser.get(query_of(&p.approve_link)).await;
+    let link_form = form_of(&page.body);
+    for body in [
+        link_form.replace("step=sign_in", "step=confirm"),
+        link_form.replace("&step=sign_in", ""),
+        format!("{}&confirmation=eyJmb3JnZWQiOnRydWV9.AAAA", link_form.replace("step=sign_in", "step=confirm")),
+    ] {
+        let answer = browser.post(&body).await;
+        assert_eq!(answer.status, 401, "{body}: {}", answer.body);
+        assert!(answer.body.contains("Sign in first"));
+    }
+    // Pressing the button only sends the browser to the provider: nothing is decided.
+    let started = browser.post(&link_form).await;
+    assert_eq!(started.status, 303);
+    assert!(started.location.as_deref().unwrap().starts_with(&p._oidc.issuer), "{:?}", started.location);
+    let location = started.location.unwrap();
+    assert!(location.contains("code_challenge_method=S256") && location.contains("nonce="), "{location}");
+    assert!(started
+        .cookies
+        .iter()
+        .any(|c| c.contains("HttpOnly") && c.contains("Secure") && c.contains("SameSite=Lax")));
+    assert_eq!(status_of(&p).await, ApprovalStatus::Pending);
+    assert!(!contained(&p).await);
+}
+
+#[tokio::test]
+async fn an_approver_signs_in_and_approves_once_recorded_as_the_decider() {
+    let p = pending().await;
+    let mut browser = p.browser();
+    let signed_in = browser.sign_in_from(&p.approve_link, "alice@example.com", "alice-password").await;
+    assert_eq!(signed_in.status, 200, "{}", signed_in.body);
+    assert!(signed_in.body.contains("Signed in as <strong>alice@example.com</strong>"), "{}", signed_in.body);
+    assert!(!contained(&p).await, "signing in decides nothing either");
+    let confirm = form_of(&signed_in.body);
+    let done = browser.post(&confirm).await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert!(done.body.contains("approved and done"), "{}", done.body);
     assert!(contained(&p).await, "the approved plan ran");
 
     let request = p.approvals.store.approval(&p.request_id).await.unwrap().unwrap();
     assert_eq!(request.status, ApprovalStatus::Approved);
     let decision = request.decision.unwrap();
+    assert_eq!(decision.decided_by.as_deref(), Some("alice@example.com"));
     assert_eq!(decision.source_ip, "198.51.100.23");
-    assert_eq!(decision.user_agent, "integration-test/1.0");
     assert!(decision.outcome.contains("isolated"), "{}", decision.outcome);
-    let record = p.isolation.store_incident(&p.report.incident_id).await;
-    assert_eq!(record, "isolated");
+    assert_eq!(p.isolation.store_incident(&p.report.incident_id).await, "isolated");
+    let told = p.f.published();
+    assert!(told.last().unwrap().1.contains("Decided by alice@example.com"), "{:?}", told.last());
 
-    // The same form again: single use.
-    let (status, html) = post(&p, &form_for(&page, "approve")).await;
-    assert_eq!(status, 409, "{html}");
-    assert!(html.contains("Already decided"));
-    let (status, _) = post(&p, &form_for(&page, "reject")).await;
-    assert_eq!(status, 409);
+    // The same signed-in form again, or from another browser: single use.
+    let again = browser.post(&confirm).await;
+    assert_eq!(again.status, 409, "{}", again.body);
+    assert!(again.body.contains("Already decided"));
+    assert_eq!(p.browser().post(&confirm).await.status, 409);
 }
 
 #[tokio::test]
-async fn reject_is_recorded_notified_and_changes_nothing() {
+async fn people_who_are_not_approvers_of_the_kind_decide_nothing() {
     let p = pending().await;
-    let (_, page) = get(&p, query_of(&p.reject_link)).await;
-    let before = p.f.published().len();
-    let (status, html) = post(&p, &form_for(&page, "reject")).await;
-    assert_eq!(status, 200);
-    assert!(html.contains("was rejected"));
+    for (who, password) in [("mallory@example.com", "mallory-password"), ("bob@example.com", "bob-password")] {
+        let mut browser = p.browser();
+        let answer = browser.sign_in_from(&p.approve_link, who, password).await;
+        assert_eq!(answer.status, 403, "{who}: {}", answer.body);
+        assert!(answer.body.contains("not on the approvers list for &quot;isolate&quot;"), "{}", answer.body);
+        assert!(!answer.body.contains("<form"), "no button for them");
+    }
+    assert_eq!(status_of(&p).await, ApprovalStatus::Pending);
     assert!(!contained(&p).await);
-    assert_eq!(
-        p.isolation.store_incident(&p.report.incident_id).await,
-        "dismissed",
-        "the instance is free for new incidents"
-    );
-    assert_eq!(p.approvals.store.approval(&p.request_id).await.unwrap().unwrap().status, ApprovalStatus::Rejected);
-    let published = p.f.published();
-    assert_eq!(published.len(), before + 1);
-    assert!(published.last().unwrap().0.starts_with("[Warden] Rejected"));
+}
+
+#[tokio::test]
+async fn a_sign_in_counts_only_in_the_browser_that_started_it_and_for_its_own_link() {
+    let p = pending().await;
+    // Alice starts from the reject link; the provider's redirect back is replayed in another
+    // browser (no cookie), then with the state altered.
+    let mut alice = p.browser();
+    let page = alice.get(query_of(&p.reject_link)).await;
+    let started = alice.post(&form_of(&page.body)).await;
+    let back = LocalOidc::person_signs_in(started.location.as_deref().unwrap(), "alice@example.com", "alice-password")
+        .unwrap();
+    let query = back.split_once('?').unwrap().1.to_string();
+    let elsewhere = p.browser().get(&query).await;
+    assert_eq!(elsewhere.status, 400, "{}", elsewhere.body);
+    assert!(elsewhere.body.contains("did not start here"));
+    let mut forged_state = p.browser();
+    forged_state.cookies = alice.cookies.clone();
+    let altered = forged_state.get(&query.replace("state=", "state=x")).await;
+    assert_eq!(altered.status, 403, "{}", altered.body);
+    // In her own browser it works, and offers only what her link was for: rejecting.
+    let cookies_before = alice.cookies.clone();
+    let signed_in = alice.get(&query).await;
+    assert_eq!(signed_in.status, 200, "{}", signed_in.body);
+    assert!(signed_in.body.contains(">Reject</button>") && !signed_in.body.contains(">Approve</button>"));
+    // Turning the signed-in reject form into an approval is refused.
+    let flipped = form_of(&signed_in.body).replace("decision=reject", "decision=approve");
+    assert_eq!(alice.post(&flipped).await.status, 401);
+    // A code is good once: the same redirect again, cookie and all, is refused by the provider.
+    let mut again = p.browser();
+    again.cookies = cookies_before;
+    let replayed = again.get(&query).await;
+    assert_eq!(replayed.status, 403, "{}", replayed.body);
+    assert_eq!(status_of(&p).await, ApprovalStatus::Pending);
+    let rejected = alice.post(&form_of(&signed_in.body)).await;
+    assert_eq!(rejected.status, 200, "{}", rejected.body);
+    assert!(rejected.body.contains("was rejected"));
+    assert!(!contained(&p).await);
+    assert_eq!(p.isolation.store_incident(&p.report.incident_id).await, "dismissed", "free for new incidents");
+    assert_eq!(status_of(&p).await, ApprovalStatus::Rejected);
+    assert!(p.f.published().last().unwrap().0.starts_with("[Warden] Rejected"));
 }
 
 #[tokio::test]
 async fn an_unanswered_request_expires_is_escalated_and_can_no_longer_be_approved() {
     let p = pending().await;
-    let (_, page) = get(&p, query_of(&p.approve_link)).await;
+    let mut browser = p.browser();
+    let signed_in = browser.sign_in_from(&p.approve_link, "alice@example.com", "alice-password").await;
     let report = p.approvals.expire(Utc::now() + Duration::hours(25)).await.unwrap();
     assert!(report.expired.contains(&p.request_id), "{report:?}");
-    assert_eq!(p.approvals.store.approval(&p.request_id).await.unwrap().unwrap().status, ApprovalStatus::Expired);
+    assert_eq!(status_of(&p).await, ApprovalStatus::Expired);
     assert!(p.f.published().last().unwrap().0.starts_with("[Warden] ESCALATION: approval expired unanswered"));
-    let (status, _) = post(&p, &form_for(&page, "approve")).await;
-    assert_eq!(status, 409, "an expired request decides nothing");
+    let answer = browser.post(&form_of(&signed_in.body)).await;
+    assert_eq!(answer.status, 409, "an expired request decides nothing");
     assert!(!contained(&p).await);
-    // A second sweep finds nothing more.
     assert!(p.approvals.expire(Utc::now() + Duration::hours(26)).await.unwrap().expired.is_empty());
 }
 
 #[tokio::test]
 async fn bad_links_and_bodies_get_a_clear_page_and_execute_nothing() {
     let p = pending().await;
-    let (_, page) = get(&p, query_of(&p.approve_link)).await;
-    let good = form_for(&page, "approve");
-    let tampered = {
-        let i = good.find("token=").unwrap() + 8;
-        let mut b = good.clone().into_bytes();
-        b[i] = if b[i] == b'A' { b'B' } else { b'A' };
-        String::from_utf8(b).unwrap()
-    };
+    let mut browser = p.browser();
+    let page = browser.get(query_of(&p.approve_link)).await;
+    let good = form_of(&page.body);
+    let token = warden_integration_tests::oidc::field(&page.body, "token");
+    let exp: i64 = warden_integration_tests::oidc::field(&page.body, "expires").parse().unwrap();
+    let mut flipped = token.clone().into_bytes();
+    flipped[0] = if flipped[0] == b'A' { b'B' } else { b'A' };
+    let tampered = good.replace(&token, &String::from_utf8(flipped).unwrap());
     let wrong_decision = good.replace("decision=approve", "decision=reject");
     let unknown = good.replace(&p.request_id, "apr-00000000000000000000000000000000");
-    let longer = {
-        let exp: i64 = good.split("expires=").nth(1).unwrap().split('&').next().unwrap().parse().unwrap();
-        good.replace(&format!("expires={exp}"), &format!("expires={}", exp + 86_400))
-    };
+    let longer = good.replace(&format!("expires={exp}"), &format!("expires={}", exp + 86_400));
     let cases: [(&str, String, u16, &str); 6] = [
         ("tampered token", tampered, 403, "not valid"),
         ("wrong decision", wrong_decision, 403, "other decision"),
         ("unknown request", unknown, 404, "no such approval request"),
         ("longer expiry", longer, 403, "not valid"),
-        ("missing fields", format!("request={}", p.request_id), 400, "incomplete"),
-        ("garbage", "%%%&&&==".to_string(), 400, "incomplete"),
+        ("missing fields", format!("request={}&step=sign_in", p.request_id), 400, "incomplete"),
+        ("garbage", "%%%&&&==&step=sign_in".to_string(), 400, "incomplete"),
     ];
     for (what, body, want, text) in cases {
-        let (status, html) = post(&p, &body).await;
-        assert_eq!(status, want, "{what}: {html}");
-        assert!(html.contains(text), "{what}: {html}");
+        let answer = browser.post(&body).await;
+        assert_eq!(answer.status, want, "{what}: {}", answer.body);
+        assert!(answer.body.contains(text), "{what}: {}", answer.body);
+        assert!(answer.location.is_none(), "{what}: never sent to sign in");
     }
+    let p = &p;
+    let run = |event: Value| async move {
+        p.approvals.http(&event, &p.isolation, &p.sign_in, Utc::now()).await["statusCode"].as_u64().unwrap()
+    };
     let big = format!("{good}&pad={}", "x".repeat(10_000));
-    let r = p.approvals.http(&url_event("POST", "", Some(&big), FORM), &p.isolation, Utc::now()).await;
-    assert_eq!(r["statusCode"], 413);
-    let r = p.approvals.http(&url_event("POST", "", Some(&good), "application/json"), &p.isolation, Utc::now()).await;
-    assert_eq!(r["statusCode"], 415);
-    let r = p.approvals.http(&url_event("DELETE", "", None, ""), &p.isolation, Utc::now()).await;
-    assert_eq!(r["statusCode"], 405);
+    assert_eq!(run(url_event("POST", "", Some(&big), FORM)).await, 413);
+    assert_eq!(run(url_event("POST", "", Some(&good), "application/json")).await, 415);
+    assert_eq!(run(url_event("DELETE", "", None, "")).await, 405);
     let mut b64 = url_event("POST", "", Some("!!!not base64!!!"), FORM);
     b64["isBase64Encoded"] = true.into();
-    assert_eq!(p.approvals.http(&b64, &p.isolation, Utc::now()).await["statusCode"], 400);
+    assert_eq!(run(b64).await, 400);
+    // The provider's redirect with a made-up code, in the right browser: refused by the provider.
+    let started = browser.post(&good).await;
+    let state =
+        started.location.as_deref().unwrap().split("state=").nth(1).unwrap().split('&').next().unwrap().to_string();
+    let made_up = browser.get(&format!("code=made-up&state={state}")).await;
+    assert_eq!(made_up.status, 403, "{}", made_up.body);
 
-    assert_eq!(p.approvals.store.approval(&p.request_id).await.unwrap().unwrap().status, ApprovalStatus::Pending);
-    assert!(!contained(&p).await, "nothing executed");
-    // …and the genuine form still works afterwards.
-    assert_eq!(post(&p, &good).await.0, 200);
-    assert!(contained(&p).await);
+    assert_eq!(status_of(p).await, ApprovalStatus::Pending);
+    assert!(!contained(p).await, "nothing executed");
+    // …and the genuine flow still works afterwards.
+    assert_eq!(p.browser().decide_as(&p.approve_link, "alice@example.com").await.status, 200);
+    assert!(contained(p).await);
 }
 
 #[tokio::test]
 async fn a_release_request_goes_through_the_same_flow() {
     let p = pending().await;
-    let (_, page) = get(&p, query_of(&p.approve_link)).await;
-    assert_eq!(post(&p, &form_for(&page, "approve")).await.0, 200);
+    assert_eq!(p.browser().decide_as(&p.approve_link, "alice@example.com").await.status, 200);
     let record = warden::isolation::ports::IncidentStore::incident(&p.isolation.store, &p.report.incident_id)
         .await
         .unwrap()
         .unwrap();
     let request = p.approvals.ask_to_release(&record, "alice@example.com", Utc::now()).await.unwrap();
-    let email: Value = serde_json::from_str(&p.f.published().last().unwrap().1).unwrap();
-    let facts: Value = serde_json::from_str(email["sqs"].as_str().unwrap()).unwrap();
+    let message: Value = serde_json::from_str(&p.f.published().last().unwrap().1).unwrap();
+    let facts: Value = serde_json::from_str(message["sqs"].as_str().unwrap()).unwrap();
     assert_eq!(facts["request"]["id"], request.id.as_str());
-    let (_, release_page) = get(&p, query_of(facts["approve_url"].as_str().unwrap())).await;
-    assert!(release_page.contains("Release i-"));
-    let (status, html) = post(&p, &form_for(&release_page, "approve")).await;
-    assert_eq!(status, 200, "{html}");
+    let link = &link_in(message["email"].as_str().unwrap(), "Approve:");
+    let page = p.browser().get(query_of(link)).await;
+    assert!(page.body.contains("Release i-"));
+    // Bob may release (not isolate).
+    let answer = p.browser().decide_as(link, "bob@example.com").await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
     assert!(!contained(&p).await, "released: the interfaces have their own groups back");
 }
 

@@ -8,6 +8,8 @@ use std::time::Duration as StdDuration;
 use chrono::{Duration, Utc};
 use serde_json::{json, Value};
 
+use warden::approval::flow::SignIn;
+use warden::approval::oidc::OidcProvider;
 use warden::approval::ports::ApprovalStore;
 use warden::aws::wiring::{request_guard, suspension_service};
 use warden::aws::{ApiGatewayKeys, DynamoStore, SnsNotifier};
@@ -22,9 +24,9 @@ use warden::suspension::CallerAlarm;
 use warden::validator::service::RequestGuard;
 use warden::validator::upstream::OllamaClient;
 use warden_integration_tests::fake_ollama::FakeOllama;
-use warden_integration_tests::{form_for, sample_of, url_event, AwsApprovals, Fixture};
+use warden_integration_tests::oidc::{LocalOidc, Visit};
+use warden_integration_tests::{sample_of, AwsApprovals, Fixture, TEST_APPROVALS_URL};
 
-const FORM: &str = "application/x-www-form-urlencoded";
 type Guard = RequestGuard<DynamoStore, DynamoStore, OllamaClient>;
 type Suspensions = SuspensionService<DynamoStore, ApiGatewayKeys, SnsNotifier>;
 
@@ -33,6 +35,8 @@ struct Loop {
     ollama: FakeOllama,
     approvals: AwsApprovals,
     suspensions: Suspensions,
+    sign_in: SignIn<OidcProvider>,
+    _oidc: LocalOidc,
 }
 
 async fn setup() -> Loop {
@@ -43,7 +47,9 @@ async fn setup() -> Loop {
     let ollama = FakeOllama::start(0).await.unwrap();
     let approvals = f.approvals();
     let suspensions = suspension_service(&f.config(false), &f.sdk);
-    Loop { f, ollama, approvals, suspensions }
+    let oidc = LocalOidc::start(TEST_APPROVALS_URL);
+    let sign_in = oidc.sign_in(r#"{"*": ["alice@example.com"]}"#);
+    Loop { f, ollama, approvals, suspensions, sign_in, _oidc: oidc }
 }
 
 impl Loop {
@@ -77,19 +83,21 @@ impl Loop {
         }
     }
 
-    /// Open an approval link, then press the page's button, as a person would.
-    async fn approve(&self, link: &str) -> String {
-        let query = link.split_once('?').unwrap().1;
+    /// Open an approval link, press its button, sign in as an approver and decide, as a person
+    /// would: the answer's status and page.
+    async fn decide(&self, link: &str) -> (u16, String) {
         let runner =
             warden::approval::runners::Runners { isolation: self.f.isolation(None), suspensions: &self.suspensions };
-        let page = self.approvals.http(&url_event("GET", query, None, ""), &runner, Utc::now()).await;
-        let html = page["body"].as_str().unwrap().to_string();
-        let done = self
-            .approvals
-            .http(&url_event("POST", "", Some(&form_for(&html, "approve")), FORM), &runner, Utc::now())
-            .await;
-        assert_eq!(done["statusCode"], 200, "{}", done["body"]);
-        done["body"].as_str().unwrap().to_string()
+        let mut browser =
+            Visit { approvals: &self.approvals, runner: &runner, sign_in: &self.sign_in, cookies: Vec::new() };
+        let done = browser.decide_as(link, "alice@example.com").await;
+        (done.status, done.body)
+    }
+
+    async fn approve(&self, link: &str) -> String {
+        let (status, body) = self.decide(link).await;
+        assert_eq!(status, 200, "{body}");
+        body
     }
 }
 
@@ -124,7 +132,7 @@ async fn an_alarm_suspends_the_caller_until_lifted_and_replays_change_nothing() 
     let (subject, message) =
         published.iter().find(|(s, _)| s.contains("Suspended team-web")).expect("a suspension email");
     assert!(subject.contains("team-web"));
-    let text = serde_json::from_str::<Value>(message).unwrap()["default"].as_str().unwrap().to_string();
+    let text = serde_json::from_str::<Value>(message).unwrap()["email"].as_str().unwrap().to_string();
     let lift_link =
         text.lines().find(|l| l.contains("Lift it now")).unwrap().split_whitespace().last().unwrap().to_string();
 
@@ -160,7 +168,7 @@ async fn an_alarm_suspends_the_caller_until_lifted_and_replays_change_nothing() 
 fn lift_link_of(published: &[(String, String)], caller: &str) -> String {
     let (_, message) =
         published.iter().rev().find(|(s, _)| s.contains(&format!("Suspended {caller}"))).expect("a suspension email");
-    let text = serde_json::from_str::<Value>(message).unwrap()["default"].as_str().unwrap().to_string();
+    let text = serde_json::from_str::<Value>(message).unwrap()["email"].as_str().unwrap().to_string();
     text.lines().find(|l| l.contains("Lift it now")).unwrap().split_whitespace().last().unwrap().to_string()
 }
 
@@ -180,13 +188,7 @@ async fn an_old_lift_link_lifts_its_own_suspension_only() {
     assert_ne!(old.suspension_id, new.suspension_id);
 
     // The old link: refused, and the suspension in force stays.
-    let query = old_link.split_once('?').unwrap().1;
-    let runner = warden::approval::runners::Runners { isolation: l.f.isolation(None), suspensions: &l.suspensions };
-    let page = l.approvals.http(&url_event("GET", query, None, ""), &runner, Utc::now()).await;
-    let html = page["body"].as_str().unwrap().to_string();
-    let done =
-        l.approvals.http(&url_event("POST", "", Some(&form_for(&html, "approve")), FORM), &runner, Utc::now()).await;
-    let body = done["body"].as_str().unwrap();
+    let (_, body) = l.decide(&old_link).await;
     assert!(body.contains("nothing changed") && body.contains("the one in force"), "{body}");
     let after = l.suspensions.store.restrictions().await.unwrap();
     assert_eq!(after.suspension_of("team-web", Utc::now()), Some(&active), "still suspended, unchanged");
@@ -239,7 +241,7 @@ async fn repeated_suspensions_escalate_to_revoking_the_api_key() {
     assert!(request.action.label().starts_with("Revoke the access of apikey:"));
     let published = l.f.published();
     let email = published.iter().rev().find(|(s, _)| s.contains("Revoke the access")).expect("an approval email");
-    let text = serde_json::from_str::<Value>(&email.1).unwrap()["default"].as_str().unwrap().to_string();
+    let text = serde_json::from_str::<Value>(&email.1).unwrap()["email"].as_str().unwrap().to_string();
     let approve =
         text.lines().find(|l| l.starts_with("Approve:")).unwrap().split_whitespace().last().unwrap().to_string();
     let done = l.approve(&approve).await;
@@ -277,7 +279,7 @@ async fn a_fleet_alarm_asks_to_tighten_and_names_the_top_offenders() {
 
     let email =
         l.f.published().into_iter().rev().find(|(s, _)| s.contains("Cut every caller")).expect("an approval email");
-    let text = serde_json::from_str::<Value>(&email.1).unwrap()["default"].as_str().unwrap().to_string();
+    let text = serde_json::from_str::<Value>(&email.1).unwrap()["email"].as_str().unwrap().to_string();
     assert!(text.contains("team-web (3)"), "{text}");
     let approve =
         text.lines().find(|l| l.starts_with("Approve:")).unwrap().split_whitespace().last().unwrap().to_string();

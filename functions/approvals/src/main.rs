@@ -1,13 +1,16 @@
-//! The approvals Lambda, behind a function URL: `GET` shows a confirmation page and changes
-//! nothing; only a `POST` of that page's form with a valid, unexpired, single-use token decides,
-//! and an approval runs the recorded plan through the same executor the remediator uses. A
+//! The approvals Lambda, behind a function URL: `GET` shows the page of a link's own decision
+//! and changes nothing; its button signs the person in with the organisation's OpenID Connect
+//! provider; only an approver, signed in, decides — once, by a `POST` with the link's valid,
+//! unexpired token — and an approval runs the recorded plan through the same executor the
+//! remediator uses. A
 //! "Scheduled Event" marks expired requests and escalates them.
 
 use chrono::Utc;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use serde_json::Value;
 
-use warden::approval::flow::Approvals;
+use warden::approval::flow::{Approvals, SignIn};
+use warden::approval::oidc::OidcProvider;
 use warden::approval::runners::Runners;
 use warden::aws::wiring::{isolation_executor, suspension_service};
 use warden::aws::{ApiGatewayKeys, AwsFleet, DynamoStore, Ec2Compute, SnsNotifier};
@@ -22,6 +25,8 @@ type AwsSuspensions = SuspensionService<DynamoStore, ApiGatewayKeys, SnsNotifier
 
 struct ApprovalsFunction {
     approvals: Approvals<DynamoStore, SnsNotifier>,
+    /// Deciding takes signing in with the organisation's provider, as an approver.
+    sign_in: SignIn<OidcProvider>,
     /// Isolation actions to the isolation executor, suspension actions to the suspension service.
     runner: Runners<AwsIsolation, AwsSuspensions>,
     metrics_namespace: String,
@@ -34,7 +39,7 @@ impl ApprovalsFunction {
             ApprovalsEvent::Page(request) => {
                 let request = *request;
                 let method = request.as_ref().map(|r| r.method.clone()).unwrap_or_default();
-                let response = self.approvals.serve(request, &self.runner, now).await;
+                let response = self.approvals.serve(request, &self.runner, &self.sign_in, now).await;
                 println!(
                     "{}",
                     approval_page_emf(&self.metrics_namespace, &method, response.status.into(), now.timestamp_millis())
@@ -74,8 +79,15 @@ async fn main() -> Result<(), Error> {
     let (config, sdk, approvals) = warden::aws::wiring::from_env()
         .await
         .inspect_err(|e| tracing::error!(error = %e, "cannot start: fix the configuration"))?;
+    let sign_in = async {
+        let config = warden::config::SignInConfig::from_env().map_err(|e| e.to_string())?;
+        warden::aws::wiring::sign_in(&config, &sdk).await
+    }
+    .await
+    .inspect_err(|e| tracing::error!(error = %e, "cannot start: fix the sign-in configuration"))?;
     let function = ApprovalsFunction {
         approvals,
+        sign_in,
         runner: Runners {
             isolation: isolation_executor(&config, &sdk),
             suspensions: suspension_service(&config, &sdk),

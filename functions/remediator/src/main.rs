@@ -14,7 +14,7 @@ use serde_json::Value;
 use warden::approval::flow::Approvals;
 use warden::aws::wiring::{isolation_executor, remediation_executor, suspension_service};
 use warden::aws::{ApiGatewayKeys, AwsFleet, DynamoStore, Ec2Compute, Ec2SecurityGroups, SnsNotifier};
-use warden::edge::events::{RemediatorEvent, Request};
+use warden::edge::events::{RemediatorEvent, Request, TrustedAlarms};
 use warden::edge::failure::{to_json, Failure, FailureKind};
 use warden::exposure::executor::{Executor, Report};
 use warden::isolation::executor::{IncidentReport, IsolationExecutor};
@@ -30,6 +30,7 @@ struct Remediator {
     isolation: IsolationExecutor<Ec2Compute, AwsFleet, DynamoStore, SnsNotifier>,
     approvals: Approvals<DynamoStore, SnsNotifier>,
     suspensions: SuspensionService<DynamoStore, ApiGatewayKeys, SnsNotifier>,
+    trusted_alarms: TrustedAlarms,
     metrics_namespace: String,
 }
 
@@ -37,7 +38,7 @@ impl Remediator {
     async fn handle(&self, event: LambdaEvent<RemediatorEvent>) -> Result<Value, Failure> {
         let received = Instant::now();
         let event = event.payload;
-        let request = event.request()?;
+        let request = event.request_within(&self.trusted_alarms)?;
         let now = Utc::now();
         let report = match request {
             Request::Isolate(trigger) => {
@@ -181,8 +182,12 @@ async fn main() -> Result<(), Error> {
         isolation: isolation_executor(&config, &sdk),
         approvals,
         suspensions: suspension_service(&config, &sdk),
+        trusted_alarms: config.trusted_alarms.clone(),
         metrics_namespace: config.metrics_namespace.clone(),
     };
+    if config.trusted_alarms.is_empty() {
+        tracing::warn!("WARDEN_TRUSTED_ALARMS is empty: every alarm is recorded as ignored");
+    }
     tracing::info!(
         table = %config.table_name,
         dry_run = config.dry_run,

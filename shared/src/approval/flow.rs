@@ -8,8 +8,12 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use crate::approval::page::{confirmation_page, outcome_page};
+use crate::approval::page::{confirmation_page, outcome_page, signed_in_page};
 use crate::approval::ports::{ActionRunner, ApprovalStore};
+use crate::approval::sign_in::{
+    constant_time_eq, open, pkce_challenge, random_token, seal, Approvers, Confirmation, Identity, IdentityProvider,
+    SignInError, SignInState, CONFIRM_SECONDS, SIGN_IN_COOKIE, SIGN_IN_SECONDS,
+};
 use crate::approval::token::{request_id_for, SigningKey, TokenError};
 use crate::approval::{is_request_id, ApprovalAction, ApprovalRequest, ApprovalStatus, Decision, DecisionRecord};
 use crate::http::{GatewayError, HttpRequest, HttpResponse, IdentityPolicy};
@@ -39,6 +43,14 @@ pub struct TokenFields {
     pub decision: String,
     pub expires: String,
     pub token: String,
+    /// The form's step: `sign_in` (start signing in) or `confirm` (decide, signed in).
+    pub step: String,
+    /// The sealed signed-in confirmation the `confirm` form carries.
+    pub confirmation: String,
+    /// The provider's redirect back: `code` and `state`, or `error`.
+    pub code: String,
+    pub state: String,
+    pub error: String,
 }
 
 impl TokenFields {
@@ -51,6 +63,11 @@ impl TokenFields {
                 "decision" => &mut f.decision,
                 "expires" => &mut f.expires,
                 "token" => &mut f.token,
+                "step" => &mut f.step,
+                "confirmation" => &mut f.confirmation,
+                "code" => &mut f.code,
+                "state" => &mut f.state,
+                "error" => &mut f.error,
                 _ => continue,
             };
             if slot.is_empty() {
@@ -179,7 +196,8 @@ impl<S: ApprovalStore, N: Notifier> Approvals<S, N> {
                 human_time(r.expires_at)
             )),
             text,
-            facts: json!({"source": "warden", "kind": "approval_request", "request": r, "approve_url": approve, "reject_url": reject}),
+            // No links in the facts: machine subscribers (queues, endpoints) get none.
+            facts: json!({"source": "warden", "kind": "approval_request", "request": r}),
             attributes,
         }
     }
@@ -271,23 +289,245 @@ impl<S: ApprovalStore, N: Notifier> Approvals<S, N> {
         Ok((request, decision))
     }
 
-    /// GET: the confirmation page, or why there is none. Never changes anything.
+    /// GET: the page of the link's own decision, or why there is none. Never changes anything.
     pub async fn page(&self, fields: &TokenFields, who: &Requester, now: DateTime<Utc>) -> PageResponse {
-        let (request, _) = match self.check(fields, who, now).await {
+        let (request, decision) = match self.check(fields, who, now).await {
             Ok(ok) => ok,
             Err(page) => return page,
         };
         if request.status != ApprovalStatus::Pending {
             return PageResponse { status: 200, html: already_decided(&request) };
         }
-        PageResponse { status: 200, html: confirmation_page(&request, &self.settings.key) }
+        PageResponse { status: 200, html: confirmation_page(&request, decision, fields) }
     }
 
-    /// POST: decide, once, and say what happened.
-    pub async fn decide<R: ActionRunner>(
+    /// POST `sign_in`: a pending request's link, and the browser goes to the provider, carrying
+    /// the sign-in's secrets sealed in a cookie only this browser sends back.
+    pub async fn start_sign_in<P: IdentityProvider>(
         &self,
         fields: &TokenFields,
         who: &Requester,
+        sign_in: &SignIn<P>,
+        now: DateTime<Utc>,
+    ) -> HttpResponse {
+        let (request, decision) = match self.check(fields, who, now).await {
+            Ok(ok) => ok,
+            Err(page) => return sign_in.page(page),
+        };
+        if request.status != ApprovalStatus::Pending {
+            return sign_in.page(PageResponse { status: 409, html: already_decided(&request) });
+        }
+        let (Ok(state), Ok(nonce), Ok(verifier)) = (random_token(), random_token(), random_token()) else {
+            return sign_in.page(try_again("Warden could not start the sign-in just now."));
+        };
+        let url = match sign_in
+            .provider
+            .authorization_url(&self.settings.base_url, &state, &nonce, &pkce_challenge(&verifier))
+            .await
+        {
+            Ok(url) => url,
+            Err(e) => {
+                tracing::error!(error = %e, "sign-in provider unavailable");
+                return sign_in.page(try_again("The sign-in provider could not be reached."));
+            }
+        };
+        let carried = SignInState {
+            state,
+            nonce,
+            verifier,
+            request: request.id.clone(),
+            decision,
+            expires: request.expires_at.timestamp(),
+            token: fields.token.clone(),
+            until: now.timestamp() + SIGN_IN_SECONDS,
+        };
+        let cookie = format!(
+            "{SIGN_IN_COOKIE}={}; Path=/; Max-Age={SIGN_IN_SECONDS}; HttpOnly; Secure; SameSite=Lax",
+            seal(&self.settings.key, SIGN_IN_COOKIE, &carried)
+        );
+        tracing::info!(request = %request.id, decision = decision.as_str(), "sign-in started");
+        HttpResponse { status: 303, content_type: "text/html; charset=utf-8", headers: Vec::new(), body: String::new() }
+            .with_header("location", url)
+            .with_header("set-cookie", cookie)
+            .with_header("referrer-policy", "no-referrer")
+    }
+
+    /// GET with `code` and `state`: the provider sent the browser back. Verify who signed in,
+    /// that they may decide this action, and show the one button that decides, as them.
+    pub async fn finish_sign_in<P: IdentityProvider>(
+        &self,
+        query: &TokenFields,
+        cookie: Option<&str>,
+        who: &Requester,
+        sign_in: &SignIn<P>,
+        now: DateTime<Utc>,
+    ) -> HttpResponse {
+        let clear = format!("{SIGN_IN_COOKIE}=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Lax");
+        let page = self.signed_in(query, cookie, who, sign_in, now).await;
+        sign_in.page(page).with_header("set-cookie", clear)
+    }
+
+    async fn signed_in<P: IdentityProvider>(
+        &self,
+        query: &TokenFields,
+        cookie: Option<&str>,
+        who: &Requester,
+        sign_in: &SignIn<P>,
+        now: DateTime<Utc>,
+    ) -> PageResponse {
+        let refuse = |status: u16, reason: &str, title: &str, message: &str| {
+            security_warning(reason, "", who);
+            PageResponse { status, html: outcome_page(title, message, false) }
+        };
+        let carried: Option<SignInState> = cookie.and_then(|c| open(&self.settings.key, SIGN_IN_COOKIE, c));
+        let Some(carried) = carried else {
+            return refuse(
+                400,
+                "sign_in_not_started_here",
+                "This sign-in did not start here",
+                "Open the link from the email again in this browser and sign in from its page. Nothing was done.",
+            );
+        };
+        if !constant_time_eq(carried.state.as_bytes(), query.state.as_bytes()) {
+            return refuse(
+                403,
+                "sign_in_state_mismatch",
+                "This sign-in is not yours",
+                "It belongs to another sign-in. Nothing was done.",
+            );
+        }
+        if now.timestamp() >= carried.until {
+            return refuse(
+                410,
+                "sign_in_too_slow",
+                "The sign-in took too long",
+                "Open the link from the email again. Nothing was done.",
+            );
+        }
+        if !query.error.is_empty() {
+            let error: String = query.error.chars().take(64).collect();
+            return refuse(
+                403,
+                "provider_refused",
+                "Not signed in",
+                &format!("The sign-in provider answered {error:?}. Nothing was done."),
+            );
+        }
+        let identity = match sign_in
+            .provider
+            .redeem(&query.code, &carried.verifier, &self.settings.base_url, &carried.nonce)
+            .await
+        {
+            Ok(identity) => identity,
+            Err(e @ SignInError::Unavailable(_)) => {
+                tracing::error!(error = %e, "sign-in provider unavailable");
+                return try_again("The sign-in provider could not be reached.");
+            }
+            Err(e) => {
+                tracing::warn!(security = "SECURITY_WARNING", error = %e, "SECURITY_WARNING sign-in refused; nothing executed");
+                return PageResponse {
+                    status: 403,
+                    html: outcome_page("Not signed in", &format!("{e}. Nothing was done."), false),
+                };
+            }
+        };
+        let fields = TokenFields {
+            request: carried.request.clone(),
+            decision: carried.decision.as_str().to_string(),
+            expires: carried.expires.to_string(),
+            token: carried.token.clone(),
+            ..TokenFields::default()
+        };
+        let (request, decision) = match self.check(&fields, who, now).await {
+            Ok(ok) => ok,
+            Err(page) => return page,
+        };
+        if request.status != ApprovalStatus::Pending {
+            return PageResponse { status: 409, html: already_decided(&request) };
+        }
+        if !sign_in.approvers.may_decide(&identity, &request.action) {
+            tracing::warn!(
+                security = "SECURITY_WARNING",
+                person = %identity.label(),
+                kind = request.action.kind(),
+                request = %request.id,
+                "SECURITY_WARNING signed in, but not an approver of this kind of action; nothing executed"
+            );
+            return PageResponse {
+                status: 403,
+                html: outcome_page(
+                    "Not an approver",
+                    &format!(
+                        "{} signed in, but is not on the approvers list for \"{}\" actions. Nothing was done.",
+                        identity.label(),
+                        request.action.kind()
+                    ),
+                    false,
+                ),
+            };
+        }
+        let confirmation = Confirmation {
+            identity: identity.clone(),
+            request: request.id.clone(),
+            decision,
+            until: now.timestamp() + CONFIRM_SECONDS,
+        };
+        let sealed = seal(&self.settings.key, "confirm", &confirmation);
+        tracing::info!(request = %request.id, person = %identity.label(), "signed in to decide");
+        PageResponse { status: 200, html: signed_in_page(&request, decision, &fields, &identity.label(), &sealed) }
+    }
+
+    /// POST `confirm`: decide, once, as the signed-in person the confirmation names.
+    pub async fn confirm<R: ActionRunner, P: IdentityProvider>(
+        &self,
+        fields: &TokenFields,
+        who: &Requester,
+        runner: &R,
+        sign_in: &SignIn<P>,
+        now: DateTime<Utc>,
+    ) -> PageResponse {
+        let confirmation: Option<Confirmation> = open(&self.settings.key, "confirm", &fields.confirmation);
+        let Some(confirmation) =
+            confirmation.filter(|c| c.request == fields.request && c.decision.as_str() == fields.decision)
+        else {
+            security_warning("unauthenticated", &fields.request, who);
+            return PageResponse {
+                status: 401,
+                html: outcome_page(
+                    "Sign in first",
+                    "Deciding takes signing in, from the link's page. Nothing was done.",
+                    false,
+                ),
+            };
+        };
+        if now.timestamp() >= confirmation.until {
+            security_warning("confirmation_expired", &fields.request, who);
+            return PageResponse {
+                status: 410,
+                html: outcome_page(
+                    "Sign in again",
+                    "The signed-in page is a few minutes old. Open the link again. Nothing was done.",
+                    false,
+                ),
+            };
+        }
+        // The list may have changed since the sign-in; it is read as it is now.
+        if let Ok(Some(request)) = self.store.approval(&fields.request).await {
+            if !sign_in.approvers.may_decide(&confirmation.identity, &request.action) {
+                security_warning("not_an_approver", &fields.request, who);
+                return PageResponse { status: 403, html: outcome_page("Not an approver", "Nothing was done.", false) };
+            }
+        }
+        self.decide(fields, who, &confirmation.identity, runner, now).await
+    }
+
+    /// Decide, once, and say what happened: only after [`Self::confirm`] has authenticated the
+    /// person.
+    async fn decide<R: ActionRunner>(
+        &self,
+        fields: &TokenFields,
+        who: &Requester,
+        person: &Identity,
         runner: &R,
         now: DateTime<Utc>,
     ) -> PageResponse {
@@ -308,6 +548,7 @@ impl<S: ApprovalStore, N: Notifier> Approvals<S, N> {
             at: now,
             source_ip: who.source_ip.clone(),
             user_agent: who.user_agent.clone(),
+            decided_by: Some(person.label()),
             outcome: String::new(),
         };
         match self.store.decide_approval(&request.id, status, Some(&record), now).await {
@@ -329,13 +570,14 @@ impl<S: ApprovalStore, N: Notifier> Approvals<S, N> {
                 };
             }
         }
-        tracing::info!(request = %request.id, decision = decision.as_str(), source_ip = %who.source_ip, "approval decided");
+        tracing::info!(request = %request.id, decision = decision.as_str(), person = %person.label(), source_ip = %who.source_ip, "approval decided");
+        let by = format!("{} (approval {})", person.label(), request.id);
         let (title, message, ok) = match decision {
-            Decision::Reject => match runner.run_rejected(&request.action, &format!("approval {}", request.id), now).await {
+            Decision::Reject => match runner.run_rejected(&request.action, &by, now).await {
                 Ok(outcome) => ("Rejected", format!("{} was rejected. Nothing more will be done. {outcome}", request.action.label()), true),
                 Err(why) => ("Rejected", format!("{} was rejected. Nothing more will be done ({why}).", request.action.label()), true),
             },
-            Decision::Approve => match runner.run_approved(&request.action, &format!("approval {}", request.id), now).await {
+            Decision::Approve => match runner.run_approved(&request.action, &by, now).await {
                 Ok(outcome) => ("Approved", format!("{} was approved and done: {outcome}", request.action.label()), true),
                 Err(why) => (
                     "Approved, but not done",
@@ -351,7 +593,8 @@ impl<S: ApprovalStore, N: Notifier> Approvals<S, N> {
         let notification = Notification {
             subject: clean_subject(&format!("[Warden] {title}: {}", request.action.label())),
             text: format!(
-                "{message}\n\nDecided {} from {} ({}).\nRequest id: {}\nWhy it was asked: {}\n",
+                "{message}\n\nDecided by {}, {} from {} ({}).\nRequest id: {}\nWhy it was asked: {}\n",
+                person.label(),
                 human_time(now),
                 who.source_ip,
                 who.user_agent,
@@ -415,12 +658,16 @@ fn refused(status: u16, title: &str, message: &str) -> PageResponse {
 }
 
 /// The function URL response: the page, with headers that keep it out of caches and frames
-/// and forbid every script and external resource.
-pub fn http_response(page: PageResponse) -> HttpResponse {
+/// and forbid every script and external resource. Forms go to Warden, or (the redirect after
+/// "Sign in") to the sign-in provider's origin.
+pub fn http_response(page: PageResponse, provider_origin: &str) -> HttpResponse {
     HttpResponse { status: page.status, content_type: "text/html; charset=utf-8", headers: Vec::new(), body: page.html }
         .with_header(
             "content-security-policy",
-            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+            format!(
+                "default-src 'none'; style-src 'unsafe-inline'; form-action 'self' {provider_origin}; \
+                 frame-ancestors 'none'; base-uri 'none'"
+            ),
         )
         .with_header("referrer-policy", "no-referrer")
         .with_header("x-frame-options", "DENY")
@@ -428,54 +675,116 @@ pub fn http_response(page: PageResponse) -> HttpResponse {
 
 impl<S: ApprovalStore, N: Notifier> Approvals<S, N> {
     /// A function URL (payload 2.0) event, as the page's JSON answer.
-    pub async fn http<R: ActionRunner>(&self, event: &Value, runner: &R, now: DateTime<Utc>) -> Value {
+    pub async fn http<R: ActionRunner, P: IdentityProvider>(
+        &self,
+        event: &Value,
+        runner: &R,
+        sign_in: &SignIn<P>,
+        now: DateTime<Utc>,
+    ) -> Value {
         let request = HttpRequest::from_event(event, &IdentityPolicy::default());
-        self.serve(request, runner, now).await.to_function_url_event()
+        self.serve(request, runner, sign_in, now).await.to_function_url_event()
     }
 
-    /// GET shows, POST decides, anything else is refused. Always a page, never an error: a
-    /// person is reading it.
-    pub async fn serve<R: ActionRunner>(
+    /// GET shows (or finishes a sign-in), POST starts a sign-in or decides, anything else is
+    /// refused. Always a page, never an error: a person is reading it.
+    pub async fn serve<R: ActionRunner, P: IdentityProvider>(
         &self,
         request: Result<HttpRequest, GatewayError>,
         runner: &R,
+        sign_in: &SignIn<P>,
         now: DateTime<Utc>,
     ) -> HttpResponse {
-        let page = match request {
-            Ok(request) => self.http_page(&request, runner, now).await,
+        let response = match request {
+            Ok(request) => self.http_page(&request, runner, sign_in, now).await,
             Err(GatewayError::BadBase64) => {
-                refused(400, "Unreadable form", "The form could not be read. Nothing was done.")
+                sign_in.page(refused(400, "Unreadable form", "The form could not be read. Nothing was done."))
             }
             Err(GatewayError::NotAGatewayEvent(_) | GatewayError::ForeignApi { .. }) => {
-                refused(400, "Not a page request", "Open the link from the email. Nothing was done.")
+                sign_in.page(refused(400, "Not a page request", "Open the link from the email. Nothing was done."))
             }
         };
-        tracing::info!(status = page.status, "page served");
-        http_response(page)
+        tracing::info!(status = response.status, "page served");
+        response
     }
 
-    async fn http_page<R: ActionRunner>(&self, request: &HttpRequest, runner: &R, now: DateTime<Utc>) -> PageResponse {
+    async fn http_page<R: ActionRunner, P: IdentityProvider>(
+        &self,
+        request: &HttpRequest,
+        runner: &R,
+        sign_in: &SignIn<P>,
+        now: DateTime<Utc>,
+    ) -> HttpResponse {
         let who = Requester {
             source_ip: request.source_ip.clone().unwrap_or_else(|| "unknown".into()),
             user_agent: request.user_agent.as_deref().unwrap_or("unknown").chars().take(256).collect(),
         };
         match request.method.as_str() {
-            "GET" | "HEAD" => self.page(&TokenFields::parse(&request.query), &who, now).await,
+            "GET" | "HEAD" => {
+                let query = TokenFields::parse(&request.query);
+                if !query.state.is_empty() && (!query.code.is_empty() || !query.error.is_empty()) {
+                    let cookie = request.header("cookie").and_then(|c| cookie_value(c, SIGN_IN_COOKIE));
+                    return self.finish_sign_in(&query, cookie, &who, sign_in, now).await;
+                }
+                sign_in.page(self.page(&query, &who, now).await)
+            }
             "POST" => {
                 if request.body.len() > MAX_BODY_BYTES {
                     security_warning("oversized", "", &who);
-                    return refused(413, "Too large", "That form is far larger than Warden's. Nothing was done.");
+                    return sign_in.page(refused(
+                        413,
+                        "Too large",
+                        "That form is far larger than Warden's. Nothing was done.",
+                    ));
                 }
                 let Ok(body) = std::str::from_utf8(&request.body) else {
-                    return refused(400, "Unreadable form", "The form could not be read. Nothing was done.");
+                    return sign_in.page(refused(
+                        400,
+                        "Unreadable form",
+                        "The form could not be read. Nothing was done.",
+                    ));
                 };
                 if !request.header("content-type").unwrap_or("").starts_with("application/x-www-form-urlencoded") {
-                    return refused(415, "Not a form", "Only the page's own form can decide. Nothing was done.");
+                    return sign_in.page(refused(
+                        415,
+                        "Not a form",
+                        "Only the page's own form can decide. Nothing was done.",
+                    ));
                 }
-                self.decide(&TokenFields::parse(body), &who, runner, now).await
+                let fields = TokenFields::parse(body);
+                match fields.step.as_str() {
+                    "sign_in" => self.start_sign_in(&fields, &who, sign_in, now).await,
+                    _ => sign_in.page(self.confirm(&fields, &who, runner, sign_in, now).await),
+                }
             }
-            _ => refused(405, "Not allowed", "Open the link from the email. Nothing was done."),
+            _ => sign_in.page(refused(405, "Not allowed", "Open the link from the email. Nothing was done.")),
         }
+    }
+}
+
+/// Signing in: the provider, and who may decide what.
+pub struct SignIn<P> {
+    pub provider: P,
+    pub approvers: Approvers,
+}
+
+impl<P: IdentityProvider> SignIn<P> {
+    /// A page as the function URL answers it: its forms may go to Warden itself, and (for the
+    /// redirect after "Sign in") to the provider.
+    pub fn page(&self, page: PageResponse) -> HttpResponse {
+        http_response(page, &self.provider.origin())
+    }
+}
+
+/// One cookie's value from a `cookie` header.
+fn cookie_value<'a>(header: &'a str, name: &str) -> Option<&'a str> {
+    header.split(';').filter_map(|c| c.trim().split_once('=')).find(|(k, _)| *k == name).map(|(_, v)| v)
+}
+
+fn try_again(what: &str) -> PageResponse {
+    PageResponse {
+        status: 503,
+        html: outcome_page("Try again", &format!("{what} Nothing was done; try again in a minute."), false),
     }
 }
 

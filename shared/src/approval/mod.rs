@@ -5,9 +5,12 @@
 //! the page's form, with a valid token, decides — once.
 
 pub mod flow;
+#[cfg(feature = "aws")]
+pub mod oidc;
 pub mod page;
 pub mod ports;
 pub mod runners;
+pub mod sign_in;
 pub mod token;
 
 use chrono::{DateTime, Utc};
@@ -32,6 +35,18 @@ pub enum ApprovalAction {
 }
 
 impl ApprovalAction {
+    /// The kind, as the approvers list names it (the serialized `type`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Isolate { .. } => "isolate",
+            Self::Release { .. } => "release",
+            Self::LiftSuspension { .. } => "lift_suspension",
+            Self::ExtendSuspension { .. } => "extend_suspension",
+            Self::RevokeAccess { .. } => "revoke_access",
+            Self::TightenLimits { .. } => "tighten_limits",
+        }
+    }
+
     pub fn label(&self) -> String {
         match self {
             Self::Isolate { instance_id, .. } => format!("Isolate {instance_id}"),
@@ -104,6 +119,9 @@ pub struct DecisionRecord {
     pub at: DateTime<Utc>,
     pub source_ip: String,
     pub user_agent: String,
+    /// The signed-in person who decided (`None` on records from before sign-in was required).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_by: Option<String>,
     /// What executing it did (or why it could not).
     pub outcome: String,
 }
@@ -204,10 +222,19 @@ mod tests {
             status: ApprovalStatus::Pending,
             decision: None,
         };
-        let html = confirmation_page(&request, &key());
+        let fields = crate::approval::flow::TokenFields {
+            request: request.id.clone(),
+            decision: "reject".into(),
+            expires: request.expires_at.timestamp().to_string(),
+            token: "t\"><b>".into(),
+            ..Default::default()
+        };
+        let html = confirmation_page(&request, Decision::Reject, &fields);
         assert!(!html.contains("<script>") && html.contains("i-1&lt;script&gt;"));
         assert!(html.contains("cut &lt;b&gt;network&lt;/b&gt;") && html.contains("alarm &quot;x&quot; &amp; y"));
-        assert_eq!(html.matches(r#"<form method="post""#).count(), 2);
+        assert_eq!(html.matches(r#"<form method="post""#).count(), 1, "only the link's own decision");
+        assert!(html.contains("Sign in to reject") && !html.contains(r#"value="approve""#), "{html}");
+        assert!(!html.contains(r#""><b>"#), "the token is escaped too");
         assert!(!html.contains("<script"), "works without JavaScript");
     }
 }

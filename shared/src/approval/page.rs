@@ -1,6 +1,6 @@
 //! The pages behind the links: complete HTML with no script and no external resource.
 
-use crate::approval::token::SigningKey;
+use crate::approval::flow::TokenFields;
 use crate::approval::{ApprovalRequest, Decision};
 use crate::notify::human_time;
 
@@ -51,45 +51,92 @@ button:focus{{outline:3px solid #f5b800;outline-offset:2px}}
     )
 }
 
-/// The confirmation page: what will happen, the evidence, and the two buttons. Rendering it
-/// changes nothing.
-pub fn confirmation_page(request: &ApprovalRequest, key: &SigningKey) -> String {
-    let expires = request.expires_at.timestamp();
+/// The fields every form carries: the link's own request, decision, expiry and token.
+fn link_fields(fields: &TokenFields) -> String {
+    format!(
+        r#"<input type="hidden" name="request" value="{}">
+<input type="hidden" name="decision" value="{}">
+<input type="hidden" name="expires" value="{}">
+<input type="hidden" name="token" value="{}">"#,
+        html_escape(&fields.request),
+        html_escape(&fields.decision),
+        html_escape(&fields.expires),
+        html_escape(&fields.token)
+    )
+}
+
+/// What the request is about: the evidence and what a decision does.
+fn request_facts(request: &ApprovalRequest) -> String {
     let steps: String = request.will_do.iter().map(|s| format!("<li>{}</li>", html_escape(s))).collect();
-    let form = |decision: Decision, label: &str, class: &str| {
-        format!(
-            r#"<form method="post" action="">
-<input type="hidden" name="request" value="{id}">
-<input type="hidden" name="decision" value="{d}">
-<input type="hidden" name="expires" value="{expires}">
-<input type="hidden" name="token" value="{token}">
-<button type="submit" class="{class}">{label}</button>
-</form>"#,
-            id = html_escape(&request.id),
-            d = decision.as_str(),
-            token = key.sign(&request.id, decision, expires),
-        )
-    };
-    let body = format!(
-        r#"<h1>{title}</h1>
-<p>Warden asks for a decision. Nothing has been done yet, and opening this page changes nothing.</p>
-<dl>
+    format!(
+        r#"<dl>
 <dt>Why</dt><dd>{why}</dd>
-<dt>If you approve</dt><dd><ol>{steps}</ol></dd>
+<dt>If approved</dt><dd><ol>{steps}</ol></dd>
 <dt>Asked by</dt><dd>{by}, {created}</dd>
 <dt>Expires</dt><dd>{expires_at}</dd>
-</dl>
-<div class="actions" role="group" aria-label="Decision">
-{approve}
-{reject}
-</div>"#,
-        title = html_escape(&request.action.label()),
+</dl>"#,
         why = html_escape(&request.why),
         by = html_escape(&request.requested_by),
         created = human_time(request.created_at),
         expires_at = human_time(request.expires_at),
-        approve = form(Decision::Approve, "Approve", "approve"),
-        reject = form(Decision::Reject, "Reject", "reject"),
+    )
+}
+
+fn verb(decision: Decision) -> (&'static str, &'static str) {
+    match decision {
+        Decision::Approve => ("approve", "approve"),
+        Decision::Reject => ("reject", "reject"),
+    }
+}
+
+/// The page of a link: what is asked, and the one button of the link's own decision, which
+/// starts signing in. Rendering it changes nothing.
+pub fn confirmation_page(request: &ApprovalRequest, decision: Decision, fields: &TokenFields) -> String {
+    let (word, class) = verb(decision);
+    let body = format!(
+        r#"<h1>{title}</h1>
+<p>Warden asks for a decision. Nothing has been done yet, and opening this page changes nothing.
+Deciding takes signing in with your organisation's account; only approvers of this kind of
+action can.</p>
+{facts}
+<form method="post" action="">
+{link}
+<input type="hidden" name="step" value="sign_in">
+<button type="submit" class="{class}">Sign in to {word}</button>
+</form>"#,
+        title = html_escape(&request.action.label()),
+        facts = request_facts(request),
+        link = link_fields(fields),
+    );
+    page(&request.action.label(), &body)
+}
+
+/// After signing in: who is deciding, and the one button that decides, as them.
+pub fn signed_in_page(
+    request: &ApprovalRequest,
+    decision: Decision,
+    fields: &TokenFields,
+    person: &str,
+    confirmation: &str,
+) -> String {
+    let (word, class) = verb(decision);
+    let label = if decision == Decision::Approve { "Approve" } else { "Reject" };
+    let body = format!(
+        r#"<h1>{title}</h1>
+<p>Signed in as <strong>{person}</strong>. Pressing the button will {word} this request, once,
+recorded as your decision.</p>
+{facts}
+<form method="post" action="">
+{link}
+<input type="hidden" name="step" value="confirm">
+<input type="hidden" name="confirmation" value="{confirmation}">
+<button type="submit" class="{class}">{label}</button>
+</form>"#,
+        title = html_escape(&request.action.label()),
+        person = html_escape(person),
+        facts = request_facts(request),
+        link = link_fields(fields),
+        confirmation = html_escape(confirmation),
     );
     page(&request.action.label(), &body)
 }

@@ -64,6 +64,35 @@ pub async fn load_approval_key(
     crate::approval::token::SigningKey::new(bytes)
 }
 
+/// The sign-in provider and the approvers, read once at start (the client secret from SSM).
+pub async fn sign_in(
+    config: &crate::config::SignInConfig,
+    sdk: &aws_config::SdkConfig,
+) -> Result<crate::approval::flow::SignIn<crate::approval::oidc::OidcProvider>, String> {
+    let client_secret = match &config.client_secret {
+        None => None,
+        Some(crate::config::SecretSource::Inline(secret)) => Some(secret.clone()),
+        Some(crate::config::SecretSource::SsmParameter(name)) => {
+            let out = aws_sdk_ssm::Client::new(sdk)
+                .get_parameter()
+                .name(name)
+                .with_decryption(true)
+                .send()
+                .await
+                .map_err(|e| {
+                    format!("cannot read the OIDC client secret parameter {name}: {}", port_error("GetParameter", e))
+                })?;
+            Some(out.parameter().and_then(|p| p.value()).ok_or(format!("parameter {name} has no value"))?.to_string())
+        }
+    };
+    let provider = crate::approval::oidc::OidcProvider::new(crate::approval::oidc::OidcClientConfig {
+        issuer: config.issuer.clone(),
+        client_id: config.client_id.clone(),
+        client_secret,
+    })?;
+    Ok(crate::approval::flow::SignIn { provider, approvers: config.approvers.clone() })
+}
+
 /// The approvals page URL, read once at start: from the environment or an SSM String parameter.
 pub async fn load_approvals_url(
     sdk: &aws_config::SdkConfig,

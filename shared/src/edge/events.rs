@@ -314,7 +314,93 @@ pub fn parse_event(raw: &Value) -> Result<Request, EventError> {
     RemediatorEvent::from_value(raw.clone()).request()
 }
 
+/// The alarms whose transitions Warden acts on, by ARN: the ones its stack created, and any the
+/// operator lists. An entry ending in `*` admits every ARN it starts (anyone who may create
+/// an alarm of such a name can then make Warden act: prefer exact ARNs).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrustedAlarms(Vec<String>);
+
+impl TrustedAlarms {
+    /// From a comma-separated list of alarm ARNs. `Err`: an entry that is not one.
+    pub fn parse(list: &str) -> Result<Self, String> {
+        let mut arns = Vec::new();
+        for entry in list.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            let parts: Vec<&str> = entry.splitn(7, ':').collect();
+            let well_formed = parts.len() == 7
+                && parts[0] == "arn"
+                && parts[2] == "cloudwatch"
+                && parts[5] == "alarm"
+                && !parts[6].is_empty()
+                && !parts[..6].iter().any(|p| p.contains('*'))
+                && parts[6].find('*').is_none_or(|at| at == parts[6].len() - 1);
+            if !well_formed {
+                return Err(format!(
+                    "{entry:?} is not an alarm ARN (arn:aws:cloudwatch:<region>:<account>:alarm:<name>, a trailing * \
+                     for a name prefix)"
+                ));
+            }
+            arns.push(entry.to_string());
+        }
+        Ok(Self(arns))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn admits(&self, arn: &str) -> bool {
+        self.0.iter().any(|t| match t.strip_suffix('*') {
+            Some(prefix) => arn.starts_with(prefix),
+            None => t == arn,
+        })
+    }
+}
+
 impl RemediatorEvent {
+    /// The ARN of the alarm this event reports a change of; `Some("")` for an alarm event that
+    /// names none. `None`: not an alarm event.
+    pub fn alarm_arn(&self) -> Option<&str> {
+        match self {
+            RemediatorEvent::AlarmAction(alarm) => Some(alarm.alarm_arn.as_deref().unwrap_or("")),
+            RemediatorEvent::EventBridge(env)
+                if env.source.as_deref() == Some("aws.cloudwatch")
+                    && env.detail_type.as_deref() == Some("CloudWatch Alarm State Change") =>
+            {
+                Some(env.resources.first().map(String::as_str).unwrap_or(""))
+            }
+            _ => None,
+        }
+    }
+
+    /// [`Self::request`], acting only on alarms in `trusted`: any other alarm is ignored with
+    /// the reason (and a security warning in the log), whatever it watches or names.
+    pub fn request_within(&self, trusted: &TrustedAlarms) -> Result<Request, EventError> {
+        let request = self.request()?;
+        let Some(arn) = self.alarm_arn() else { return Ok(request) };
+        if trusted.admits(arn) || matches!(request, Request::Ignore { .. }) {
+            return Ok(request);
+        }
+        let event_id = match &request {
+            Request::Isolate(t) => t.event_id.clone(),
+            Request::CallerAlarm(a) => a.event_id.clone(),
+            Request::Remediate(t) => t.event_id.clone(),
+            _ => String::new(),
+        };
+        let shown = if arn.is_empty() { "(no ARN)".to_string() } else { arn.chars().take(256).collect() };
+        tracing::warn!(
+            security = "SECURITY_WARNING",
+            alarm_arn = %shown,
+            "SECURITY_WARNING an alarm Warden does not trust went into ALARM; nothing was done"
+        );
+        Ok(Request::Ignore {
+            event_id,
+            reason: format!(
+                "alarm {shown} is not one Warden trusts (WARDEN_TRUSTED_ALARMS): an alarm anyone could create does not \
+                 make Warden act"
+            ),
+        })
+    }
+
     pub fn request(&self) -> Result<Request, EventError> {
         match self {
             RemediatorEvent::AlarmAction(alarm) => alarm_action(alarm),

@@ -168,3 +168,45 @@ fn the_approvals_function_gets_pages_schedules_or_a_clear_refusal() {
     .unwrap();
     assert!(matches!(bad, ApprovalsEvent::Page(ref r) if r.as_ref().as_ref().is_err()));
 }
+
+#[test]
+fn only_trusted_alarms_make_warden_act() {
+    let trusted = TrustedAlarms::parse(
+        "arn:aws:cloudwatch:us-east-1:123456789012:alarm:llm-prompt-injection-team-web, \
+         arn:aws:cloudwatch:us-east-1:123456789012:alarm:ollama-gpu-*",
+    )
+    .unwrap();
+    let of = |name: &str| RemediatorEvent::from_value(sample(name));
+    // Named exactly, or by a prefix the operator chose: acted on.
+    let caller = of("cloudwatch-alarm-prompt-injection-caller.json");
+    assert!(matches!(caller.request_within(&trusted).unwrap(), Request::CallerAlarm(_)));
+    let gpu = of("cloudwatch-alarm-gpu-utilization-instance.json");
+    assert!(matches!(gpu.request_within(&trusted).unwrap(), Request::Isolate(_)));
+    let action = of("cloudwatch-alarm-action-gpu-instance.json");
+    assert!(matches!(action.request_within(&trusted).unwrap(), Request::Isolate(_)));
+    // The same alarm with a name anyone could give theirs, in another account, or with no ARN
+    // at all: ignored, whatever it watches.
+    for (field, arn) in [
+        ("resources", json!(["arn:aws:cloudwatch:us-east-1:123456789012:alarm:llm-prompt-injection-team-web-2"])),
+        ("resources", json!(["arn:aws:cloudwatch:us-east-1:999999999999:alarm:llm-prompt-injection-team-web"])),
+        ("resources", json!([])),
+    ] {
+        let mut forged = sample("cloudwatch-alarm-prompt-injection-caller.json");
+        forged[field] = arn.clone();
+        let request = RemediatorEvent::from_value(forged).request_within(&trusted).unwrap();
+        let Request::Ignore { reason, .. } = request else { panic!("{arn}: acted on") };
+        assert!(reason.contains("not one Warden trusts"), "{reason}");
+    }
+    let mut forged = sample("cloudwatch-alarm-action-gpu-instance.json");
+    forged["alarmArn"] = "arn:aws:cloudwatch:us-east-1:123456789012:alarm:llm-anything".into();
+    assert!(matches!(RemediatorEvent::from_value(forged).request_within(&trusted).unwrap(), Request::Ignore { .. }));
+    // Nothing trusted: nothing acted on; events that are not alarms are untouched by trust.
+    let none = TrustedAlarms::default();
+    assert!(matches!(caller.request_within(&none).unwrap(), Request::Ignore { .. }));
+    let trail = of("cloudtrail-authorize-sg-ingress-11434.json");
+    assert!(matches!(trail.request_within(&none).unwrap(), Request::Remediate(_)));
+    // Malformed alarm events are still errors, not ignored.
+    let mut bad = sample("cloudwatch-alarm-prompt-injection-caller.json");
+    bad["detail"]["configuration"]["metrics"][0]["metricStat"]["metric"]["dimensions"]["Caller"] = "a#b".into();
+    assert!(RemediatorEvent::from_value(bad).request_within(&none).is_err());
+}
