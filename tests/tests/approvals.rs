@@ -264,6 +264,18 @@ async fn an_unanswered_request_expires_is_escalated_and_can_no_longer_be_approve
     let p = pending().await;
     let mut browser = p.browser();
     let signed_in = browser.sign_in_from(&p.approve_link, "alice@example.com", "alice-password").await;
+    let confirm = form_of(&signed_in.body);
+    // The signed-in page is good for five minutes, and for people still on the list.
+    let late = p
+        .approvals
+        .http(&url_event("POST", "", Some(&confirm), FORM), &p.isolation, &p.sign_in, Utc::now() + Duration::minutes(6))
+        .await;
+    assert_eq!(late["statusCode"], 410, "{}", late["body"]);
+    let list_changed = p._oidc.sign_in(r#"{"release": ["alice@example.com"]}"#);
+    let removed =
+        p.approvals.http(&url_event("POST", "", Some(&confirm), FORM), &p.isolation, &list_changed, Utc::now()).await;
+    assert_eq!(removed["statusCode"], 403, "{}", removed["body"]);
+    assert_eq!(status_of(&p).await, ApprovalStatus::Pending);
     let report = p.approvals.expire(Utc::now() + Duration::hours(25)).await.unwrap();
     assert!(report.expired.contains(&p.request_id), "{report:?}");
     assert_eq!(status_of(&p).await, ApprovalStatus::Expired);

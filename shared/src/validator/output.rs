@@ -148,7 +148,10 @@ impl StreamGuard {
         if self.held.front().is_none_or(|(_, end)| *end > boundary) {
             return Vec::new();
         }
-        if let Some(error) = self.check() {
+        // What would go out is scanned as the client will see it, ending where it ends: a chunk
+        // that ends inside a finished word must not leave a secret-shaped prefix out there.
+        let release_to = self.held.iter().map(|(_, end)| *end).take_while(|end| *end <= boundary).last().unwrap_or(0);
+        if let Some(error) = self.check(release_to) {
             return vec![error];
         }
         let mut out = Vec::new();
@@ -161,7 +164,7 @@ impl StreamGuard {
 
     /// The stream ended: the held chunks go out unless the end completes a leak.
     pub fn finish(mut self) -> StreamEnd {
-        let lines = match self.check() {
+        let lines = match self.check(self.text.len()) {
             Some(error) => vec![error],
             None if self.is_cut() => Vec::new(),
             None => self.held.drain(..).map(|(l, _)| l).collect(),
@@ -170,14 +173,14 @@ impl StreamGuard {
         StreamEnd { lines, blocked: self.blocked, flagged }
     }
 
-    /// Scan what is held (and the overlap before it); on a leak, drop what is held and return
-    /// the error line.
-    fn check(&mut self) -> Option<String> {
+    /// Scan the text up to `upto` from just before what was released (the overlap); on a leak,
+    /// drop what is held and return the error line.
+    fn check(&mut self, upto: usize) -> Option<String> {
         if self.is_cut() {
             return None;
         }
         let from = word_start(&self.text, self.released.saturating_sub(OVERLAP));
-        self.found.merge(Scan { findings: pii::scan(&self.text[from..]) });
+        self.found.merge(Scan { findings: pii::scan(&self.text[from..upto.max(from)]) });
         let blocked = over(&self.found.findings, &self.block);
         if blocked.is_empty() {
             return None;
