@@ -20,7 +20,12 @@ export interface Trigger {
   readonly id: string;
   readonly description: string;
   readonly pattern: Record<string, unknown>;
+  /** On Warden's own bus (requests from operators), not the default bus. */
+  readonly onRequestsBus?: boolean;
 }
+
+/** Warden's own bus: only the operator roles may put events on it. */
+export const REQUESTS_BUS = 'warden-requests';
 
 export const REMEDIATOR_TRIGGERS: Trigger[] = [
   {
@@ -76,7 +81,8 @@ export const REMEDIATOR_TRIGGERS: Trigger[] = [
   },
   {
     id: 'UndoAndReleaseRequests',
-    description: "Warden's own undo and release requests",
+    description: "Undo and release requests, on Warden's own bus (only the operator roles may put events there)",
+    onRequestsBus: true,
     pattern: {
       source: [WARDEN_SOURCE],
       'detail-type': ['Warden Undo Request', 'Warden Release Request'],

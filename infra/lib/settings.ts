@@ -28,6 +28,8 @@ export interface Settings {
   readonly signIn: SignInSettings;
   /** Who may decide which kind of action: kind (or `*`) → emails or `sub:<id>`. */
   readonly approvers: Record<string, string[]>;
+  /** The roles that may put undo and release requests on Warden's own bus. */
+  readonly operatorRoleArns: string[];
   /** Principals (ARNs, `*` wildcards allowed) who may subscribe to the topic, besides CloudFormation. */
   readonly topicSubscriberArns: string[];
   /** The tag every Ollama instance and its network interfaces carry: only they are ever isolated. */
@@ -150,6 +152,12 @@ export function readSettings(node: Node): Settings {
       `warden:approvers must name who may decide what: {"*": ["secops-lead@example.com"], "release": ["oncall@example.com"]} (kinds: ${ACTION_KINDS.join(', ')}, or *)`,
     );
   }
+  const operatorRoleArns = list(node, 'warden:operatorRoleArns');
+  for (const arn of operatorRoleArns) {
+    if (!/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/.test(arn)) {
+      throw new SettingsError(`warden:operatorRoleArns: ${JSON.stringify(arn)} is not an IAM role ARN`);
+    }
+  }
   const topicSubscriberArns = list(node, 'warden:topicSubscriberArns');
   for (const arn of topicSubscriberArns) {
     if (!/^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/.+$/.test(arn)) {
@@ -197,6 +205,7 @@ export function readSettings(node: Node): Settings {
     signIn: { issuer, clientId, clientSecretParameter: secretRaw },
     approvers,
     topicSubscriberArns,
+    operatorRoleArns,
     fleetTag: { key: fleetKey, value: fleetValue },
     logRetentionDays: retention,
     concurrency,

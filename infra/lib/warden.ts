@@ -48,6 +48,7 @@ export function buildWarden(app: App): Warden {
     remediator: functions.remediator,
     approvals: functions.approvals,
     configRules: functions.configRules,
+    operatorRoleArns: settings.operatorRoleArns,
   });
   const api = new ApiStack(app, 'WardenApi', {
     env,

@@ -8,7 +8,8 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { APPROVAL_SCHEDULES, REMEDIATOR_SCHEDULES, REMEDIATOR_TRIGGERS, type Schedule } from './event-patterns';
+import { APPROVAL_SCHEDULES, REMEDIATOR_SCHEDULES, REMEDIATOR_TRIGGERS, REQUESTS_BUS, type Schedule } from './event-patterns';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import { allowServicesToEncrypt, wardenKey } from './keys';
 import { acknowledge } from './nag';
 import { kebab } from './names';
@@ -73,12 +74,16 @@ export interface WiringStackProps extends StackProps {
   readonly remediator: lambda.IFunction;
   readonly approvals: lambda.IFunction;
   readonly configRules: lambda.IFunction;
+  /** The roles that may ask Warden for an undo or a release (put events on its own bus). */
+  readonly operatorRoleArns: string[];
 }
 
 export class WiringStack extends Stack {
   /** Events EventBridge could not deliver after its retries. */
   readonly undeliveredEvents: sqs.Queue;
   readonly rules: events.Rule[] = [];
+  /** Warden's own bus: requests from the operator roles only. */
+  readonly requestsBus: events.EventBus;
 
   constructor(scope: Construct, id: string, props: WiringStackProps) {
     super(scope, id, props);
@@ -102,12 +107,27 @@ export class WiringStack extends Stack {
         maxEventAge: Duration.hours(2),
       });
 
+    // Requests to Warden (undo, release) arrive on its own bus, never the default one: anyone
+    // with events:PutEvents on the default bus could otherwise ask. Its policy denies PutEvents
+    // to every principal but the operator roles (none listed: nobody).
+    this.requestsBus = new events.EventBus(this, 'RequestsBus', { eventBusName: REQUESTS_BUS });
+    this.requestsBus.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'OnlyOperatorsAsk',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['events:PutEvents'],
+        resources: [this.requestsBus.eventBusArn],
+        conditions: props.operatorRoleArns.length > 0 ? { ArnNotLike: { 'aws:PrincipalArn': props.operatorRoleArns } } : undefined,
+      }),
+    );
     for (const trigger of REMEDIATOR_TRIGGERS) {
       this.rules.push(
         new events.Rule(this, trigger.id, {
           ruleName: `warden-${kebab(trigger.id)}`,
           description: trigger.description,
           eventPattern: trigger.pattern as events.EventPattern,
+          eventBus: trigger.onRequestsBus ? this.requestsBus : undefined,
           targets: [target(props.remediator)],
         }),
       );

@@ -182,6 +182,25 @@ describe('who can make Warden act', () => {
     assert.equal(reads.length, 1);
     assert.match(JSON.stringify(reads[0].Resource), /parameter\/warden\/oidc-client-secret/);
   });
+  test("undo and release requests are heard only on Warden's own bus, which only the operator roles may put to", () => {
+    const wiring = template(warden.wiring);
+    const rules = Object.values<any>(wiring.findResources('AWS::Events::Rule'));
+    const requests = rules.filter((r) => JSON.stringify(r.Properties.EventPattern ?? {}).includes('Warden Undo Request'));
+    assert.equal(requests.length, 1);
+    assert.ok(requests[0].Properties.EventBusName, 'not on the default bus');
+    for (const r of rules.filter((r) => r !== requests[0])) {
+      assert.ok(!JSON.stringify(r.Properties.EventPattern ?? {}).includes('"warden"'), 'no rule on the default bus hears source warden');
+    }
+    const policy = Object.values<any>(wiring.findResources('AWS::Events::EventBusPolicy'))[0];
+    const statement = policy.Properties.Statement;
+    assert.equal(statement.Effect, 'Deny');
+    assert.equal(statement.Action, 'events:PutEvents');
+    assert.equal(statement.Condition, undefined, 'no operators listed: nobody may ask');
+    const operator = 'arn:aws:iam::123456789012:role/secops-operator';
+    const { warden: withOperators } = testApp({ 'warden:operatorRoleArns': [operator] });
+    const open = Object.values<any>(template(withOperators.wiring).findResources('AWS::Events::EventBusPolicy'))[0];
+    assert.deepEqual(open.Properties.Statement.Condition, { ArnNotLike: { 'aws:PrincipalArn': [operator] } });
+  });
   test('only CloudFormation and named principals may subscribe to the topic', () => {
     const policies = Object.values<any>(template(warden.notifications).findResources('AWS::SNS::TopicPolicy'));
     const deny = policies.flatMap((p) => p.Properties.PolicyDocument.Statement).find((st: any) => st.Sid === 'SubscribeOnlyNamedPrincipals');
@@ -442,6 +461,7 @@ describe('checks', () => {
       ['warden:approvers', { '*': [] }],
       ['warden:oidcClientSecretParameter', 'secret-itself'],
       ['warden:topicSubscriberArns', ['arn:aws:s3:::bucket']],
+      ['warden:operatorRoleArns', ['arn:aws:iam::123456789012:user/alice']],
     ] as const) {
       assert.throws(() => readSettings(node({ [key]: bad })), new RegExp(key), `${key}=${JSON.stringify(bad)}`);
     }

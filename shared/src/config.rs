@@ -719,3 +719,52 @@ mod approval_config_tests {
         assert!(cfg(neither).unwrap_err().to_string().contains("WARDEN_APPROVALS_URL_PARAMETER"));
     }
 }
+
+#[cfg(test)]
+mod sign_in_config_tests {
+    use super::*;
+
+    fn cfg(pairs: &[(&str, &str)]) -> Result<SignInConfig, ConfigError> {
+        SignInConfig::from_lookup(|k| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string()))
+    }
+
+    const BASE: [(&str, &str); 3] = [
+        ("WARDEN_OIDC_ISSUER", "https://login.example.com/realms/ops"),
+        ("WARDEN_OIDC_CLIENT_ID", "warden"),
+        ("WARDEN_APPROVERS", r#"{"*": ["lead@example.com"]}"#),
+    ];
+
+    #[test]
+    fn signing_in_needs_an_https_issuer_a_client_and_approvers_and_never_prints_the_secret() {
+        let c = cfg(&BASE).unwrap();
+        assert_eq!(
+            (c.issuer.as_str(), c.client_id.as_str(), &c.client_secret),
+            ("https://login.example.com/realms/ops", "warden", &None)
+        );
+        for missing in ["WARDEN_OIDC_ISSUER", "WARDEN_OIDC_CLIENT_ID", "WARDEN_APPROVERS"] {
+            let pairs: Vec<_> = BASE.iter().copied().filter(|(k, _)| *k != missing).collect();
+            assert!(cfg(&pairs).unwrap_err().to_string().starts_with(&format!("{missing} is not set")), "{missing}");
+        }
+        for (var, value) in [
+            ("WARDEN_OIDC_ISSUER", "http://login.example.com"),
+            ("WARDEN_APPROVERS", r#"{"everything": ["lead@example.com"]}"#),
+            ("WARDEN_APPROVERS", r#"{"*": []}"#),
+        ] {
+            let mut pairs: Vec<_> = BASE.iter().copied().filter(|(k, _)| *k != var).collect();
+            pairs.push((var, value));
+            assert!(cfg(&pairs).unwrap_err().to_string().contains(var), "{var}={value}");
+        }
+        let mut local = BASE.to_vec();
+        local.extend([("WARDEN_OIDC_ISSUER", "http://127.0.0.1:9200"), ("WARDEN_OIDC_CLIENT_SECRET", "s3cret")]);
+        let local: Vec<_> = local.into_iter().rev().collect(); // the later value first
+        let c = cfg(&local).unwrap();
+        assert_eq!(c.issuer, "http://127.0.0.1:9200", "http only for this machine");
+        assert!(!format!("{c:?}").contains("s3cret"), "the secret is never printed");
+        let mut stored = BASE.to_vec();
+        stored.push(("WARDEN_OIDC_CLIENT_SECRET_PARAMETER", "/warden/oidc-client-secret"));
+        assert_eq!(
+            cfg(&stored).unwrap().client_secret,
+            Some(SecretSource::SsmParameter("/warden/oidc-client-secret".into()))
+        );
+    }
+}
