@@ -406,7 +406,10 @@ class Demo:
         if self.check:
             raise SystemExit("the browser test needs Chromium and tests/browser/node_modules: run 'make browser-deps'")
         # Without a browser: the requests a browser would send (the provider's part by tests/oidc/sign_in.mjs).
-        text = lambda html: " ".join(re.sub("<[^>]+>", " ", html).split())
+        self.say(f"{DIM}(no Chromium here: the same requests a browser sends, without rendering){RESET}")
+        def text(html: str) -> str:
+            main = re.search(r"<main>(.*)</main>", html, re.S)
+            return " ".join(re.sub("<[^>]+>", " ", main.group(1) if main else html).split())
         fields = lambda html: dict(re.findall(r'name="(\w+)" value="([^"]*)"', html))
         _, page = self.http("GET", link)
         _, started = self.http("POST", link, fields(page))
