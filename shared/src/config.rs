@@ -529,7 +529,7 @@ pub enum ApprovalsUrlSource {
 /// An approvals page URL the email links may point at: https, or http only on this machine.
 pub fn check_approvals_url(var: &'static str, url: &str) -> Result<String, ConfigError> {
     let url = url.trim();
-    if url.starts_with("https://") || url.starts_with("http://localhost") || url.starts_with("http://127.0.0.1") {
+    if crate::approval::sign_in::acceptable_url(url) {
         Ok(url.to_string())
     } else {
         Err(ConfigError::Invalid {

@@ -598,27 +598,6 @@ pub fn url_event(method: &str, query: &str, body: Option<&str>, content_type: &s
     })
 }
 
-/// The hidden fields of the page's form for one decision, as a form body.
-pub fn form_for(html: &str, decision: &str) -> String {
-    let form = html
-        .split("<form")
-        .skip(1)
-        .find(|f| f.contains(&format!(r#"name="decision" value="{decision}""#)))
-        .unwrap_or_else(|| panic!("no {decision} form in the page:\n{html}"));
-    let value = |name: &str| {
-        let marker = format!(r#"name="{name}" value=""#);
-        let start = form.find(&marker).unwrap_or_else(|| panic!("no {name} field")) + marker.len();
-        form[start..].split('"').next().unwrap().to_string()
-    };
-    format!(
-        "request={}&decision={}&expires={}&token={}",
-        value("request"),
-        value("decision"),
-        value("expires"),
-        value("token")
-    )
-}
-
 /// Test helpers on the isolation executor.
 #[allow(async_fn_in_trait)]
 pub trait IncidentStatusOf {

@@ -354,19 +354,6 @@ impl<S: ApprovalStore, N: Notifier> Approvals<S, N> {
 
     /// GET with `code` and `state`: the provider sent the browser back. Verify who signed in,
     /// that they may decide this action, and show the one button that decides, as them.
-    pub async fn finish_sign_in<P: IdentityProvider>(
-        &self,
-        query: &TokenFields,
-        cookie: Option<&str>,
-        who: &Requester,
-        sign_in: &SignIn<P>,
-        now: DateTime<Utc>,
-    ) -> HttpResponse {
-        let clear = format!("{SIGN_IN_COOKIE}=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Lax");
-        let page = self.signed_in(query, cookie, who, sign_in, now).await;
-        sign_in.page(page).with_header("set-cookie", clear)
-    }
-
     async fn signed_in<P: IdentityProvider>(
         &self,
         query: &TokenFields,
@@ -511,23 +498,17 @@ impl<S: ApprovalStore, N: Notifier> Approvals<S, N> {
                 ),
             };
         }
-        // The list may have changed since the sign-in; it is read as it is now.
-        if let Ok(Some(request)) = self.store.approval(&fields.request).await {
-            if !sign_in.approvers.may_decide(&confirmation.identity, &request.action) {
-                security_warning("not_an_approver", &fields.request, who);
-                return PageResponse { status: 403, html: outcome_page("Not an approver", "Nothing was done.", false) };
-            }
-        }
-        self.decide(fields, who, &confirmation.identity, runner, now).await
+        self.decide(fields, who, &confirmation.identity, &sign_in.approvers, runner, now).await
     }
 
     /// Decide, once, and say what happened: only after [`Self::confirm`] has authenticated the
-    /// person.
+    /// person, and only while they are on the approvers list as it is now.
     async fn decide<R: ActionRunner>(
         &self,
         fields: &TokenFields,
         who: &Requester,
         person: &Identity,
+        approvers: &Approvers,
         runner: &R,
         now: DateTime<Utc>,
     ) -> PageResponse {
@@ -535,6 +516,10 @@ impl<S: ApprovalStore, N: Notifier> Approvals<S, N> {
             Ok(ok) => ok,
             Err(page) => return page,
         };
+        if !approvers.may_decide(person, &request.action) {
+            security_warning("not_an_approver", &request.id, who);
+            return PageResponse { status: 403, html: outcome_page("Not an approver", "Nothing was done.", false) };
+        }
         if request.status != ApprovalStatus::Pending {
             security_warning("replayed", &request.id, who);
             return PageResponse { status: 409, html: already_decided(&request) };
@@ -724,7 +709,10 @@ impl<S: ApprovalStore, N: Notifier> Approvals<S, N> {
                 let query = TokenFields::parse(&request.query);
                 if !query.state.is_empty() && (!query.code.is_empty() || !query.error.is_empty()) {
                     let cookie = request.header("cookie").and_then(|c| cookie_value(c, SIGN_IN_COOKIE));
-                    return self.finish_sign_in(&query, cookie, &who, sign_in, now).await;
+                    // The sign-in cookie is spent, whatever the answer.
+                    let clear = format!("{SIGN_IN_COOKIE}=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Lax");
+                    let page = self.signed_in(&query, cookie, &who, sign_in, now).await;
+                    return sign_in.page(page).with_header("set-cookie", clear);
                 }
                 sign_in.page(self.page(&query, &who, now).await)
             }
