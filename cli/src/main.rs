@@ -7,17 +7,20 @@ use chrono::{Duration, SecondsFormat, Utc};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
+use serde::Deserialize;
+use warden::approval::sign_in::random_token;
 use warden::aws::wiring::{isolation_executor, remediation_executor, suspension_service};
-use warden::aws::{load_sdk_config, DynamoStore};
+use warden::aws::{load_sdk_config, sign_caller_proof, DynamoStore, StsCallers};
 use warden::compliance::ports::EvidenceStore;
 use warden::config::RemediatorConfig;
-use warden::exposure::executor::Report;
+use warden::edge::events::{RELEASE_DETAIL_TYPE, UNDO_DETAIL_TYPE, WARDEN_SOURCE};
+use warden::exposure::executor::{FailedStep, RestoredRule};
 use warden::exposure::is_security_group_id;
 use warden::exposure::plan::{Action, Exemption, ExemptionTarget, RuleSpec};
 use warden::exposure::ports::AuditStore;
 use warden::exposure::ports::SecurityGroups;
-use warden::isolation::executor::IncidentReport;
 use warden::isolation::ports::IncidentStore;
+use warden::operator::{CallerVerifier, OperatorRequest, RequestOutcome, RequestOutcomes, DEFAULT_REQUESTS_BUS};
 use warden::registry::ports::ModelRegistryStore;
 use warden::registry::{parse_registry_yaml, ModelEntry, ModelRef, Registry};
 use warden::suspension::ports::SuspensionStore;
@@ -26,8 +29,9 @@ use warden::suspension::ports::SuspensionStore;
 /// model registry, lift suspensions and write the compliance report.
 ///
 /// Environment: WARDEN_TABLE_NAME and WARDEN_TOPIC_ARN (as for the remediator; `registry` and
-/// `report` need only the table), and the usual AWS_* variables (AWS_REGION, AWS_PROFILE,
-/// AWS_ENDPOINT_URL for a local AWS).
+/// `report` need only the table), WARDEN_REQUESTS_BUS (`undo` and `release`; default
+/// warden-requests), and the usual AWS_* variables (AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL
+/// for a local AWS).
 #[derive(Debug, Parser)]
 #[command(name = "warden", version)]
 struct Cli {
@@ -43,12 +47,13 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Restore exactly the rules a remediation revoked.
+    /// Ask Warden to restore exactly the rules a remediation revoked. The request goes to
+    /// Warden's bus, signed by your AWS credentials: the audit trail records who you are to AWS.
     Undo {
         remediation_id: String,
-        /// Who asks (recorded in the audit trail).
-        #[arg(long)]
-        by: String,
+        /// How long to wait for the remediator's answer.
+        #[arg(long, default_value = "60", value_parser = clap::value_parser!(u64).range(1..=900))]
+        wait: u64,
         #[arg(long)]
         json: bool,
     },
@@ -61,12 +66,13 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Give an isolated instance back its groups, profile, addresses and service, as recorded.
+    /// Ask Warden to give an isolated instance back its groups, profile, addresses and service,
+    /// as recorded. An approver then approves it from the email (signed in), like an isolation.
     Release {
         incident_id: String,
-        /// Who asks (recorded in the audit trail).
-        #[arg(long)]
-        by: String,
+        /// How long to wait for the remediator's answer.
+        #[arg(long, default_value = "60", value_parser = clap::value_parser!(u64).range(1..=900))]
+        wait: u64,
         #[arg(long)]
         json: bool,
     },
@@ -189,13 +195,17 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
-fn print_report(report: &Report, json: bool) {
-    if json {
-        println!("{}", serde_json::to_string_pretty(report).expect("report serializes"));
-        return;
-    }
-    println!("{}", report.summary);
-    for r in &report.restored {
+/// What `warden undo` shows of the remediator's undo report.
+#[derive(Deserialize)]
+struct UndoAnswer {
+    summary: String,
+    restored: Vec<RestoredRule>,
+    failed: Vec<FailedStep>,
+}
+
+fn print_undo(undo: &UndoAnswer) {
+    println!("{}", undo.summary);
+    for r in &undo.restored {
         println!(
             "  restored  {} {} from {} (was {}, now {})",
             r.rule.group_id,
@@ -205,20 +215,8 @@ fn print_report(report: &Report, json: bool) {
             r.new_rule_id
         );
     }
-    for f in &report.failed {
+    for f in &undo.failed {
         println!("  FAILED    {} {}: {}", f.group_id, f.rule_id, f.error);
-    }
-}
-
-fn print_incident(report: &IncidentReport, json: bool) {
-    if json {
-        println!("{}", serde_json::to_string_pretty(report).expect("report serializes"));
-        return;
-    }
-    println!("{}", report.summary);
-    for s in &report.steps {
-        let what = s.error.as_deref().map(|e| format!("FAILED: {e}")).unwrap_or_else(|| s.detail.clone());
-        println!("  {:>5} ms  {:<26} {what}", s.finished_ms, s.step);
     }
 }
 
@@ -234,10 +232,15 @@ async fn run(command: Command) -> Result<(), String> {
     let executor = remediation_executor(&config, &sdk);
     let now = Utc::now();
     match command {
-        Command::Undo { remediation_id, by, json } => {
-            let by = required("--by", &by)?;
-            let report = executor.undo(&remediation_id, &by, now).await.map_err(|e| e.to_string())?;
-            print_report(&report, json);
+        Command::Undo { remediation_id, wait, json } => {
+            let outcome = ask_warden(&sdk, &executor.store, UNDO_DETAIL_TYPE, &remediation_id, wait).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&outcome).expect("outcome serializes"));
+                return Ok(());
+            }
+            let report: UndoAnswer = serde_json::from_value(outcome.report)
+                .map_err(|e| format!("the remediator's answer is not an undo report: {e}"))?;
+            print_undo(&report);
             if !report.failed.is_empty() {
                 return Err("some rules were not restored; run the same command again to retry them".into());
             }
@@ -357,16 +360,17 @@ async fn run(command: Command) -> Result<(), String> {
                 println!("removed exemption {}", found.target_label());
             }
         },
-        Command::Release { incident_id, by, json } => {
-            let by = required("--by", &by)?;
-            let isolation = isolation_executor(&config, &sdk);
-            let report = isolation
-                .release(&incident_id, &by, std::time::Instant::now(), now)
-                .await
-                .map_err(|e| e.to_string())?;
-            print_incident(&report, json);
-            if report.failed_steps() > 0 {
-                return Err("some steps failed; run the same command again to retry them".into());
+        Command::Release { incident_id, wait, json } => {
+            let outcome = ask_warden(&sdk, &executor.store, RELEASE_DETAIL_TYPE, &incident_id, wait).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&outcome).expect("outcome serializes"));
+                return Ok(());
+            }
+            println!("{}", outcome.summary);
+            if let (Some(id), Some(expires)) =
+                (outcome.report["approval_request"].as_str(), outcome.report["expires_at"].as_str())
+            {
+                println!("  approval request {id}, open until {expires}");
             }
         }
         Command::Incident { incident_id, json } => {
@@ -466,6 +470,68 @@ async fn run(command: Command) -> Result<(), String> {
         Command::Registry(_) | Command::Report { .. } => unreachable!("handled before the configuration is read"),
     }
     Ok(())
+}
+
+/// Send one operator request to Warden's bus, signed by this process's AWS credentials, and
+/// wait for the remediator's answer.
+async fn ask_warden(
+    sdk: &aws_config::SdkConfig,
+    store: &DynamoStore,
+    detail_type: &str,
+    target: &str,
+    wait: u64,
+) -> Result<RequestOutcome, String> {
+    let request_id = random_token()?;
+    let request = OperatorRequest { detail_type, target, request_id: &request_id };
+    let proof = sign_caller_proof(sdk, &request.binding()).await?;
+    // Ask STS now who that is: bad credentials fail here, and the operator sees what Warden will record.
+    let me = StsCallers::new(sdk)?
+        .caller(&proof, &request.binding())
+        .await
+        .map_err(|e| format!("{e} (check your AWS credentials: `aws sts get-caller-identity`)"))?;
+    let target_field = if detail_type == UNDO_DETAIL_TYPE { "remediation_id" } else { "incident_id" };
+    let detail = serde_json::json!({ target_field: target, "request_id": request_id, "proof": proof });
+    let bus = std::env::var("WARDEN_REQUESTS_BUS").ok().filter(|b| !b.is_empty());
+    let bus = bus.as_deref().unwrap_or(DEFAULT_REQUESTS_BUS);
+    let entry = aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
+        .event_bus_name(bus)
+        .source(WARDEN_SOURCE)
+        .detail_type(detail_type)
+        .detail(detail.to_string())
+        .build();
+    let put = aws_sdk_eventbridge::Client::new(sdk).put_events().entries(entry).send().await.map_err(|e| {
+        format!("could not put the request on the bus {bus}: {}", aws_sdk_eventbridge::error::DisplayErrorContext(e))
+    })?;
+    if let Some(failed) = put.entries().iter().find(|e| e.error_code().is_some()) {
+        return Err(format!(
+            "the bus {bus} refused the request: {} {} (is your role one of warden:operatorRoleArns?)",
+            failed.error_code().unwrap_or(""),
+            failed.error_message().unwrap_or("")
+        ));
+    }
+    eprintln!("asked Warden ({bus}) as {}: {detail_type} for {target}", me.arn);
+    let started = std::time::Instant::now();
+    let mut said = 0;
+    loop {
+        if let Some(outcome) = store.outcome(&request_id).await.map_err(|e| e.to_string())? {
+            if !outcome.accepted {
+                return Err(format!("Warden refused: {}", outcome.summary));
+            }
+            return Ok(outcome);
+        }
+        let waited = started.elapsed().as_secs();
+        if waited >= wait {
+            return Err(format!(
+                "no answer from the remediator within {wait} s (request {request_id}). It may still act: \
+                 see its logs, or `warden show`/`warden incident` for the record"
+            ));
+        }
+        if waited / 5 > said {
+            said = waited / 5;
+            eprintln!("  waiting for the remediator ({waited} s)…");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
 }
 
 /// A value people must give: an empty or blank one is refused like a missing one.
@@ -657,7 +723,8 @@ mod tests {
         assert_eq!(err.kind(), clap::error::ErrorKind::UnknownArgument);
         assert!(err.to_string().contains("--rul"), "{err}");
         for args in [
-            &["undo", "rem-1", "--by", "me", "--jsn"][..],
+            &["undo", "rem-1", "--jsn"][..],
+            &["undo", "rem-1", "--by", "me"],
             &["show", "rem-1", "--force"],
             &["suspension", "lift", "team-a", "--by", "me", "--all"],
             &["registry", "list", "--table", "x"],
@@ -676,7 +743,8 @@ mod tests {
             .unwrap_err();
         assert!(err.to_string().contains("at most 365d"), "{err}");
         assert!(parse(&["suspension", "extend", "team-a", "--hours", "0", "--by", "me"]).is_err());
-        assert!(parse(&["undo", "rem-1"]).is_err(), "--by is required");
+        assert!(parse(&["undo", "rem-1", "--wait", "0"]).is_err(), "a wait of at least a second");
+        assert!(parse(&["release", "inc-1", "--wait", "901"]).is_err(), "a wait of at most 15 minutes");
         assert!(
             parse(&["exempt", "add", "--group", "sg-0123abcd", "--by", "a", "--reason", "b"]).is_err(),
             "--for is required"

@@ -98,7 +98,11 @@ export class FunctionsStack extends Stack {
       description: 'Revokes world-open security group rules, isolates compromised GPU instances, suspends abusive callers',
       memorySize: 512,
       timeout: Duration.seconds(120),
-      environment: approvalEnvironment,
+      environment: {
+        ...approvalEnvironment,
+        // Undo and release requests count only when STS proves one of these roles signed them.
+        WARDEN_OPERATORS: settings.operatorRoleArns.join(','),
+      },
       asynchronous: true,
       reservedConcurrentExecutions: settings.concurrency?.remediator,
     });

@@ -200,6 +200,13 @@ describe('who can make Warden act', () => {
     const { warden: withOperators } = testApp({ 'warden:operatorRoleArns': [operator] });
     const open = Object.values<any>(template(withOperators.wiring).findResources('AWS::Events::EventBusPolicy'))[0];
     assert.deepEqual(open.Properties.Statement.Condition, { ArnNotLike: { 'aws:PrincipalArn': [operator] } });
+    // The remediator admits the same roles, as STS proves the signer of each request.
+    const remediatorEnv = (t: Template) =>
+      Object.values<any>(
+        t.findResources('AWS::Lambda::Function', { Properties: { Description: Match.stringLikeRegexp('Revokes world-open') } }),
+      )[0].Properties.Environment.Variables;
+    assert.equal(remediatorEnv(functions).WARDEN_OPERATORS, '');
+    assert.equal(remediatorEnv(template(withOperators.functions)).WARDEN_OPERATORS, operator);
   });
   test('only CloudFormation and named principals may subscribe to the topic', () => {
     const policies = Object.values<any>(template(warden.notifications).findResources('AWS::SNS::TopicPolicy'));

@@ -65,6 +65,10 @@ pub struct RemediatorConfig {
     /// `*` admits a name prefix). Default: none — every alarm is recorded as ignored. The CDK
     /// app sets the alarms its monitoring stack creates.
     pub trusted_alarms: crate::edge::events::TrustedAlarms,
+    /// `WARDEN_OPERATORS`: comma-separated IAM role ARNs (any session of the role) and user ARNs
+    /// whose undo and release requests Warden acts on, as STS proves the signer. Default: none —
+    /// every operator request is refused. The CDK app sets `warden:operatorRoleArns`.
+    pub operators: crate::operator::Operators,
 }
 
 pub const DEFAULT_SENSITIVE_PORTS: &str = "11434,22";
@@ -165,8 +169,17 @@ impl RemediatorConfig {
                 why,
             })?,
         };
+        let operators = match get("WARDEN_OPERATORS") {
+            None => crate::operator::Operators::default(),
+            Some(v) => crate::operator::Operators::parse(&v).map_err(|why| ConfigError::Invalid {
+                var: "WARDEN_OPERATORS",
+                value: v.chars().take(200).collect(),
+                why,
+            })?,
+        };
         Ok(Self {
             trusted_alarms,
+            operators,
             table_name,
             topic_arn,
             sensitive_ports,
@@ -453,6 +466,7 @@ mod tests {
         assert_eq!(c.lease_seconds, 90);
         assert_eq!(c.metrics_namespace, "Warden");
         assert!(c.trusted_alarms.is_empty(), "no alarm is trusted unless named");
+        assert!(c.operators.is_empty(), "no operator unless named");
     }
 
     #[test]
@@ -468,6 +482,8 @@ mod tests {
         for (var, value) in [
             ("WARDEN_SENSITIVE_PORTS", "11434,ssh"),
             ("WARDEN_TRUSTED_ALARMS", "llm-prompt-injection-fleet"),
+            ("WARDEN_OPERATORS", "warden-operator"),
+            ("WARDEN_OPERATORS", "arn:aws:sts::123456789012:assumed-role/warden-operator/alice"),
             ("WARDEN_TRUSTED_ALARMS", "arn:aws:cloudwatch:*:123456789012:alarm:llm-x"),
             ("WARDEN_TRUSTED_ALARMS", "arn:aws:cloudwatch:us-east-1:123456789012:alarm:*-fleet"),
             ("WARDEN_SENSITIVE_PORTS", "70000"),

@@ -30,9 +30,12 @@ pub mod config;
 pub mod edge;
 pub mod exposure;
 pub mod http;
+#[cfg(feature = "aws")]
+pub mod https_client;
 pub mod isolation;
 pub mod metrics;
 pub mod notify;
+pub mod operator;
 pub mod ports;
 pub mod registry;
 pub mod suspension;

@@ -20,12 +20,13 @@ use aws_sdk_ec2::types::{
 use serde_json::Value;
 
 use warden::aws::wiring::{isolation_executor, remediation_executor};
-use warden::aws::{AwsFleet, DynamoStore, Ec2Compute, Ec2SecurityGroups, SnsNotifier};
+use warden::aws::{AwsFleet, DynamoStore, Ec2Compute, Ec2SecurityGroups, SnsNotifier, StsCallers};
 use warden::config::RemediatorConfig;
 use warden::exposure::executor::Executor;
 use warden::exposure::ports::SecurityGroups;
 use warden::exposure::IngressRule;
 use warden::isolation::executor::IsolationExecutor;
+use warden::operator::{OperatorDesk, Operators};
 
 pub type AwsExecutor = Executor<Ec2SecurityGroups, DynamoStore, SnsNotifier>;
 pub type AwsIsolation = IsolationExecutor<Ec2Compute, AwsFleet, DynamoStore, SnsNotifier>;
@@ -230,6 +231,61 @@ impl Fixture {
         let text = text.replace(SAMPLE_GROUP_ID, &self.group_id);
         serde_json::from_str(&text).expect("sample JSON")
     }
+
+    /// The desk that admits operator requests: this region's (local) STS, this fixture's table.
+    pub fn operator_desk(&self, operators: &str) -> OperatorDesk<StsCallers, DynamoStore> {
+        OperatorDesk {
+            verifier: StsCallers::new(&self.sdk).expect("STS endpoint"),
+            outcomes: DynamoStore::new(self.ddb.clone(), &self.table),
+            operators: Operators::parse(operators).expect("operator ARNs"),
+        }
+    }
+}
+
+/// The operator role the tests' requests come from.
+pub const OPERATOR_ROLE: &str = "arn:aws:iam::123456789012:role/ops/warden-operator";
+
+/// Credentials of a session of `role`, as `aws sts assume-role` gives them (SSO gives the same
+/// kind): the SDK configuration an operator's `warden` runs with.
+pub async fn operator_session(base: &SdkConfig, role: &str, session: &str) -> SdkConfig {
+    let out = aws_sdk_sts::Client::new(base)
+        .assume_role()
+        .role_arn(role)
+        .role_session_name(session)
+        .send()
+        .await
+        .expect("AssumeRole");
+    let c = out.credentials.expect("credentials");
+    let credentials = aws_credential_types::Credentials::new(
+        c.access_key_id,
+        c.secret_access_key,
+        Some(c.session_token),
+        None,
+        "assumed-role",
+    );
+    base.to_builder()
+        .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(credentials))
+        .build()
+}
+
+/// An operator request event exactly as `warden undo` / `warden release` puts it on the bus:
+/// a fresh request id and a caller proof signed by `signer`'s credentials.
+pub async fn operator_request(signer: &SdkConfig, detail_type: &str, target: &str) -> Value {
+    let request_id = warden::approval::sign_in::random_token().unwrap();
+    let request = warden::operator::OperatorRequest { detail_type, target, request_id: &request_id };
+    let proof = warden::aws::sign_caller_proof(signer, &request.binding()).await.expect("signed");
+    let field = if detail_type == warden::edge::events::UNDO_DETAIL_TYPE { "remediation_id" } else { "incident_id" };
+    serde_json::json!({
+        "version": "0",
+        "id": unique("event"),
+        "detail-type": detail_type,
+        "source": "warden",
+        "account": "123456789012",
+        "time": chrono::Utc::now().to_rfc3339(),
+        "region": "us-east-1",
+        "resources": [],
+        "detail": { field: target, "request_id": request_id, "proof": proof },
+    })
 }
 
 /// A fresh, empty Warden table in the local AWS.

@@ -3,20 +3,20 @@
 use chrono::{Duration, Utc};
 use serde_json::Value;
 
-use warden::edge::events::{parse_event, Request};
+use warden::edge::events::{parse_event, Request, UNDO_DETAIL_TYPE};
 use warden::exposure::executor::Report;
 use warden::exposure::plan::{Exemption, ExemptionTarget, RemediationStatus, RuleSpec, StepStatus};
 use warden::exposure::ports::AuditStore;
 use warden::exposure::IngressRule;
-use warden_integration_tests::{tcp, AwsExecutor, Fixture, Rule, Source};
+use warden::operator::Admission;
+use warden_integration_tests::{
+    operator_request, operator_session, tcp, AwsExecutor, Fixture, Rule, Source, OPERATOR_ROLE,
+};
 
 async fn run(executor: &AwsExecutor, event: &Value) -> Report {
     match parse_event(event).expect("sample parses") {
         Request::Remediate(trigger) => {
             executor.remediate(trigger, &event.to_string(), Utc::now()).await.expect("remediation")
-        }
-        Request::Undo { remediation_id, requested_by } => {
-            executor.undo(&remediation_id, &requested_by, Utc::now()).await.expect("undo")
         }
         Request::Ignore { event_id, reason } => Report::ignored(&event_id, &reason),
         other => panic!("not an exposure event: {other:?}"),
@@ -236,11 +236,31 @@ async fn undo_restores_exactly_the_revoked_rules_once() {
     let report = run(&executor, &f.sample("cloudtrail-authorize-sg-ingress-11434.json")).await;
     let id = report.remediation_id.clone().unwrap();
 
-    // The undo arrives as an event, like an operator's `Warden Undo Request`.
-    let mut undo_event = f.sample("warden-undo-request.json");
-    undo_event["detail"]["remediation_id"] = id.clone().into();
-    let undo = run(&executor, &undo_event).await;
+    // The undo arrives as an event, as `warden undo` sends it: signed by an operator's session.
+    let alice = operator_session(&f.sdk, OPERATOR_ROLE, "alice@example.com").await;
+    let undo_event = operator_request(&alice, UNDO_DETAIL_TYPE, &id).await;
+    let desk = f.operator_desk(OPERATOR_ROLE);
+    let Request::Undo { remediation_id, ask } = parse_event(&undo_event).unwrap() else { panic!() };
+    let request = ask.request(UNDO_DETAIL_TYPE, &remediation_id);
+    let Admission::Proceed(caller) = desk.admit(request, &ask.proof, Utc::now()).await.unwrap() else { panic!() };
+    let alice_arn = "arn:aws:sts::123456789012:assumed-role/warden-operator/alice@example.com";
+    assert_eq!(caller.arn, alice_arn, "who asks is who AWS says signed the request");
+    let undo = executor.undo(&remediation_id, &caller.arn, Utc::now()).await.expect("undo");
     assert_eq!(undo.status, "undone", "{undo:#?}");
+    let kept = desk
+        .finish(
+            request,
+            Some(caller.arn.clone()),
+            true,
+            undo.summary.clone(),
+            serde_json::to_value(&undo).unwrap(),
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+    // The same event delivered again is answered from the kept outcome.
+    let Admission::Answered(again) = desk.admit(request, &ask.proof, Utc::now()).await.unwrap() else { panic!() };
+    assert_eq!(again, kept);
     assert_eq!(undo.restored.len(), 4);
 
     let mut want: Vec<_> = before.iter().map(spec).collect();
@@ -249,12 +269,12 @@ async fn undo_restores_exactly_the_revoked_rules_once() {
     got.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
     assert_eq!(got, want, "protocol, ports, source, description and tags all back");
 
-    let again = run(&executor, &undo_event).await;
+    let again = executor.undo(&remediation_id, &caller.arn, Utc::now()).await.expect("undo");
     assert!(again.duplicate);
     assert_eq!(f.rules(&f.group_id).await.len(), before.len(), "a second undo restores nothing twice");
     let record = executor.store.remediation(&id).await.unwrap().unwrap();
     assert_eq!(record.status, RemediationStatus::Undone);
-    assert_eq!(record.undo_requested_by.as_deref(), Some("alice@example.com"));
+    assert_eq!(record.undo_requested_by.as_deref(), Some(alice_arn));
     let undo_steps = executor.store.steps(&id, true).await.unwrap();
     assert!(undo_steps.iter().all(|s| s.status == StepStatus::Restored && s.restored_rule_id.is_some()));
     assert_eq!(f.published().len(), 2, "the remediation and its undo");
@@ -283,9 +303,10 @@ async fn the_internet_in_pieces_or_in_a_prefix_list_is_revoked_and_restored_exac
     assert_eq!(sorted(report.revoked.iter().map(|r| r.rule_id.clone()).collect()), sorted(offending.clone()));
     assert_eq!(f.rule_ids(&f.group_id).await, sorted(legitimate), "the office and its list stay");
 
-    let mut undo_event = f.sample("warden-undo-request.json");
-    undo_event["detail"]["remediation_id"] = report.remediation_id.clone().unwrap().into();
-    let undo = run(&executor, &undo_event).await;
+    // (Who may ask for an undo is tested with the request path above; here, what it restores.)
+    let id = report.remediation_id.clone().unwrap();
+    let undo =
+        executor.undo(&id, "arn:aws:sts::123456789012:assumed-role/warden-operator/alice", Utc::now()).await.unwrap();
     assert_eq!((undo.status.as_str(), undo.restored.len()), ("undone", 4), "{undo:#?}");
     let mut want: Vec<_> = before.iter().map(spec).collect();
     let mut got: Vec<_> = f.rules(&f.group_id).await.iter().map(spec).collect();

@@ -6,11 +6,14 @@ use std::time::Instant;
 use chrono::Utc;
 use serde_json::Value;
 
-use warden::edge::events::{parse_event, Request};
+use warden::edge::events::{parse_event, Request, RELEASE_DETAIL_TYPE};
 use warden::isolation::executor::{IncidentReport, INCIDENT_TAG};
 use warden::isolation::ports::IncidentStore;
 use warden::isolation::{IncidentStatus, StepState};
-use warden_integration_tests::{create_instance_profile, AwsIsolation, Fixture, GpuNode};
+use warden::operator::Admission;
+use warden_integration_tests::{
+    create_instance_profile, operator_request, operator_session, AwsIsolation, Fixture, GpuNode, OPERATOR_ROLE,
+};
 
 async fn isolate(executor: &AwsIsolation, event: &Value) -> IncidentReport {
     match parse_event(event).expect("sample parses") {
@@ -196,9 +199,14 @@ async fn a_high_severity_finding_isolates_the_node_keeps_evidence_and_release_re
     assert_eq!(f.published().len(), 1);
 
     // Release: exactly as recorded; snapshots stay.
-    let mut release_event = f.sample_for_instance("warden-release-request.json", &node.instance_id);
-    release_event["detail"]["incident_id"] = report.incident_id.clone().into();
-    let Request::Release { incident_id, requested_by } = parse_event(&release_event).unwrap() else { panic!() };
+    let bob = operator_session(&f.sdk, OPERATOR_ROLE, "bob@example.com").await;
+    let release_event = operator_request(&bob, RELEASE_DETAIL_TYPE, &report.incident_id).await;
+    let Request::Release { incident_id, ask } = parse_event(&release_event).unwrap() else { panic!() };
+    let desk = f.operator_desk(OPERATOR_ROLE);
+    let admitted = desk.admit(ask.request(RELEASE_DETAIL_TYPE, &incident_id), &ask.proof, Utc::now()).await.unwrap();
+    let Admission::Proceed(caller) = admitted else { panic!("{admitted:?}") };
+    let requested_by = caller.arn;
+    assert_eq!(requested_by, "arn:aws:sts::123456789012:assumed-role/warden-operator/bob@example.com");
     let released = executor.release(&incident_id, &requested_by, Instant::now(), Utc::now()).await.unwrap();
     assert_eq!(released.status, "released", "{released:#?}");
     for (eni, groups) in &node.interfaces {

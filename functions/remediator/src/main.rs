@@ -12,15 +12,16 @@ use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use serde_json::Value;
 
 use warden::approval::flow::Approvals;
-use warden::aws::wiring::{isolation_executor, remediation_executor, suspension_service};
-use warden::aws::{ApiGatewayKeys, AwsFleet, DynamoStore, Ec2Compute, Ec2SecurityGroups, SnsNotifier};
-use warden::edge::events::{RemediatorEvent, Request, TrustedAlarms};
+use warden::aws::wiring::{isolation_executor, operator_desk, remediation_executor, suspension_service};
+use warden::aws::{ApiGatewayKeys, AwsFleet, DynamoStore, Ec2Compute, Ec2SecurityGroups, SnsNotifier, StsCallers};
+use warden::edge::events::{RemediatorEvent, Request, TrustedAlarms, RELEASE_DETAIL_TYPE, UNDO_DETAIL_TYPE};
 use warden::edge::failure::{to_json, Failure, FailureKind};
 use warden::exposure::executor::{Executor, Report};
 use warden::isolation::executor::{IncidentReport, IsolationExecutor};
 use warden::isolation::ports::IncidentStore;
 use warden::isolation::IncidentStatus;
 use warden::metrics::{incident_emf, remediation_emf};
+use warden::operator::{Admission, CallerProof, OperatorDesk, OperatorRequest, ProvenCaller, RequestOutcome};
 use warden::suspension::service::SuspensionService;
 
 const FUNCTION: &str = "remediator";
@@ -31,6 +32,7 @@ struct Remediator {
     approvals: Approvals<DynamoStore, SnsNotifier>,
     suspensions: SuspensionService<DynamoStore, ApiGatewayKeys, SnsNotifier>,
     trusted_alarms: TrustedAlarms,
+    operators: OperatorDesk<StsCallers, DynamoStore>,
     metrics_namespace: String,
 }
 
@@ -49,9 +51,15 @@ impl Remediator {
                 }
                 return self.incident_done(report, now);
             }
-            Request::Release { incident_id, requested_by } => {
-                tracing::info!(%incident_id, %requested_by, "release requested: asking for approval");
-                return self.ask_to_release(&incident_id, &requested_by, now).await;
+            Request::Release { incident_id, ask } => {
+                let request = ask.request(RELEASE_DETAIL_TYPE, &incident_id);
+                let caller = match self.admit(request, &ask.proof, now).await {
+                    Ok(caller) => caller,
+                    Err(reply) => return reply,
+                };
+                tracing::info!(%incident_id, requested_by = %caller.arn, "release requested: asking for approval");
+                let asked = self.ask_to_release(&incident_id, &caller.arn, now).await;
+                return self.answer(request, &caller, asked, now).await;
             }
             Request::Remediate(trigger) => {
                 tracing::info!(event_id = %trigger.event_id, trigger = %trigger.describe(), "remediating");
@@ -59,9 +67,22 @@ impl Remediator {
                 let raw = serde_json::to_string(&event).unwrap_or_default();
                 self.executor.remediate(trigger, &raw, now).await
             }
-            Request::Undo { remediation_id, requested_by } => {
-                tracing::info!(%remediation_id, %requested_by, "undo requested");
-                self.executor.undo(&remediation_id, &requested_by, now).await
+            Request::Undo { remediation_id, ask } => {
+                let request = ask.request(UNDO_DETAIL_TYPE, &remediation_id);
+                let caller = match self.admit(request, &ask.proof, now).await {
+                    Ok(caller) => caller,
+                    Err(reply) => return reply,
+                };
+                tracing::info!(%remediation_id, requested_by = %caller.arn, "undo requested");
+                match self.executor.undo(&remediation_id, &caller.arn, now).await {
+                    // An undo that must resume is answered when it is done, by a redelivery.
+                    Ok(report) if !report.needs_retry() => {
+                        self.answer(request, &caller, to_json(&report), now).await?;
+                        Ok(report)
+                    }
+                    Ok(report) => Ok(report),
+                    Err(e) => return self.answer(request, &caller, Err(Failure::from(e)), now).await,
+                }
             }
             Request::CallerAlarm(alarm) => {
                 tracing::info!(event_id = %alarm.event_id, alarm = %alarm.alarm_name, caller = ?alarm.caller, "abuse alarm");
@@ -96,6 +117,58 @@ impl Remediator {
             ));
         }
         to_json(&report)
+    }
+
+    /// An operator request goes on only if STS proves an operator signed it. `Err`: the reply
+    /// (the kept outcome of a request seen before, a refusal, or "try again").
+    async fn admit(
+        &self,
+        request: OperatorRequest<'_>,
+        proof: &CallerProof,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<ProvenCaller, Result<Value, Failure>> {
+        match self.operators.admit(request, proof, now).await {
+            Ok(Admission::Proceed(caller)) => Ok(caller),
+            Ok(Admission::Answered(outcome)) => {
+                if !outcome.accepted {
+                    tracing::warn!(
+                        security = "SECURITY_WARNING",
+                        request_id = %outcome.request_id,
+                        target = %outcome.target,
+                        requested_by = outcome.requested_by.as_deref().unwrap_or("-"),
+                        why = %outcome.summary,
+                        "SECURITY_WARNING an operator request was refused; nothing was done"
+                    );
+                }
+                Err(reply_of(outcome))
+            }
+            Err(why) => Err(Err(Failure::new(
+                FailureKind::RequestUndecided,
+                format!("could not check who sent the request ({why}); a redelivery decides"),
+            ))),
+        }
+    }
+
+    /// Keep what became of an operator request for the requester (and a second delivery), then reply.
+    async fn answer(
+        &self,
+        request: OperatorRequest<'_>,
+        caller: &ProvenCaller,
+        result: Result<Value, Failure>,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<Value, Failure> {
+        let (accepted, summary, report) = match &result {
+            Ok(report) => (true, report["summary"].as_str().unwrap_or("done").to_string(), report.clone()),
+            Err(f) if f.kind == FailureKind::RequestRefused => (false, f.message.clone(), Value::Null),
+            // Not done yet: a redelivery finishes it and answers then.
+            Err(_) => return result,
+        };
+        let kept = self
+            .operators
+            .finish(request, Some(caller.arn.clone()), accepted, summary, report, now)
+            .await
+            .map_err(|e| Failure::new(FailureKind::RequestUndecided, format!("could not keep the outcome: {e}")))?;
+        reply_of(kept)
     }
 
     /// The disruptive rest of a plan waits for a human: one approval request, one email.
@@ -171,6 +244,15 @@ impl Remediator {
     }
 }
 
+/// An operator request's kept outcome as the function's reply.
+fn reply_of(outcome: RequestOutcome) -> Result<Value, Failure> {
+    if outcome.accepted {
+        to_json(&outcome)
+    } else {
+        Err(Failure::new(FailureKind::RequestRefused, outcome.summary))
+    }
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     warden::telemetry::init();
@@ -183,8 +265,12 @@ async fn main() -> Result<(), Error> {
         approvals,
         suspensions: suspension_service(&config, &sdk),
         trusted_alarms: config.trusted_alarms.clone(),
+        operators: operator_desk(&config, &sdk)?,
         metrics_namespace: config.metrics_namespace.clone(),
     };
+    if config.operators.is_empty() {
+        tracing::warn!("WARDEN_OPERATORS is empty: every undo and release request is refused");
+    }
     if config.trusted_alarms.is_empty() {
         tracing::warn!("WARDEN_TRUSTED_ALARMS is empty: every alarm is recorded as ignored");
     }

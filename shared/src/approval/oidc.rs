@@ -8,19 +8,15 @@ use std::time::{Duration, Instant};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
+use http_body_util::Full;
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 use tokio::sync::{OnceCell, RwLock};
 
 use crate::approval::sign_in::{acceptable_url, IdClaims, Identity, IdentityProvider, SignInError};
+use crate::https_client::HttpsClient;
 
-/// Answers from the provider larger than this are refused (a JWKS is a few KB).
-const MAX_ANSWER_BYTES: usize = 1 << 20;
 const TIMEOUT: Duration = Duration::from_secs(5);
 /// An unknown key id refreshes the keys, at most this often (key rotation, not a flood).
 const KEYS_REFRESH: Duration = Duration::from_secs(60);
@@ -72,8 +68,6 @@ struct TokenAnswer {
     error_description: Option<String>,
 }
 
-type HttpsClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
-
 pub struct OidcProvider {
     config: OidcClientConfig,
     client: HttpsClient,
@@ -86,41 +80,12 @@ impl OidcProvider {
         if !acceptable_url(&config.issuer) {
             return Err(format!("the issuer {:?} must be an https:// URL", config.issuer));
         }
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_native_roots()
-            .map_err(|e| format!("no trusted root certificates: {e}"))?
-            .https_or_http()
-            .enable_http1()
-            .build();
-        // No idle connections kept: sign-ins are minutes apart, and a provider closing an idle
-        // connection as the code exchange starts would lose the one-time code.
-        let client = Client::builder(TokioExecutor::new()).pool_max_idle_per_host(0).build(https);
+        let client = HttpsClient::new(TIMEOUT)?;
         Ok(Self { config, client, discovery: OnceCell::new(), keys: RwLock::new(None) })
     }
 
     async fn send(&self, request: http::Request<Full<Bytes>>) -> Result<(u16, Bytes), SignInError> {
-        let uri = request.uri().to_string();
-        let answer = tokio::time::timeout(TIMEOUT, async {
-            let response = self.client.request(request).await.map_err(|e| {
-                let mut why = e.to_string();
-                let mut source = std::error::Error::source(&e);
-                while let Some(s) = source {
-                    why.push_str(&format!(": {s}"));
-                    source = s.source();
-                }
-                why
-            })?;
-            let status = response.status().as_u16();
-            let body = Limited::new(response.into_body(), MAX_ANSWER_BYTES)
-                .collect()
-                .await
-                .map_err(|e| format!("reading the answer: {e}"))?
-                .to_bytes();
-            Ok::<_, String>((status, body))
-        })
-        .await
-        .map_err(|_| SignInError::Unavailable(format!("{uri} did not answer within {} s", TIMEOUT.as_secs())))?;
-        answer.map_err(|e| SignInError::Unavailable(format!("{uri}: {e}")))
+        self.client.send(request).await.map_err(SignInError::Unavailable)
     }
 
     async fn get_json<T: for<'de> Deserialize<'de>>(&self, url: &str) -> Result<T, SignInError> {

@@ -6,6 +6,7 @@
 //! | remediation step     | `REM#<id>`          | `STEP#<00000>`                  |
 //! | undo step            | `REM#<id>`          | `UNDO#<00000>`                  |
 //! | exemption            | `EXEMPTION`         | `<group-id>#GROUP` / `<group-id>#RULE#<rule-id>` |
+//! | operator request     | `REQUEST#<id>`      | `META` (its outcome)            |
 //!
 //! Every write that guards against duplicates or races is conditional.
 

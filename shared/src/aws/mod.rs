@@ -10,7 +10,9 @@ mod dynamodb;
 mod ec2;
 mod fleet;
 mod incident_store;
+mod request_store;
 mod sns;
+mod sts;
 mod suspension_store;
 mod validator_store;
 pub mod wiring;
@@ -22,6 +24,7 @@ pub use dynamodb::DynamoStore;
 pub use ec2::Ec2SecurityGroups;
 pub use fleet::AwsFleet;
 pub use sns::SnsNotifier;
+pub use sts::{sign_caller_proof, sts_endpoint, StsCallers};
 
 use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata};
 

@@ -180,6 +180,18 @@ pub fn suspension_service(
     )
 }
 
+/// Operator requests: proofs verified by this region's STS, outcomes in the table.
+pub fn operator_desk(
+    config: &crate::config::RemediatorConfig,
+    sdk: &aws_config::SdkConfig,
+) -> Result<crate::operator::OperatorDesk<super::StsCallers, DynamoStore>, String> {
+    Ok(crate::operator::OperatorDesk {
+        verifier: super::StsCallers::new(sdk)?,
+        outcomes: DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), &config.table_name),
+        operators: config.operators.clone(),
+    })
+}
+
 /// The Config rules wired to AWS Config, EC2, CloudTrail and DynamoDB.
 pub fn config_rules(
     table: &str,

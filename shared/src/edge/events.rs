@@ -16,6 +16,7 @@ use crate::exposure::is_security_group_id;
 use crate::exposure::plan::{Trigger, TriggerKind};
 use crate::http::{GatewayError, GatewayEvent, HttpRequest, IdentityPolicy};
 use crate::isolation::{is_instance_id, IsolationTrigger, ThreatSource};
+use crate::operator::{valid_request_id, CallerProof, OperatorAsk};
 use crate::suspension::{valid_caller, AbuseMetric, CallerAlarm};
 
 /// CloudTrail calls that can open ingress and that the remediator reacts to.
@@ -35,13 +36,15 @@ pub const WARDEN_SOURCE: &str = "warden";
 pub enum Request {
     Remediate(Trigger),
     Isolate(IsolationTrigger),
+    /// An operator asks to undo a remediation; who asks is proven by `ask.proof`.
     Undo {
         remediation_id: String,
-        requested_by: String,
+        ask: OperatorAsk,
     },
+    /// An operator asks to release an isolated instance (a human then approves).
     Release {
         incident_id: String,
-        requested_by: String,
+        ask: OperatorAsk,
     },
     /// An alarm on the request validator's abuse metrics (`Custom/LLM`): suspend the caller, or
     /// ask to tighten the fleet's limits.
@@ -254,18 +257,23 @@ struct InstanceDetails {
     instance_id: Option<String>,
 }
 
-/// `detail` of Warden's own "Warden Undo Request".
+/// `detail` of Warden's own "Warden Undo Request", as `warden undo` sends it. There is no
+/// "requested by" field: who asks is who signed `proof`.
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct UndoRequest {
     remediation_id: String,
-    requested_by: String,
+    request_id: String,
+    proof: CallerProof,
 }
 
-/// `detail` of Warden's own "Warden Release Request".
+/// `detail` of Warden's own "Warden Release Request", as `warden release` sends it.
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct ReleaseRequest {
     incident_id: String,
-    requested_by: String,
+    request_id: String,
+    proof: CallerProof,
 }
 
 /// The part of an alarm's metric configuration Warden reads: each metric's namespace, name
@@ -724,23 +732,24 @@ fn check_id(id: &str, prefix: &str, field: &'static str, what: &str) -> Result<(
     Ok(())
 }
 
-fn check_requester(by: &str) -> Result<(), EventError> {
-    if by.trim().is_empty() {
-        return Err(EventError::Invalid { field: "detail.requested_by", why: "must name who asks".into() });
+fn operator_ask(request_id: String, proof: CallerProof) -> Result<OperatorAsk, EventError> {
+    if !valid_request_id(&request_id) {
+        return Err(EventError::Invalid {
+            field: "detail.request_id",
+            why: "must be 16 to 64 letters, digits, '-' or '_' (warden makes one per request)".into(),
+        });
     }
-    Ok(())
+    Ok(OperatorAsk { request_id, proof })
 }
 
 fn release(r: ReleaseRequest) -> Result<Request, EventError> {
     check_id(&r.incident_id, "inc-", "detail.incident_id", "an incident id")?;
-    check_requester(&r.requested_by)?;
-    Ok(Request::Release { incident_id: r.incident_id, requested_by: r.requested_by })
+    Ok(Request::Release { incident_id: r.incident_id, ask: operator_ask(r.request_id, r.proof)? })
 }
 
 fn undo(r: UndoRequest) -> Result<Request, EventError> {
     check_id(&r.remediation_id, "rem-", "detail.remediation_id", "a remediation id")?;
-    check_requester(&r.requested_by)?;
-    Ok(Request::Undo { remediation_id: r.remediation_id, requested_by: r.requested_by })
+    Ok(Request::Undo { remediation_id: r.remediation_id, ask: operator_ask(r.request_id, r.proof)? })
 }
 
 #[cfg(test)]

@@ -23,6 +23,9 @@ pub enum FailureKind {
     ApprovalNotRequested,
     ExpiryIncomplete,
     EvaluationIncomplete,
+    /// STS or the table could not be asked about an operator request: nothing was decided, a
+    /// redelivery decides.
+    RequestUndecided,
     InternalError,
 }
 
@@ -37,6 +40,7 @@ impl FailureKind {
             Self::ApprovalNotRequested => "Warden.ApprovalNotRequested",
             Self::ExpiryIncomplete => "Warden.ExpiryIncomplete",
             Self::EvaluationIncomplete => "Warden.EvaluationIncomplete",
+            Self::RequestUndecided => "Warden.RequestUndecided",
             Self::InternalError => "Warden.InternalError",
         }
     }

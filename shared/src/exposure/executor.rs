@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use chrono::{DateTime, Duration, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::exposure::notification::remediation_notification;
 use crate::exposure::plan::{
@@ -36,14 +36,14 @@ pub struct Settings {
     pub lease: Duration,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FailedStep {
     pub group_id: String,
     pub rule_id: String,
     pub error: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RestoredRule {
     pub rule: IngressRule,
     pub new_rule_id: String,

@@ -75,7 +75,15 @@ fn every_remediating_sample_parses() {
 #[test]
 fn undo_sample_parses() {
     let req = parse_event(&sample("warden-undo-request.json")).unwrap();
-    assert!(matches!(req, Request::Undo { ref remediation_id, .. } if remediation_id.starts_with("rem-")));
+    let Request::Undo { remediation_id, ask } = req else { panic!("{req:?}") };
+    assert!(remediation_id.starts_with("rem-"));
+    // Signed when the sample was made: today it is a held request, refused as stale.
+    let signed =
+        ask.proof.check(chrono::DateTime::parse_from_rfc3339("2026-11-26T10:13:00Z").unwrap().to_utc(), "us-east-1");
+    assert!(signed.is_ok(), "{signed:?}");
+    assert!(matches!(ask.proof.check(chrono::Utc::now(), "us-east-1"), Err(crate::operator::ProofError::Stale { .. })));
+    let release = parse_event(&sample("warden-release-request.json")).unwrap();
+    assert!(matches!(release, Request::Release { ref incident_id, .. } if incident_id.starts_with("inc-")));
 }
 
 #[test]
@@ -128,7 +136,20 @@ fn malformed_events_are_clear_errors_never_panics() {
         ),
         (
             json!({"id": "x", "detail-type": "Warden Undo Request", "source": "warden", "time": "2026-11-26T12:00:00Z", "detail": {"remediation_id": "rem-1"}}),
+            "request_id",
+        ),
+        // Who asks is proven, never typed: a payload that names its requester is refused.
+        (
+            json!({"id": "x", "detail-type": "Warden Undo Request", "source": "warden", "time": "2026-11-26T12:00:00Z", "detail": {"remediation_id": "rem-1", "requested_by": "alice@example.com"}}),
             "requested_by",
+        ),
+        (
+            json!({"id": "x", "detail-type": "Warden Release Request", "source": "warden", "time": "2026-11-26T12:00:00Z", "detail": {"incident_id": "inc-1", "request_id": "r".repeat(43)}}),
+            "proof",
+        ),
+        (
+            json!({"id": "x", "detail-type": "Warden Release Request", "source": "warden", "time": "2026-11-26T12:00:00Z", "detail": {"incident_id": "inc-1", "request_id": "short", "proof": {"authorization": "a", "amz_date": "b"}}}),
+            "request_id",
         ),
     ] {
         let err = parse_event(&ev).unwrap_err().to_string();
