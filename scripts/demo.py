@@ -51,6 +51,10 @@ OIDC_ISSUER = f"http://127.0.0.1:{OIDC_PORT}"
 OIDC_CLIENT_SECRET = os.urandom(16).hex()
 APPROVERS = json.dumps({"*": ["alice@example.com"]}, separators=(",", ":"))
 TOPIC = "warden-notifications"
+# Operators ask Warden for undos and releases through its own bus, signed with their role's
+# credentials; the remediator acts only for sessions of this role.
+OPERATOR_ROLE = "arn:aws:iam::123456789012:role/warden-operator"
+REQUESTS_BUS = "warden-requests"
 
 BOLD, DIM, RED, GREEN, YELLOW, RESET = ("\033[1m", "\033[2m", "\033[31m", "\033[32m", "\033[33m", "\033[0m") if sys.stdout.isatty() else ("",) * 6
 
@@ -71,6 +75,13 @@ class Demo:
         self.autoscaling = boto3.client("autoscaling", **kw)
         self.elb = boto3.client("elbv2", **kw)
         self.iam = boto3.client("iam", **kw)
+        self.sts = boto3.client("sts", **kw)
+        self.sqs = boto3.client("sqs", **kw)
+        self.events = boto3.client("events", **kw)
+        self.operator_env: dict = {}
+        self.relay: threading.Thread | None = None
+        self.relaying = threading.Event()
+        self.delivered: list[tuple[str, bool, dict | str]] = []
         self.watch: subprocess.Popen | None = None
         self.oidc: subprocess.Popen | None = None
         self.step_no = 0
@@ -106,7 +117,43 @@ class Demo:
         )
         topic = self.sns.create_topic(Name=TOPIC)["TopicArn"]
         self.sns.subscribe(TopicArn=topic, Protocol="email", Endpoint="secops@example.com")
+        # Warden's own bus, and its rule for operator requests. In AWS the rule's target is the
+        # remediator; here a queue, which the relay below hands to `cargo lambda invoke`.
+        self.events.create_event_bus(Name=REQUESTS_BUS)
+        queue = self.sqs.create_queue(QueueName="warden-requests-delivery")["QueueUrl"]
+        queue_arn = self.sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        self.events.put_rule(Name="warden-operator-requests", EventBusName=REQUESTS_BUS, EventPattern=json.dumps(
+            {"source": ["warden"], "detail-type": ["Warden Undo Request", "Warden Release Request"]}))
+        self.events.put_targets(Rule="warden-operator-requests", EventBusName=REQUESTS_BUS,
+                                Targets=[{"Id": "remediator", "Arn": queue_arn}])
+        self.queue = queue
         return topic
+
+    def operator_session(self, role: str, session: str) -> dict:
+        """The environment of someone who assumed `role` (as SSO or `aws sts assume-role` gives it)."""
+        c = self.sts.assume_role(RoleArn=role, RoleSessionName=session)["Credentials"]
+        return dict(AWS_ACCESS_KEY_ID=c["AccessKeyId"], AWS_SECRET_ACCESS_KEY=c["SecretAccessKey"],
+                    AWS_SESSION_TOKEN=c["SessionToken"])
+
+    def relay_requests(self):
+        """EventBridge delivering the bus's events to the remediator, played by a queue and `cargo lambda invoke`."""
+        n = 0
+        while self.relaying.is_set():
+            try:
+                messages = self.sqs.receive_message(QueueUrl=self.queue, WaitTimeSeconds=1,
+                                                    MaxNumberOfMessages=10).get("Messages", [])
+            except Exception:  # the local AWS is being reset between parts of the demo
+                time.sleep(0.3)
+                continue
+            for m in messages:
+                n += 1
+                event = json.loads(m["Body"])
+                path = STATE / "events" / f"bus-{n}.json"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(json.dumps(event, indent=2))
+                ok, out = self.invoke(path)
+                self.delivered.append((event.get("detail-type", "?"), ok, out))
+                self.sqs.delete_message(QueueUrl=self.queue, ReceiptHandle=m["ReceiptHandle"])
 
     def group(self, vpc: str, name: str, description: str) -> str:
         return self.ec2.create_security_group(GroupName=name, Description=description, VpcId=vpc)["GroupId"]
@@ -158,7 +205,7 @@ class Demo:
         trusted = sorted({arn.replace(SAMPLE_INSTANCE, "i-*") for path in EVENTS.glob("*.json")
                           for arn in re.findall(r"arn:aws:cloudwatch:[a-z0-9-]+:\d{12}:alarm:[A-Za-z0-9-]+", path.read_text())})
         env_file = STATE / "remediator.env"
-        env_file.write_text(f"WARDEN_TRUSTED_ALARMS={','.join(trusted)}\n"
+        env_file.write_text(f"WARDEN_TRUSTED_ALARMS={','.join(trusted)}\nWARDEN_OPERATORS={OPERATOR_ROLE}\n"
                             f"WARDEN_OIDC_ISSUER={OIDC_ISSUER}\nWARDEN_OIDC_CLIENT_ID=warden-approvals\n"
                             f"WARDEN_OIDC_CLIENT_SECRET={OIDC_CLIENT_SECRET}\nWARDEN_APPROVERS='{APPROVERS}'\n")
         self.start_sign_in_provider()
@@ -171,6 +218,9 @@ class Demo:
         while time.time() < deadline:
             with socket.socket() as s:
                 if s.connect_ex(("127.0.0.1", INVOKE_PORT)) == 0:
+                    self.relaying.set()
+                    self.relay = threading.Thread(target=self.relay_requests, daemon=True)
+                    self.relay.start()
                     return
             if self.watch.poll() is not None:
                 raise SystemExit(f"cargo lambda watch exited; see {STATE / 'remediator.log'}")
@@ -193,6 +243,9 @@ class Demo:
         threading.Thread(target=lambda: [None for _ in self.oidc.stdout], daemon=True).start()
 
     def stop_remediator(self):
+        self.relaying.clear()
+        if self.relay:
+            self.relay.join(timeout=10)
         if self.oidc and self.oidc.poll() is None:
             self.oidc.terminate()
             self.oidc.wait(timeout=10)
@@ -318,8 +371,16 @@ class Demo:
         self.step("The incident record", f"warden incident {inc['incident_id']}")
         self.say(self.warden("incident", inc["incident_id"]))
 
-        self.step("Release", f"warden release {inc['incident_id']} --by you@example.com: back exactly as recorded; snapshots stay.")
-        self.say(self.warden("release", inc["incident_id"], "--by", "you@example.com"))
+        self.step("Release", f"warden release {inc['incident_id']}: the request goes to Warden's bus, signed by your role session; "
+                  "an approver approves it from the email.")
+        self.say(self.warden("release", inc["incident_id"]))
+        subject, body = self.published()[-1]
+        self.expect(subject.startswith("[Warden] APPROVAL NEEDED") and inc["incident_id"] in json.loads(body)["email"],
+                    "the release request was emailed to the approvers")
+        link = next(l.split(": ", 1)[1].strip() for l in json.loads(body)["email"].splitlines() if l.startswith("Approve: "))
+        seen = self.sign_in_and_decide(link)
+        self.say(f"alice@example.com signs in and approves ({seen['approve_status']}): {seen['outcome'][:160]}")
+        self.expect(seen["approve_status"] == 200 and "approved and done" in seen["outcome"], "the approval released the node")
         self.node_view(node)
         self.expect(all(self.interface_group_ids(e) == sorted(g) for e, g in node["enis"].items()), "every interface has its own groups back")
 
@@ -407,6 +468,14 @@ class Demo:
             raise SystemExit("the browser test needs Chromium and tests/browser/node_modules: run 'make browser-deps'")
         # Without a browser: the requests a browser would send (the provider's part by tests/oidc/sign_in.mjs).
         self.say(f"{DIM}(no Chromium here: the same requests a browser sends, without rendering){RESET}")
+        seen = self.sign_in_and_decide(link)
+        shot.write_text("(no browser here: the page was not rendered)")
+        return {"heading": "Isolate", "buttons": ["Sign in to approve"], "provider": OIDC_ISSUER,
+                "provider_heading": "Sign in to Example Org", "signed_in_buttons": ["Approve"], **seen}
+
+    def sign_in_and_decide(self, link: str) -> dict:
+        """Open an email's link, sign in as alice at the provider, press the page's one button, then
+        press it again from a copy opened earlier: the requests a browser sends."""
         def text(html: str) -> str:
             main = re.search(r"<main>(.*)</main>", html, re.S)
             return " ".join(re.sub("<[^>]+>", " ", main.group(1) if main else html).split())
@@ -421,18 +490,18 @@ class Demo:
         _, signed_in = self.http("GET", back.stdout.strip(), cookie=started["cookie"])
         approve_status, outcome = self.http("POST", link, fields(signed_in))
         second_status, second = self.http("POST", link, fields(page))
-        shot.write_text("(no browser here: the page was not rendered)")
-        return {"heading": "Isolate", "buttons": ["Sign in to approve"], "provider": OIDC_ISSUER,
-                "provider_heading": "Sign in to Example Org", "signed_in": text(signed_in), "signed_in_buttons": ["Approve"],
-                "approve_status": approve_status, "outcome": text(outcome), "second_status": second_status, "second": text(second)}
+        return {"signed_in": text(signed_in), "approve_status": approve_status, "outcome": text(outcome),
+                "second_status": second_status, "second": text(second)}
 
-    def warden(self, *args: str) -> str:
-        out = subprocess.run([str(TARGET / "debug" / "warden"), *args], capture_output=True, text=True,
-                             env=dict(os.environ, WARDEN_TABLE_NAME=TABLE, WARDEN_TOPIC_ARN=self.topic,
-                                      WARDEN_APPROVALS_URL=APPROVALS_URL, WARDEN_APPROVAL_KEY=APPROVAL_KEY))
-        if out.returncode != 0:
-            raise SystemExit(f"warden {' '.join(args)} failed: {out.stderr}")
-        return out.stdout.rstrip()
+    def warden(self, *args: str, as_env: dict | None = None, fails: bool = False) -> str:
+        """Run the CLI as the operator (their role session), or as `as_env` says; what it printed."""
+        env = dict(os.environ, WARDEN_TABLE_NAME=TABLE, WARDEN_TOPIC_ARN=self.topic, WARDEN_REQUESTS_BUS=REQUESTS_BUS,
+                   **(self.operator_env if as_env is None else as_env))
+        out = subprocess.run([str(TARGET / "debug" / "warden"), *args], capture_output=True, text=True, env=env)
+        if (out.returncode != 0) != fails:
+            raise SystemExit(f"warden {' '.join(args)} {'succeeded, but should have failed' if fails else 'failed'}: "
+                             f"{out.stderr}{out.stdout}")
+        return (out.stderr + out.stdout).rstrip()
 
     def published(self) -> list[tuple[str, str]]:
         for _ in range(8):
@@ -632,7 +701,10 @@ class Demo:
         self.step("Local AWS", f"A moto server at {ENDPOINT} plays the AWS account; its state is wiped for a clean demo.")
         self.reset()
         self.topic = self.setup_warden_state()
-        self.say(f"DynamoDB table '{TABLE}' (audit, state, exemptions), SNS topic '{TOPIC}' with secops@example.com subscribed.")
+        self.operator_env = self.operator_session(OPERATOR_ROLE, "you@example.com")
+        self.say(f"DynamoDB table '{TABLE}' (audit, state, exemptions), SNS topic '{TOPIC}' with secops@example.com subscribed, "
+                 f"EventBridge bus '{REQUESTS_BUS}' for operator requests.")
+        self.say(f"You are an operator: `warden` runs with a session of {OPERATOR_ROLE} named you@example.com.")
 
         self.step("An account with a problem", "GPU nodes running Ollama; someone opened the API and SSH to the whole internet.")
         vpc = self.ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
@@ -697,13 +769,27 @@ class Demo:
         self.say(f"RulesRevoked={line['RulesRevoked']} RemediationDuration={line['RemediationDuration']}ms Outcome={line['Outcome']} "
                  f"{DIM}(namespace {line['_aws']['CloudWatchMetrics'][0]['Namespace']}){RESET}")
 
-        self.step("Undo", f"warden undo {rem_id} --by you@example.com: exactly the revoked rules come back.")
-        self.say(self.warden("undo", rem_id, "--by", "you@example.com"))
+        self.step("A developer asks for the undo", "Mallory's role may put events, but is not an operator: "
+                  "the remediator asks STS who signed the request, and refuses.")
+        mallory = self.operator_session("arn:aws:iam::123456789012:role/developer", "mallory@example.com")
+        refused = self.warden("undo", rem_id, as_env=mallory, fails=True)
+        self.say(refused)
+        self.expect("assumed-role/developer/mallory@example.com is not an operator" in refused, "refused, and the refusal names who asked")
+        self.expect(len(self.rules(ollama)) == 3, "nothing was restored")
+
+        self.step("Undo", f"warden undo {rem_id}: signed by your session of {OPERATOR_ROLE.split('/')[-1]}, sent to "
+                  f"Warden's bus ({REQUESTS_BUS}); exactly the revoked rules come back.")
+        undone = self.warden("undo", rem_id)
+        self.say(undone)
+        self.expect("assumed-role/warden-operator/you@example.com" in undone, "the CLI says who AWS says you are")
         self.show_rules(ollama, "ollama-gpu-nodes")
         restored = {(r["FromPort"], r.get("CidrIpv4") or r.get("CidrIpv6"), r.get("Description")) for r in self.rules(ollama)}
         self.expect({(11434, "0.0.0.0/0", "quick test from home"), (22, "::/0", "ssh for debugging")} <= restored,
                     "the revoked rules are back with their descriptions")
         self.expect(len(self.rules(ollama)) == 5, "and nothing else was added")
+        record = json.loads(self.warden("show", rem_id, "--json"))["record"]
+        self.expect(record["undo_requested_by"] == "arn:aws:sts::123456789012:assumed-role/warden-operator/you@example.com",
+                    "the audit record names the requester as AWS authenticated them")
 
         self.isolation_story(vpc)
         self.approval_story(vpc)
@@ -727,10 +813,11 @@ class Demo:
         for path in sorted(EVENTS.glob("*.json")):
             ok, out = self.invoke(path)
             name = path.name
-            if name == "warden-undo-request.json":
-                self.expect(not ok and "no remediation rem-" in out, f"{name}: refused clearly (no such remediation)")
-            elif name == "warden-release-request.json":
-                self.expect(not ok and "no incident inc-" in out, f"{name}: refused clearly (no such incident)")
+            if name in ("warden-undo-request.json", "warden-release-request.json"):
+                # cargo lambda wraps long error messages across lines (with a frame): read them as one line
+                said = re.sub(r"[\s│]+", " ", out) if not ok else ""
+                self.expect("signed at 2026-11-26" in said and "more than 5 minutes from now" in said,
+                            f"{name}: a held request, refused (signed days ago): {said[-300:]}")
             elif name == "scheduled-sweep.json":
                 self.expect(ok and out["status"] == "no_op", f"{name}: swept every group, nothing exposed")
             elif name == "cloudwatch-alarm-prompt-injection-caller.json":
