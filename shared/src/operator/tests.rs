@@ -158,3 +158,26 @@ async fn only_an_operator_proven_by_sts_is_admitted() {
     let late = prove_operator(&never, &ops, request, &good, at("2026-12-02T13:00:00Z")).await;
     assert!(matches!(late, Err(ProofError::Stale { .. })));
 }
+
+proptest::proptest! {
+    /// Whatever an event carries, the checks answer (never panic) and admit nothing malformed:
+    /// anything they pass has the shape STS will be asked about.
+    #[test]
+    fn any_proof_is_answered_and_only_a_well_formed_one_passes(
+        credential in "[A-Za-z0-9/_-]{0,80}",
+        headers in "[a-z;-]{0,80}",
+        signature in "[0-9a-fA-F]{0,70}",
+        amz_date in "[0-9TZ]{0,20}",
+        token in proptest::option::of(".{0,40}"),
+        junk in ".{0,40}",
+    ) {
+        let authorization = format!("AWS4-HMAC-SHA256 Credential={credential}, SignedHeaders={headers}, Signature={signature}{junk}");
+        let p = CallerProof { authorization, amz_date, security_token: token };
+        if let Ok(scope) = p.check(at(NOW), "us-east-1") {
+            proptest::prop_assert_eq!(scope.region, "us-east-1");
+            proptest::prop_assert!(scope.signed_headers.iter().any(|h| h == REQUEST_HEADER));
+            proptest::prop_assert!((at(NOW) - scope.signed_at).abs() <= PROOF_LIFETIME);
+        }
+        let _ = Operators::parse(&credential);
+    }
+}
