@@ -49,6 +49,8 @@ export function buildWarden(app: App): Warden {
     approvals: functions.approvals,
     configRules: functions.configRules,
     operatorRoleArns: settings.operatorRoleArns,
+    table: state.table,
+    tableKey: state.key,
   });
   const api = new ApiStack(app, 'WardenApi', {
     env,

@@ -1,7 +1,9 @@
 // Wiring: the EventBridge rules and schedules that invoke the functions (with retries and a
 // dead-letter queue for events that could not be delivered), and the AWS Config rules — every
 // custom rule the config-rules function implements, plus managed rules where one suffices.
-import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as config from 'aws-cdk-lib/aws-config';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -76,6 +78,9 @@ export interface WiringStackProps extends StackProps {
   readonly configRules: lambda.IFunction;
   /** The roles that may ask Warden for an undo or a release (put events on its own bus). */
   readonly operatorRoleArns: string[];
+  /** The state table, where the remediator keeps each request's outcome for `warden` to read. */
+  readonly table: dynamodb.ITable;
+  readonly tableKey: kms.IKey;
 }
 
 export class WiringStack extends Stack {
@@ -84,6 +89,8 @@ export class WiringStack extends Stack {
   readonly rules: events.Rule[] = [];
   /** Warden's own bus: requests from the operator roles only. */
   readonly requestsBus: events.EventBus;
+  /** What an operator role needs to ask with `warden undo` / `warden release`, and nothing more. */
+  readonly operatorRequestsPolicy: iam.ManagedPolicy;
 
   constructor(scope: Construct, id: string, props: WiringStackProps) {
     super(scope, id, props);
@@ -121,6 +128,31 @@ export class WiringStack extends Stack {
         conditions: props.operatorRoleArns.length > 0 ? { ArnNotLike: { 'aws:PrincipalArn': props.operatorRoleArns } } : undefined,
       }),
     );
+    // Attach to each operator role: put a request on the bus, read back its outcome (the
+    // REQUEST# items only). No EC2 permission at all: the remediator acts, with its own role.
+    this.operatorRequestsPolicy = new iam.ManagedPolicy(this, 'OperatorRequestsPolicy', {
+      managedPolicyName: 'warden-operator-requests',
+      description: 'Ask Warden for an undo or a release (warden undo / warden release) and read its answer',
+      statements: [
+        new iam.PolicyStatement({ sid: 'AskOnWardenBus', actions: ['events:PutEvents'], resources: [this.requestsBus.eventBusArn] }),
+        new iam.PolicyStatement({
+          sid: 'ReadRequestOutcomes',
+          actions: ['dynamodb:GetItem'],
+          resources: [props.table.tableArn],
+          conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['REQUEST#*'] } },
+        }),
+        new iam.PolicyStatement({
+          sid: 'DecryptRequestOutcomes',
+          actions: ['kms:Decrypt'],
+          resources: [props.tableKey.keyArn],
+          conditions: { StringEquals: { 'kms:ViaService': `dynamodb.${this.region}.amazonaws.com` } },
+        }),
+      ],
+    });
+    new CfnOutput(this, 'OperatorRequestsPolicyArn', {
+      value: this.operatorRequestsPolicy.managedPolicyArn,
+      description: 'Attach to the roles in warden:operatorRoleArns',
+    });
     for (const trigger of REMEDIATOR_TRIGGERS) {
       this.rules.push(
         new events.Rule(this, trigger.id, {

@@ -207,6 +207,16 @@ describe('who can make Warden act', () => {
       )[0].Properties.Environment.Variables;
     assert.equal(remediatorEnv(functions).WARDEN_OPERATORS, '');
     assert.equal(remediatorEnv(template(withOperators.functions)).WARDEN_OPERATORS, operator);
+    // What an operator role is given to ask: the bus, and the outcome items; nothing in EC2.
+    const operatorPolicy = Object.values<any>(wiring.findResources('AWS::IAM::ManagedPolicy')).find(
+      (p) => p.Properties.ManagedPolicyName === 'warden-operator-requests',
+    );
+    assert.ok(operatorPolicy, 'a managed policy for operator roles');
+    const granted = operatorPolicy.Properties.PolicyDocument.Statement;
+    assert.deepEqual(granted.map((st: any) => st.Action).sort(), ['dynamodb:GetItem', 'events:PutEvents', 'kms:Decrypt']);
+    const read = granted.find((st: any) => st.Action === 'dynamodb:GetItem');
+    assert.deepEqual(read.Condition, { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['REQUEST#*'] } });
+    assert.ok(granted.every((st: any) => st.Effect === 'Allow' && !JSON.stringify(st.Resource).includes('"*"')), 'no wildcard resource');
   });
   test('only CloudFormation and named principals may subscribe to the topic', () => {
     const policies = Object.values<any>(template(warden.notifications).findResources('AWS::SNS::TopicPolicy'));
