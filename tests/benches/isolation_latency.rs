@@ -119,4 +119,28 @@ async fn main() {
     warm.sort();
     let (ttc, trips, handler, calls) = warm[warm.len() / 2];
     println!("  median warm run: time-to-containment {ttc} ms ({trips} round trips), handler {handler} ms, {calls} AWS calls");
+
+    // A new VPC of the fleet, readied by a sweep; then its first incident, in a fresh process
+    // (nothing cached): the groups are found beside the record, not created before the swap.
+    let g = Fixture::in_region(region).await;
+    let node = g.gpu_node().await;
+    let sweep = isolation_executor(&g.config(false), &sdk);
+    let readiness = sweep.prepare_quarantine().await.expect("quarantine groups readied");
+    assert!(readiness.ready.contains(&g.vpc_id), "{readiness:?}");
+    let fresh = isolation_executor(&g.config(false), &sdk);
+    let mut event = g.sample_for_instance("guardduty-cryptocurrency-bitcointool-dns-high.json", &node.instance_id);
+    event["id"] = format!("bench-prepared-{}", Utc::now().timestamp_nanos_opt().unwrap_or_default()).into();
+    log.lock().unwrap().clear();
+    let received = Instant::now();
+    let Request::Isolate(trigger) = parse_event(&event).unwrap() else { panic!("sample must isolate") };
+    let report = fresh.isolate(trigger, received, Utc::now()).await.expect("isolation");
+    assert_eq!(report.status, "isolated", "{report:#?}");
+    let ttc = report.time_to_containment_ms.expect("contained");
+    let calls = log.lock().unwrap().clone();
+    let trips = sequential_round_trips(&calls, received + Duration::from_millis(ttc));
+    println!(
+        "  first in a VPC the sweep readied, fresh process: time-to-containment {ttc:>4} ms, {trips} sequential round trips before containment, {:>2} AWS calls, handler {:>4} ms",
+        calls.len(),
+        report.duration_ms
+    );
 }

@@ -336,3 +336,52 @@ async fn a_whole_group_alarm_and_a_vanished_instance_end_in_a_recorded_outcome_a
     );
     assert_eq!(f.published().len(), 2);
 }
+
+/// The groups Warden keeps in a VPC for isolation (`warden:role` untrack and quarantine).
+async fn warden_groups(f: &Fixture, vpc: &str) -> Vec<String> {
+    let out = f
+        .ec2
+        .describe_security_groups()
+        .filters(aws_sdk_ec2::types::Filter::builder().name("vpc-id").values(vpc).build())
+        .filters(aws_sdk_ec2::types::Filter::builder().name("tag-key").values("warden:role").build())
+        .send()
+        .await
+        .unwrap();
+    let mut ids: Vec<String> = out.security_groups().iter().filter_map(|g| g.group_id()).map(String::from).collect();
+    ids.sort();
+    ids
+}
+
+#[tokio::test]
+async fn the_sweep_readies_quarantine_groups_in_the_fleets_vpcs_before_the_first_incident() {
+    let f = Fixture::new().await;
+    let node = f.gpu_node().await;
+    // A VPC with no fleet instance gets nothing.
+    let other_vpc = f.ec2.create_vpc().cidr_block("10.41.0.0/16").send().await.unwrap().vpc.unwrap().vpc_id.unwrap();
+    assert!(warden_groups(&f, &f.vpc_id).await.is_empty(), "nothing before");
+
+    let readiness = f.isolation(None).prepare_quarantine().await.unwrap();
+    assert!(readiness.ready.contains(&f.vpc_id), "{readiness:?}");
+    assert!(!readiness.ready.contains(&other_vpc) && readiness.failed.is_empty(), "{readiness:?}");
+    let prepared = warden_groups(&f, &f.vpc_id).await;
+    assert_eq!(prepared.len(), 2, "the untrack and the quarantine group");
+    assert!(warden_groups(&f, &other_vpc).await.is_empty());
+
+    // Idempotent: a second sweep (another process, empty cache) finds them.
+    let again = f.isolation(None).prepare_quarantine().await.unwrap();
+    assert!(again.ready.contains(&f.vpc_id));
+    assert_eq!(warden_groups(&f, &f.vpc_id).await, prepared);
+
+    // The first incident in the VPC uses them and creates nothing. (An event id of its own: the
+    // incident id, which tags snapshots, comes from it, and other tests use the same sample.)
+    let mut event = f.sample_for_instance("guardduty-cryptocurrency-bitcointool-dns-high.json", &node.instance_id);
+    event["id"] = format!("prepared-vpc-{}", node.instance_id).into();
+    let report = isolate(&f.isolation(None), &event).await;
+    assert_eq!(report.status, "isolated", "{report:#?}");
+    assert_eq!(warden_groups(&f, &f.vpc_id).await, prepared, "no group created during the incident");
+    let quarantine = quarantine_group(&f).await;
+    assert!(prepared.contains(&quarantine));
+    for (eni, _) in &node.interfaces {
+        assert_eq!(f.interface_groups(eni).await, vec![quarantine.clone()], "{eni}");
+    }
+}

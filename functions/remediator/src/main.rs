@@ -17,6 +17,7 @@ use warden::aws::{ApiGatewayKeys, AwsFleet, DynamoStore, Ec2Compute, Ec2Security
 use warden::edge::events::{RemediatorEvent, Request, TrustedAlarms, RELEASE_DETAIL_TYPE, UNDO_DETAIL_TYPE};
 use warden::edge::failure::{to_json, Failure, FailureKind};
 use warden::exposure::executor::{Executor, Report};
+use warden::exposure::plan::TriggerKind;
 use warden::isolation::executor::{IncidentReport, IsolationExecutor};
 use warden::isolation::ports::IncidentStore;
 use warden::isolation::IncidentStatus;
@@ -63,9 +64,16 @@ impl Remediator {
             }
             Request::Remediate(trigger) => {
                 tracing::info!(event_id = %trigger.event_id, trigger = %trigger.describe(), "remediating");
+                let sweep = matches!(trigger.kind, TriggerKind::ScheduledSweep { .. });
                 // The event as received, kept with the remediation record for audit.
                 let raw = serde_json::to_string(&event).unwrap_or_default();
-                self.executor.remediate(trigger, &raw, now).await
+                // The sweep also readies the fleet's quarantine groups, beside (not before) its work.
+                let (report, ()) = tokio::join!(self.executor.remediate(trigger, &raw, now), async {
+                    if sweep {
+                        self.prepare_quarantine().await;
+                    }
+                });
+                report
             }
             Request::Undo { remediation_id, ask } => {
                 let request = ask.request(UNDO_DETAIL_TYPE, &remediation_id);
@@ -169,6 +177,18 @@ impl Remediator {
             .await
             .map_err(|e| Failure::new(FailureKind::RequestUndecided, format!("could not keep the outcome: {e}")))?;
         reply_of(kept)
+    }
+
+    /// Quarantine groups in every VPC of the fleet, ahead of the first incident there. A failure
+    /// is logged: an incident still creates them on demand, and the next sweep tries again.
+    async fn prepare_quarantine(&self) {
+        match self.isolation.prepare_quarantine().await {
+            Ok(r) if r.failed.is_empty() => {
+                tracing::info!(vpcs = ?r.ready, "quarantine groups ready in the fleet's VPCs")
+            }
+            Ok(r) => tracing::warn!(ready = ?r.ready, failed = ?r.failed, "quarantine groups not ready in some VPCs"),
+            Err(e) => tracing::warn!(error = %e, "could not list the fleet's VPCs to ready quarantine groups"),
+        }
     }
 
     /// The disruptive rest of a plan waits for a human: one approval request, one email.

@@ -9,6 +9,8 @@ use aws_sdk_ec2::types::{
 };
 use aws_sdk_ec2::Client;
 
+use std::collections::BTreeSet;
+
 use super::port_error;
 use crate::isolation::executor::INCIDENT_TAG;
 use crate::isolation::ports::Compute;
@@ -258,6 +260,42 @@ impl Compute for Ec2Compute {
         let (untrack, quarantine) =
             tokio::join!(self.group_for(vpc_id, "untrack"), self.group_for(vpc_id, "quarantine"));
         Ok(QuarantineGroups { untrack_group_id: untrack?, quarantine_group_id: quarantine? })
+    }
+
+    async fn fleet_vpcs(&self, tag: Option<&(String, String)>, also: &[String]) -> PortResult<BTreeSet<String>> {
+        let live = Filter::builder()
+            .name("instance-state-name")
+            .set_values(Some(["pending", "running", "stopping", "stopped"].map(String::from).to_vec()))
+            .build();
+        let mut queries = Vec::new();
+        if let Some((key, value)) = tag {
+            queries.push(self.client.describe_instances().filters(Self::filter(&format!("tag:{key}"), value)));
+        }
+        // At most 1000 ids a call.
+        for ids in also.chunks(1000) {
+            queries.push(self.client.describe_instances().set_instance_ids(Some(ids.to_vec())));
+        }
+        let mut vpcs = BTreeSet::new();
+        for query in queries {
+            let mut token: Option<String> = None;
+            loop {
+                let out = query
+                    .clone()
+                    .filters(live.clone())
+                    .set_next_token(token.take())
+                    .send()
+                    .await
+                    .map_err(|e| port_error("DescribeInstances", e))?;
+                vpcs.extend(
+                    out.reservations().iter().flat_map(|r| r.instances()).filter_map(|i| i.vpc_id()).map(String::from),
+                );
+                match out.next_token() {
+                    Some(t) if !t.is_empty() => token = Some(t.to_string()),
+                    _ => break,
+                }
+            }
+        }
+        Ok(vpcs)
     }
 
     async fn set_interface_groups(&self, interface_id: &str, groups: &[String]) -> PortResult<()> {

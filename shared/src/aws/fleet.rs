@@ -28,6 +28,36 @@ impl AwsFleet {
 }
 
 impl Fleet for AwsFleet {
+    async fn asg_instances(&self, groups: &[String]) -> PortResult<Vec<String>> {
+        let mut instances = Vec::new();
+        // At most 100 names a call.
+        for names in groups.chunks(100) {
+            let mut token: Option<String> = None;
+            loop {
+                let out = self
+                    .autoscaling
+                    .describe_auto_scaling_groups()
+                    .set_auto_scaling_group_names(Some(names.to_vec()))
+                    .set_next_token(token.take())
+                    .send()
+                    .await
+                    .map_err(|e| port_error("DescribeAutoScalingGroups", e))?;
+                instances.extend(
+                    out.auto_scaling_groups()
+                        .iter()
+                        .flat_map(|g| g.instances())
+                        .filter_map(|i| i.instance_id())
+                        .map(String::from),
+                );
+                match out.next_token() {
+                    Some(t) if !t.is_empty() => token = Some(t.to_string()),
+                    _ => break,
+                }
+            }
+        }
+        Ok(instances)
+    }
+
     async fn asg_membership(&self, instance_id: &str) -> PortResult<Option<AsgMembership>> {
         let out = self
             .autoscaling

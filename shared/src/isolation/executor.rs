@@ -159,7 +159,38 @@ pub(super) fn outcome(
     }
 }
 
+/// Quarantine groups made ready ahead of incidents, per VPC of the fleet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct QuarantineReadiness {
+    /// VPCs whose two groups exist now (found, or created by this run).
+    pub ready: Vec<String>,
+    /// VPCs where they could not be made ready, and why (the next sweep, or an incident, retries).
+    pub failed: Vec<(String, String)>,
+}
+
 impl<C: Compute, F: Fleet, S: IncidentStore, N: Notifier> IsolationExecutor<C, F, S, N> {
+    /// Find or create the quarantine groups in every VPC of the fleet before an incident needs
+    /// them, so the first isolation in a VPC takes the path of a later one (one lookup beside the
+    /// record, not create-and-authorize before the swap). The scheduled sweep runs it; creation
+    /// during an incident stays as the fallback. Idempotent: groups are found by their tag.
+    pub async fn prepare_quarantine(&self) -> Result<QuarantineReadiness, ExecutorError> {
+        let fleet = &self.settings.fleet;
+        let members = if fleet.asgs.is_empty() { Vec::new() } else { self.fleet.asg_instances(&fleet.asgs).await? };
+        if fleet.tag.is_none() && members.is_empty() {
+            return Ok(QuarantineReadiness { ready: Vec::new(), failed: Vec::new() });
+        }
+        let vpcs = self.compute.fleet_vpcs(fleet.tag.as_ref(), &members).await?;
+        let results = futures_util::future::join_all(vpcs.iter().map(|vpc| self.quarantine_groups(vpc))).await;
+        let mut readiness = QuarantineReadiness { ready: Vec::new(), failed: Vec::new() };
+        for (vpc, result) in vpcs.into_iter().zip(results) {
+            match result {
+                Ok(_) => readiness.ready.push(vpc),
+                Err(e) => readiness.failed.push((vpc, e.to_string())),
+            }
+        }
+        Ok(readiness)
+    }
+
     pub fn new(compute: C, fleet: F, store: S, notifier: N, settings: IsolationSettings) -> Self {
         Self { compute, fleet, store, notifier, settings, groups_cache: Mutex::new(BTreeMap::new()) }
     }

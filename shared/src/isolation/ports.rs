@@ -21,6 +21,13 @@ pub trait Compute: Send + Sync {
     ) -> impl Future<Output = PortResult<Option<ProfileAssociation>>> + Send;
     /// The untrack and quarantine groups of a VPC, created (tagged) when missing.
     fn quarantine_groups(&self, vpc_id: &str) -> impl Future<Output = PortResult<QuarantineGroups>> + Send;
+    /// The VPCs of the fleet: of the instances carrying `tag`, and of the instances `also` names
+    /// (the fleet's Auto Scaling groups' members). Terminated instances do not count.
+    fn fleet_vpcs(
+        &self,
+        tag: Option<&(String, String)>,
+        also: &[String],
+    ) -> impl Future<Output = PortResult<std::collections::BTreeSet<String>>> + Send;
     /// Set exactly these groups on one network interface.
     fn set_interface_groups(
         &self,
@@ -62,6 +69,8 @@ pub trait Compute: Send + Sync {
 /// Auto Scaling and load balancing: taking an instance out of service without shrinking capacity.
 pub trait Fleet: Send + Sync {
     fn asg_membership(&self, instance_id: &str) -> impl Future<Output = PortResult<Option<AsgMembership>>> + Send;
+    /// The instances of these Auto Scaling groups.
+    fn asg_instances(&self, groups: &[String]) -> impl Future<Output = PortResult<Vec<String>>> + Send;
     /// Every target group the instance is registered in.
     fn target_registrations(
         &self,

@@ -8,7 +8,7 @@ use crate::isolation::ports::Compute;
 use crate::isolation::ports::Fleet;
 use crate::isolation::ports::IncidentStore;
 use crate::isolation::ports::LockOutcome;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
@@ -284,6 +284,15 @@ impl Compute for FakeCompute {
         self.call("QuarantineGroups")?;
         Ok(QuarantineGroups { untrack_group_id: "sg-untrack".into(), quarantine_group_id: "sg-quarantine".into() })
     }
+    async fn fleet_vpcs(&self, tag: Option<&(String, String)>, also: &[String]) -> PortResult<BTreeSet<String>> {
+        self.call("DescribeInstances")?;
+        let instance = self.instance.lock().unwrap().clone();
+        Ok(instance
+            .filter(|s| tag.is_some_and(|(k, v)| s.tags.get(k) == Some(v)) || also.contains(&s.instance_id))
+            .map(|s| s.vpc_id)
+            .into_iter()
+            .collect())
+    }
     async fn set_interface_groups(&self, eni: &str, groups: &[String]) -> PortResult<()> {
         self.call("ModifyNetworkInterfaceAttribute")?;
         self.interface_groups.lock().unwrap().insert(eni.to_string(), groups.to_vec());
@@ -339,6 +348,9 @@ pub struct FakeFleet {
 }
 
 impl Fleet for FakeFleet {
+    async fn asg_instances(&self, _groups: &[String]) -> PortResult<Vec<String>> {
+        Ok(Vec::new())
+    }
     async fn asg_membership(&self, _id: &str) -> PortResult<Option<AsgMembership>> {
         Ok(self.asg.lock().unwrap().clone())
     }
