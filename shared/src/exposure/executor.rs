@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use chrono::{DateTime, Duration, Utc};
+use futures_util::stream::{self, StreamExt};
 use serde::{Deserialize, Serialize};
 
 use crate::exposure::notification::remediation_notification;
@@ -13,7 +14,7 @@ use crate::exposure::plan::{
     plan_exposure_remediation, Action, Plan, RemediationRecord, RemediationStatus, StepRecord, StepStatus, Trigger,
 };
 use crate::exposure::ports::{AuditStore, RevokeResult, SecurityGroups};
-use crate::exposure::{exposed_rules, ExposureDefinition, IngressRule, PrefixLists, RuleContext, RuleSource};
+use crate::exposure::{ExposureDefinition, IngressRule, PrefixLists, RuleContext, RuleSource};
 use crate::notify::human_time;
 use crate::ports::{ErrorKind, ExecutorError, Notifier};
 
@@ -25,6 +26,10 @@ pub const MAX_ACTIONS_PER_RECORD: usize = 400;
 
 /// Parts of one remediation handled in one invocation (20 000 rules).
 const MAX_PARTS: usize = 50;
+
+/// Groups revoked at once. EC2 refills its mutating-call bucket at a few calls a second per
+/// account, so a wider burst only buys throttling (which the SDK's adaptive retry absorbs).
+const MAX_GROUPS_IN_FLIGHT: usize = 16;
 
 /// Policy and mode for exposure remediation, from the typed config.
 #[derive(Debug, Clone)]
@@ -237,6 +242,25 @@ impl Report {
     }
 }
 
+/// What follows a part of a remediation.
+enum NextPart {
+    None,
+    /// The part was on record: the next one reads what is left.
+    Read,
+    /// The rest of this delivery's plan.
+    Planned(Box<Plan>),
+}
+
+impl NextPart {
+    fn after_record(existing: &RemediationRecord) -> Self {
+        if existing.plan.left_for_next_part > 0 && !existing.dry_run {
+            Self::Read
+        } else {
+            Self::None
+        }
+    }
+}
+
 pub struct Executor<G, S, N> {
     pub groups: G,
     pub store: S,
@@ -259,10 +283,13 @@ impl<G: SecurityGroups, S: AuditStore, N: Notifier> Executor<G, S, N> {
     ) -> Result<Report, ExecutorError> {
         // A record holds at most MAX_ACTIONS_PER_RECORD revocations (DynamoDB items are
         // ≤ 400 KB): a larger exposure is remediated in parts, each its own record.
+        // The whole exposure is read and planned once; each later part takes the rest of that
+        // plan, or reads again after a part that was already on record.
         let started = Instant::now();
         let mut combined: Option<Report> = None;
+        let mut planned: Option<Plan> = None;
         for part in 0..MAX_PARTS {
-            let (report, more) = self.remediate_part(&trigger, part, raw_event, now).await?;
+            let (report, next) = self.remediate_part(&trigger, part, planned.take(), raw_event, now).await?;
             combined = Some(match combined {
                 None => report,
                 Some(mut all) => {
@@ -270,8 +297,10 @@ impl<G: SecurityGroups, S: AuditStore, N: Notifier> Executor<G, S, N> {
                     all
                 }
             });
-            if !more {
-                break;
+            match next {
+                NextPart::None => break,
+                NextPart::Read => {}
+                NextPart::Planned(rest) => planned = Some(*rest),
             }
         }
         let mut report = combined.expect("at least one part");
@@ -279,66 +308,37 @@ impl<G: SecurityGroups, S: AuditStore, N: Notifier> Executor<G, S, N> {
         Ok(report)
     }
 
-    /// One part of a remediation. `Ok((report, true))`: offending rules were left for the next part.
+    /// One part of a remediation, planned already (the rest of the part before) or not.
     async fn remediate_part(
         &self,
         trigger: &Trigger,
         part: usize,
+        planned: Option<Plan>,
         raw_event: &str,
         now: DateTime<Utc>,
-    ) -> Result<(Report, bool), ExecutorError> {
+    ) -> Result<(Report, NextPart), ExecutorError> {
         let started = Instant::now();
         let id = match part {
             0 => trigger.remediation_id(),
             n => format!("{}-part{}", trigger.remediation_id(), n + 1),
         };
-        let trigger = trigger.clone();
-
-        // A redelivery of an event already on record never re-plans: it reports or resumes.
-        if let Some(existing) = self.store.remediation(&id).await? {
-            let more = existing.plan.left_for_next_part > 0 && !existing.dry_run;
-            return Ok((self.redelivered(existing, now, started).await?, more));
-        }
-
-        // The rules, and the interfaces that carry several groups (theirs count together), in
-        // one round trip.
-        let scope = trigger.scope();
-        let (rules, shared_interfaces) =
-            tokio::join!(self.groups.ingress_rules(scope), self.groups.shared_interfaces(scope));
-        let (mut rules, shared_interfaces) = (rules?, shared_interfaces?);
-        if let Some(scope) = scope {
-            let mut beside: Vec<String> = shared_interfaces
-                .iter()
-                .flat_map(|i| i.group_ids.iter())
-                .filter(|g| !scope.contains(g))
-                .cloned()
-                .collect();
-            beside.sort_unstable();
-            beside.dedup();
-            if !beside.is_empty() {
-                rules.extend(self.groups.ingress_rules(Some(&beside)).await?);
-            }
-        }
-        // Prefix lists count with their entries: one read per list in use.
-        let mut list_ids: Vec<String> = rules
-            .iter()
-            .filter_map(|r| match &r.source {
-                RuleSource::PrefixList(id) => Some(id.clone()),
-                _ => None,
-            })
-            .collect();
-        list_ids.sort_unstable();
-        list_ids.dedup();
-        let prefix_lists =
-            if list_ids.is_empty() { PrefixLists::new() } else { self.groups.prefix_lists(&list_ids).await? };
-        let context = RuleContext { prefix_lists, shared_interfaces };
-        let definition = &self.settings.exposure;
-        let any_exposure = !exposed_rules(&rules, &context, definition).is_empty();
-        let exemptions = if any_exposure { self.store.exemptions().await? } else { Vec::new() };
-        let mut plan = plan_exposure_remediation(trigger, &rules, &context, &exemptions, definition, now);
-        plan.truncate_to(MAX_ACTIONS_PER_RECORD);
+        let mut plan = match planned {
+            Some(plan) => plan,
+            None => match self.read_and_plan(&id, trigger, now).await? {
+                Ok(plan) => plan,
+                // A redelivery of an event already on record never re-plans: it reports or resumes.
+                Err(existing) => {
+                    let next = NextPart::after_record(&existing);
+                    return Ok((self.redelivered(existing, now, started).await?, next));
+                }
+            },
+        };
+        let rest = plan.split_off(MAX_ACTIONS_PER_RECORD);
         // A dry run changes nothing, so a next part would plan the same rules again.
-        let more = plan.left_for_next_part > 0 && !self.settings.dry_run;
+        let next = match rest {
+            Some(rest) if !self.settings.dry_run => NextPart::Planned(Box::new(rest)),
+            _ => NextPart::None,
+        };
 
         let status = if plan.is_empty() {
             RemediationStatus::NoOp
@@ -361,8 +361,8 @@ impl<G: SecurityGroups, S: AuditStore, N: Notifier> Executor<G, S, N> {
         };
         if let Some(existing) = self.store.create_remediation(&record).await? {
             // Lost a race with a concurrent delivery of the same event.
-            let more = existing.plan.left_for_next_part > 0 && !existing.dry_run;
-            return Ok((self.redelivered(existing, now, started).await?, more));
+            let next = NextPart::after_record(&existing);
+            return Ok((self.redelivered(existing, now, started).await?, next));
         }
         tracing::info!(remediation_id = %id, status = status.as_str(), actions = record.plan.actions.len(), "plan recorded");
 
@@ -383,12 +383,62 @@ impl<G: SecurityGroups, S: AuditStore, N: Notifier> Executor<G, S, N> {
                 self.notify(&mut report, &id).await;
             }
             _ => {
-                self.apply(&record, &[], &mut report, now).await?;
+                self.apply(&record, &[], false, &mut report, now).await?;
                 self.notify(&mut report, &id).await;
             }
         }
         report.duration_ms = started.elapsed().as_millis() as u64;
-        Ok((report, more))
+        Ok((report, next))
+    }
+
+    /// Every read in one round trip: the record (`Err` when it exists: a redelivery), the rules,
+    /// the interfaces that carry several groups (theirs count together), and the exemptions.
+    /// Then the plan of the whole exposure.
+    async fn read_and_plan(
+        &self,
+        id: &str,
+        trigger: &Trigger,
+        now: DateTime<Utc>,
+    ) -> Result<Result<Plan, RemediationRecord>, ExecutorError> {
+        let scope = trigger.scope();
+        let (existing, rules, shared_interfaces, exemptions) = tokio::join!(
+            self.store.remediation(id),
+            self.groups.ingress_rules(scope),
+            self.groups.shared_interfaces(scope),
+            self.store.exemptions(),
+        );
+        if let Some(existing) = existing? {
+            return Ok(Err(existing));
+        }
+        let (mut rules, shared_interfaces, exemptions) = (rules?, shared_interfaces?, exemptions?);
+        // Rarely needed, so one more round trip each when they are: the other groups of a shared
+        // interface, and the entries of the prefix lists in use.
+        if let Some(scope) = scope {
+            let mut beside: Vec<String> = shared_interfaces
+                .iter()
+                .flat_map(|i| i.group_ids.iter())
+                .filter(|g| !scope.contains(g))
+                .cloned()
+                .collect();
+            beside.sort_unstable();
+            beside.dedup();
+            if !beside.is_empty() {
+                rules.extend(self.groups.ingress_rules(Some(&beside)).await?);
+            }
+        }
+        let mut list_ids: Vec<String> = rules
+            .iter()
+            .filter_map(|r| match &r.source {
+                RuleSource::PrefixList(id) => Some(id.clone()),
+                _ => None,
+            })
+            .collect();
+        list_ids.sort_unstable();
+        list_ids.dedup();
+        let prefix_lists =
+            if list_ids.is_empty() { PrefixLists::new() } else { self.groups.prefix_lists(&list_ids).await? };
+        let context = RuleContext { prefix_lists, shared_interfaces };
+        Ok(Ok(plan_exposure_remediation(trigger.clone(), &rules, &context, &exemptions, &self.settings.exposure, now)))
     }
 
     async fn redelivered(
@@ -416,7 +466,7 @@ impl<G: SecurityGroups, S: AuditStore, N: Notifier> Executor<G, S, N> {
         {
             tracing::warn!(remediation_id = %id, was = existing.status.as_str(), "resuming a remediation left unfinished");
             let done = self.store.steps(&id, false).await?;
-            self.apply(&existing, &done, &mut report, now).await?;
+            self.apply(&existing, &done, true, &mut report, now).await?;
             report.summary = format!("Resumed: {}", report.summary);
             self.notify(&mut report, &id).await;
         } else {
@@ -450,12 +500,17 @@ impl<G: SecurityGroups, S: AuditStore, N: Notifier> Executor<G, S, N> {
         Ok(report)
     }
 
-    /// Apply the plan's revocations that are not done yet, recording a `Started` step before
-    /// each AWS call and the outcome after it. Groups are revoked in one call each.
+    /// Apply the plan's revocations that are not done yet: every group at once (a bounded
+    /// number in flight), one call per group, then every outcome in one write.
+    ///
+    /// The record, written with its plan before this runs, is the write-ahead entry for every
+    /// revocation in it: on a `resumed` run, a planned rule with no outcome on record may have
+    /// been revoked by the run that stopped, so finding it gone counts as ours.
     async fn apply(
         &self,
         record: &RemediationRecord,
         earlier: &[StepRecord],
+        resumed: bool,
         report: &mut Report,
         now: DateTime<Utc>,
     ) -> Result<(), ExecutorError> {
@@ -470,20 +525,19 @@ impl<G: SecurityGroups, S: AuditStore, N: Notifier> Executor<G, S, N> {
             }
         }
 
-        for (group_id, pending) in by_group {
-            let started: Vec<StepRecord> = pending
-                .iter()
-                .map(|(index, _)| step(*index, &record.plan.actions[*index], StepStatus::Started, None, now))
-                .collect();
-            self.store.put_steps(&record.id, false, &started).await?;
-
+        let revokes = by_group.into_iter().map(|(group_id, pending)| async move {
             let rule_ids: Vec<String> = pending.iter().map(|(_, r)| r.rule_id.clone()).collect();
             let results = self.groups.revoke_ingress(group_id, &rule_ids).await;
+            (group_id, pending, results)
+        });
+        let mut revoked: Vec<_> = stream::iter(revokes).buffer_unordered(MAX_GROUPS_IN_FLIGHT).collect().await;
+        revoked.sort_by_key(|(group_id, _, _)| *group_id);
 
-            let mut outcomes = Vec::with_capacity(pending.len());
+        let mut outcomes = Vec::new();
+        for (group_id, pending, results) in revoked {
             for ((index, rule), result) in pending.iter().zip(results) {
                 // A rule we had started on and now find absent was revoked by our own earlier call.
-                let was_started = earlier.get(index).is_some_and(|s| s.status == StepStatus::Started);
+                let was_started = earlier.get(index).map_or(resumed, |s| s.status == StepStatus::Started);
                 let (status, error) = match result {
                     RevokeResult::Revoked => (StepStatus::Done, None),
                     RevokeResult::AlreadyAbsent if was_started => (StepStatus::Done, None),
@@ -499,13 +553,11 @@ impl<G: SecurityGroups, S: AuditStore, N: Notifier> Executor<G, S, N> {
                         error: error.clone().unwrap_or_default(),
                     }),
                 }
+                tracing::info!(remediation_id = %record.id, group_id, step = *index, status = ?status, "revoke step");
                 outcomes.push(step(*index, &record.plan.actions[*index], status, error, now));
             }
-            self.store.put_steps(&record.id, false, &outcomes).await?;
-            for o in &outcomes {
-                tracing::info!(remediation_id = %record.id, group_id, step = o.index, status = ?o.status, "revoke step");
-            }
         }
+        self.store.put_steps(&record.id, false, &outcomes).await?;
 
         let status = if report.failed.is_empty() { RemediationStatus::Completed } else { RemediationStatus::Partial };
         self.store.finish(&record.id, status, now).await?;

@@ -185,10 +185,10 @@ impl Plan {
     }
 
     /// Keep at most `max` actions, whole groups first (a group's rules are revoked in one call),
-    /// and count the rest as left for the next part.
-    pub fn truncate_to(&mut self, max: usize) {
+    /// and return the rest as the plan of the next part (`None`: everything fits).
+    pub fn split_off(&mut self, max: usize) -> Option<Plan> {
         if self.actions.len() <= max {
-            return;
+            return None;
         }
         let group_of = |a: &Action| match a {
             Action::RevokeIngressRule { rule, .. } => rule.group_id.clone(),
@@ -206,8 +206,10 @@ impl Plan {
                 break;
             }
         }
-        self.left_for_next_part = self.actions.len() - keep;
-        self.actions.truncate(keep);
+        let mut rest = Plan::new(self.trigger.clone());
+        rest.actions = self.actions.split_off(keep);
+        self.left_for_next_part = rest.actions.len();
+        Some(rest)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -438,7 +440,7 @@ mod tests {
     }
 
     #[test]
-    fn truncation_keeps_whole_groups_and_counts_the_rest() {
+    fn splitting_keeps_whole_groups_and_hands_the_rest_to_the_next_part() {
         let t = Trigger::new(
             "e",
             TriggerKind::ScheduledSweep { rule: "r".into() },
@@ -447,15 +449,18 @@ mod tests {
         let mut plan = Plan::new(t);
         plan.actions = vec![revoke("a", "1"), revoke("a", "2"), revoke("b", "3"), revoke("b", "4"), revoke("c", "5")];
         let mut small = plan.clone();
-        small.truncate_to(3);
+        let rest = small.split_off(3).expect("a rest");
         assert_eq!(small.actions.len(), 2, "group b does not fit whole: it waits");
         assert_eq!(small.left_for_next_part, 3);
+        assert_eq!(rest.actions, plan.actions[2..], "the rest is the next part's plan, in order");
+        assert_eq!(rest.left_for_next_part, 0);
         let mut tiny = plan.clone();
-        tiny.truncate_to(1);
+        let rest = tiny.split_off(1).expect("a rest");
         assert_eq!(tiny.actions.len(), 1, "a group larger than the limit is split");
         assert_eq!(tiny.left_for_next_part, 4);
+        assert_eq!(rest.actions.len(), 4);
         let mut all = plan.clone();
-        all.truncate_to(10);
+        assert!(all.split_off(10).is_none());
         assert_eq!((all.actions.len(), all.left_for_next_part), (5, 0));
     }
 

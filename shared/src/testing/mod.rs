@@ -28,6 +28,8 @@ pub struct FakeGroups {
     /// Rule ids whose revoke fails (once each) with this error kind.
     pub fail_revoke: Mutex<BTreeMap<String, ErrorKind>>,
     pub revoke_calls: Mutex<usize>,
+    /// Rule ids someone else deletes after they were read and before Warden revokes them.
+    pub gone_before_revoke: Mutex<Vec<String>>,
     /// Managed prefix lists and their entries.
     pub prefix_lists: Mutex<crate::exposure::PrefixLists>,
     /// Network interfaces and their groups.
@@ -70,6 +72,8 @@ impl SecurityGroups for FakeGroups {
     async fn revoke_ingress(&self, group_id: &str, rule_ids: &[String]) -> Vec<RevokeResult> {
         *self.revoke_calls.lock().unwrap() += 1;
         let mut rules = self.rules.lock().unwrap();
+        let gone = std::mem::take(&mut *self.gone_before_revoke.lock().unwrap());
+        rules.retain(|r| !gone.contains(&r.rule_id));
         let mut fail = self.fail_revoke.lock().unwrap();
         rule_ids
             .iter()
@@ -114,13 +118,25 @@ pub struct FakeStore {
     pub records: Mutex<BTreeMap<String, RemediationRecord>>,
     pub steps: Mutex<BTreeMap<(String, bool, usize), StepRecord>>,
     pub exemptions: Mutex<Vec<Exemption>>,
+    /// Fail `create_remediation` (the write-ahead record cannot be written).
+    pub fail_create: Mutex<bool>,
     /// Fail the n-th `put_steps` call (1-based) to simulate a crash mid-way.
     pub fail_put_steps_at: Mutex<Option<usize>>,
     put_steps_calls: Mutex<usize>,
 }
 
+impl FakeStore {
+    /// How many `put_steps` calls were made.
+    pub fn put_steps_calls(&self) -> usize {
+        *self.put_steps_calls.lock().unwrap()
+    }
+}
+
 impl AuditStore for FakeStore {
     async fn create_remediation(&self, record: &RemediationRecord) -> PortResult<Option<RemediationRecord>> {
+        if *self.fail_create.lock().unwrap() {
+            return Err(PortError::new("PutItem remediation", ErrorKind::Throttled, "injected"));
+        }
         let mut records = self.records.lock().unwrap();
         if let Some(existing) = records.get(&record.id) {
             return Ok(Some(existing.clone()));

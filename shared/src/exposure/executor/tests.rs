@@ -171,8 +171,9 @@ async fn a_failed_step_is_recorded_as_partial_and_a_redelivery_finishes_it() {
 #[tokio::test]
 async fn a_crash_after_the_revoke_call_is_resumed_and_still_undoable() {
     let ex = executor(false);
-    // put_steps #1 = Started, #2 = outcomes: crash before the outcomes are written.
-    *ex.store.fail_put_steps_at.lock().unwrap() = Some(2);
+    // The record is the write-ahead entry and put_steps #1 the outcomes: crash before they are
+    // written.
+    *ex.store.fail_put_steps_at.lock().unwrap() = Some(1);
     assert!(ex.remediate(trigger("e1"), "{}", now()).await.is_err());
     assert_eq!(ex.groups.ids(), ["sgr-https", "sgr-vpc"], "the AWS call happened");
 
@@ -187,6 +188,45 @@ async fn a_crash_after_the_revoke_call_is_resumed_and_still_undoable() {
 
     let undo = ex.undo(&trigger("e1").remediation_id(), "bob", later).await.unwrap();
     assert_eq!(undo.restored.len(), 2);
+}
+
+#[tokio::test]
+async fn nothing_is_revoked_before_the_plan_is_recorded() {
+    let ex = executor(false);
+    *ex.store.fail_create.lock().unwrap() = true;
+    assert!(ex.remediate(trigger("e1"), "{}", now()).await.is_err());
+    assert_eq!(*ex.groups.revoke_calls.lock().unwrap(), 0);
+    assert_eq!(ex.groups.ids().len(), 4, "every rule is still there");
+}
+
+#[tokio::test]
+async fn a_rule_deleted_by_someone_else_before_the_first_revoke_is_not_counted_as_ours() {
+    let ex = executor(false);
+    ex.groups.gone_before_revoke.lock().unwrap().push("sgr-ssh6".into());
+    let report = ex.remediate(trigger("e1"), "{}", now()).await.unwrap();
+    assert_eq!(report.status, "completed");
+    assert_eq!(ids(&report.revoked), ["sgr-ollama"]);
+    assert_eq!(report.already_absent, ["sgr-ssh6"]);
+    // So the undo restores only what Warden removed.
+    let undo = ex.undo(&trigger("e1").remediation_id(), "bob", now()).await.unwrap();
+    assert_eq!(undo.restored.len(), 1);
+    assert_eq!(undo.restored[0].rule.rule_id, "sgr-ollama");
+}
+
+#[tokio::test]
+async fn groups_are_revoked_together_and_every_outcome_is_written_once() {
+    let mut rules = account();
+    let mut other = rule("sgr-other", "tcp", 22, 22, RuleSource::CidrIpv4("0.0.0.0/0".into()));
+    other.group_id = "sg-0ffffffffffffffff".into();
+    rules.push(other);
+    let mut ex = executor(false);
+    ex.groups = FakeGroups::with(rules);
+    let sweep = Trigger::new("sweep-1", TriggerKind::ScheduledSweep { rule: "warden-sweep".into() }, now());
+    let report = ex.remediate(sweep, "{}", now()).await.unwrap();
+    assert_eq!(report.status, "completed");
+    assert_eq!(report.revoked.len(), 3);
+    assert_eq!(*ex.groups.revoke_calls.lock().unwrap(), 2, "one call per group");
+    assert_eq!(ex.store.put_steps_calls(), 1, "the outcomes of both groups in one write");
 }
 
 #[tokio::test]
