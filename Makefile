@@ -146,6 +146,19 @@ bench: venv ## Benchmarks: planner and validator throughput, validator cold star
 	@echo "==> remediation latency against the local AWS"
 	@AWS_MAX_ATTEMPTS=1 $(LOCAL_AWS) run -- cargo bench --workspace --locked --bench remediation_latency
 
+BENCH_VENV := .venv-bench
+$(BENCH_VENV)/.installed: requirements-bench.txt
+	@echo "==> Cloud Custodian (c7n, pinned) into $(BENCH_VENV), for the side-by-side benchmark"
+	python3 -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-bench.txt
+	@touch $@
+
+.PHONY: bench-compare
+bench-compare: venv $(BENCH_VENV)/.installed ## Containment beside Cloud Custodian: the same sweep, the same local AWS, the same added latency per call (WARDEN_BENCH_LATENCY_MS, 50), interleaved runs (WARDEN_BENCH_RUNS, 5)
+	@echo "==> the remediator, release build (the first one compiles the AWS SDK with optimisations: many minutes)"
+	cargo build --release --locked --bin remediator
+	@$(LOCAL_AWS) run -- $(VENV)/bin/python scripts/bench_compare.py
+
 .PHONY: guard-eval
 guard-eval: ## Recall and false-positive rate of the prompt guard on tests/corpus, with every miss
 	cargo test --locked -p warden-integration-tests --test guard_corpus -- --nocapture --test-threads 1

@@ -412,7 +412,7 @@ impl<G: SecurityGroups, S: AuditStore, N: Notifier> Executor<G, S, N> {
         }
         let (mut rules, shared_interfaces, exemptions) = (rules?, shared_interfaces?, exemptions?);
         // Rarely needed, so one more round trip each when they are: the other groups of a shared
-        // interface, and the entries of the prefix lists in use.
+        // interface, and the entries of the prefix lists on sensitive ports.
         if let Some(scope) = scope {
             let mut beside: Vec<String> = shared_interfaces
                 .iter()
@@ -426,8 +426,10 @@ impl<G: SecurityGroups, S: AuditStore, N: Notifier> Executor<G, S, N> {
                 rules.extend(self.groups.ingress_rules(Some(&beside)).await?);
             }
         }
+        // Only a list behind a rule on a sensitive port can make an exposure.
         let mut list_ids: Vec<String> = rules
             .iter()
+            .filter(|r| self.settings.exposure.concerns(r))
             .filter_map(|r| match &r.source {
                 RuleSource::PrefixList(id) => Some(id.clone()),
                 _ => None,

@@ -156,6 +156,14 @@ pub struct ExposureDefinition {
     pub max_public_share: f64,
 }
 
+impl ExposureDefinition {
+    /// The rule lets in a sensitive port (or all traffic): only such a rule can be an exposure,
+    /// whatever its source.
+    pub fn concerns(&self, rule: &IngressRule) -> bool {
+        rule.allows_all_traffic() || self.sensitive_ports.iter().any(|p| rule.covers_tcp_port(p.port))
+    }
+}
+
 /// A /10 of public IPv4 is over it; a /11, or any company's ranges, are under it.
 pub const DEFAULT_MAX_PUBLIC_SHARE: f64 = 0.001;
 

@@ -530,6 +530,18 @@ mod planner_tests {
         ExposureDefinition { sensitive_ports: ports(), max_public_share: crate::exposure::DEFAULT_MAX_PUBLIC_SHARE }
     }
 
+    #[test]
+    fn only_rules_on_sensitive_ports_or_all_traffic_concern_the_definition() {
+        let d = definition();
+        let list = || RuleSource::PrefixList("pl-0123456789abcdef0".into());
+        assert!(d.concerns(&rule("a", "tcp", 11434, 11434, list())));
+        assert!(d.concerns(&rule("b", "tcp", 0, 65535, list())));
+        assert!(d.concerns(&rule("c", "-1", -1, -1, list())));
+        assert!(d.concerns(&rule("d", "tcp", -1, -1, list())), "all tcp ports, older API");
+        assert!(!d.concerns(&rule("e", "tcp", 443, 443, list())));
+        assert!(!d.concerns(&rule("f", "udp", 22, 22, list())));
+    }
+
     /// Why one rule alone is an exposure.
     fn reason_of(rule: &IngressRule, sensitive: &[SensitivePort]) -> Option<String> {
         let definition = ExposureDefinition { sensitive_ports: sensitive.to_vec(), ..definition() };
