@@ -192,40 +192,33 @@ class Runtime:
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Api)
         self.server.daemon_threads = True
+        self.server.handle_error = lambda *_: None  # a killed process's dropped connection
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         self.address = f"127.0.0.1:{self.server.server_address[1]}"
         self.handed_at = 0.0
 
 
 # ---------------------------------------------------------------- analysis
-def round_trips(calls: list[tuple[float, float, str]], by: float) -> int:
-    """The longest chain of calls, each starting after the previous ended, that ends by `by`."""
-    calls = sorted((c for c in calls if c[1] <= by + 1e-6), key=lambda c: c[0])
-    depth = [1] * len(calls)
-    for i, (start, _, _) in enumerate(calls):
-        for j in range(i):
-            if calls[j][1] <= start:
-                depth[i] = max(depth[i], depth[j] + 1)
-    return max(depth, default=0)
-
-
-def chain(calls: list[tuple[float, float, str]], by: float) -> list[str]:
-    """One longest chain, by action name (what the round trips are)."""
-    calls = sorted((c for c in calls if c[1] <= by + 1e-6), key=lambda c: c[0])
+def chain(calls: list[tuple[float, float, str]], last: tuple[float, float, str]) -> list[str]:
+    """The longest chain of calls, each starting after the previous one ended, that ends with
+    `last` (the containing call): the sequential round trips containment waited for."""
+    calls = sorted((c for c in calls if c[1] <= last[0] + 1e-9), key=lambda c: c[0])
     best: list[list[str]] = []
     for i, (start, _, action) in enumerate(calls):
         prev = [best[j] for j in range(i) if calls[j][1] <= start]
         best.append(max(prev, key=len, default=[]) + [action])
-    return max(best, key=len, default=[])
+    return max(best, key=len, default=[]) + [last[2]]
 
 
 class Measured:
-    def __init__(self, tool: str, path: str, started: float, contained: float | None, finished: float,
+    def __init__(self, tool: str, path: str, started: float, finished: float,
                  calls: list[tuple[float, float, str]], event_at: float | None = None):
         self.tool, self.path = tool, path
         self.calls = calls
-        self.trips = round_trips(calls, contained) if contained else 0
-        self.chain = chain(calls, contained) if contained else []
+        last = max((c for c in calls if c[2] in CONTAINING), key=lambda c: c[1], default=None)
+        contained = last[1] if last else None
+        self.chain = chain(calls, last) if last else []
+        self.trips = len(self.chain)
         self.containment_ms = (contained - started) * 1000 if contained else None
         self.from_event_ms = (contained - event_at) * 1000 if contained and event_at else None
         self.process_ms = (finished - started) * 1000
@@ -270,7 +263,10 @@ class Account:
 
 
 # ---------------------------------------------------------------- the two tools
-def run_warden(account: Account, runtime: Runtime, log: CallLog, event: dict, path: str) -> Measured:
+def run_warden(account: Account, log: CallLog, event: dict, path: str) -> Measured:
+    # A runtime API of its own per process: a killed process's pending `next` must not take the
+    # next process's event.
+    runtime = Runtime()
     env = account.env()
     env.update(AWS_LAMBDA_RUNTIME_API=runtime.address, AWS_LAMBDA_FUNCTION_NAME="warden-remediator",
                AWS_LAMBDA_FUNCTION_MEMORY_SIZE="512", AWS_LAMBDA_FUNCTION_VERSION="$LATEST",
@@ -296,8 +292,7 @@ def run_warden(account: Account, runtime: Runtime, log: CallLog, event: dict, pa
     if kind != "response":
         raise SystemExit(f"the remediator failed on the {path} event: {body}")
     calls = log.take()
-    contained = max((end for _, end, a in calls if a in CONTAINING), default=None)
-    m = Measured("Warden", path, started, contained, finished, calls, runtime.handed_at)
+    m = Measured("Warden", path, started, finished, calls, runtime.handed_at)
     if TRACE:
         print(f"    Warden, {path}: the event handed over at {(runtime.handed_at - started) * 1000:.1f} ms")
         trace(m, started)
@@ -317,8 +312,7 @@ def run_custodian(account: Account, log: CallLog, workdir: Path) -> Measured:
     if done.returncode != 0:
         raise SystemExit(f"custodian run failed ({done.returncode}): {done.stderr[-2000:]}")
     calls = log.take()
-    contained = max((end for _, end, a in calls if a in CONTAINING), default=None)
-    return Measured("Cloud Custodian", "sweep", started, contained, finished, calls)
+    return Measured("Cloud Custodian", "sweep", started, finished, calls)
 
 
 def sweep_event() -> dict:
@@ -363,7 +357,6 @@ def main():
             raise SystemExit(f"{what} is not at {path}: {how}")
     log = CallLog()
     proxy = start_proxy(log)
-    runtime = Runtime()
     account = Account(proxy)
     version = subprocess.run([str(CUSTODIAN), "version"], capture_output=True, text=True).stdout.strip()
     print(f"Containment through the same local AWS, {LATENCY * 1000:.0f} ms added to every AWS call, "
@@ -373,7 +366,7 @@ def main():
         # One warm-up of each (page cache, Python bytecode), not counted.
         account.exposed_group("warmup")
         run_custodian(account, log, Path(tmp))
-        run_warden(account, runtime, log, sweep_event(), "sweep")
+        run_warden(account, log, sweep_event(), "sweep")
         for run in range(RUNS):
             order = ("custodian", "warden") if run % 2 == 0 else ("warden", "custodian")
             for tool in order:
@@ -381,7 +374,7 @@ def main():
                 if tool == "custodian":
                     m = run_custodian(account, log, Path(tmp))
                 else:
-                    m = run_warden(account, runtime, log, sweep_event(), "sweep")
+                    m = run_warden(account, log, sweep_event(), "sweep")
                 left = account.still_open(groups)
                 if left:
                     raise SystemExit(f"{m.tool} left world-open rules {left} in {groups}")
@@ -405,11 +398,11 @@ def main():
                                         "GuardDuty high finding, first incident in a readied VPC": []}
     for _ in range(RUNS):
         group = account.exposed_group("bench-cloudtrail")
-        m = run_warden(account, runtime, log, cloudtrail_event(group), "cloudtrail")
+        m = run_warden(account, log, cloudtrail_event(group), "cloudtrail")
         if account.still_open([group]):
             raise SystemExit(f"the CloudTrail path left {group} open")
         paths["CloudTrail AuthorizeSecurityGroupIngress"].append(m)
-    isolation = isolation_runs(account, runtime, log)
+    isolation = isolation_runs(account, log)
     paths["GuardDuty high finding, first incident in a readied VPC"] = isolation
     for name, ms in paths.items():
         ms.sort(key=lambda m: m.containment_ms or 0)
@@ -418,7 +411,7 @@ def main():
         print(f"      from the event's arrival: {mid.from_event_ms:.0f} ms")
 
 
-def isolation_runs(account: Account, runtime: Runtime, log: CallLog) -> list[Measured]:
+def isolation_runs(account: Account, log: CallLog) -> list[Measured]:
     """Per run: a new VPC with one GPU node, readied by a sweep, then its first incident."""
     out = []
     ec2 = account.ec2
@@ -432,14 +425,14 @@ def isolation_runs(account: Account, runtime: Runtime, log: CallLog) -> list[Mea
                                      NetworkInterfaces=[{"DeviceIndex": 0, "SubnetId": subnet, "Groups": [group]}],
                                      TagSpecifications=[{"ResourceType": "instance",
                                                          "Tags": [{"Key": "Service", "Value": "Ollama"}]}])["Instances"][0]
-        run_warden(account, runtime, log, sweep_event(), "sweep (readies the VPC)")
+        run_warden(account, log, sweep_event(), "sweep (readies the VPC)")
         event = json.loads(json.dumps(sample))
         event["id"] = str(uuid.uuid4())
         details = event["detail"]["resource"]["instanceDetails"]
         details["instanceId"] = instance["InstanceId"]
         eni = instance["NetworkInterfaces"][0]
         details["networkInterfaces"][0].update(networkInterfaceId=eni["NetworkInterfaceId"], vpcId=vpc, subnetId=subnet)
-        m = run_warden(account, runtime, log, event, "guardduty")
+        m = run_warden(account, log, event, "guardduty")
         if m.containment_ms is None:
             raise SystemExit(f"the GuardDuty path did not contain {instance['InstanceId']}")
         out.append(m)
